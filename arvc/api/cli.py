@@ -1,0 +1,71 @@
+"""The arvc command line: ``arvc <command> [flags]`` or ``python -m arvc.api.cli <command> ...``.
+
+Only the chosen command's module is imported, so ``infer`` never loads training code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from arvc.errors import ArvcError
+
+# command -> (module under arvc.api.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "preprocess": ("preprocess", "slice a folder of recordings into training chunks"),
+    "extract": ("extract", "extract F0 and content features from the chunks"),
+    "create-index": ("create_index", "build the FAISS retrieval index"),
+    "train": ("train", "train a voice model"),
+    "infer": ("infer", "convert files or folders with a voice model"),
+    "model-info": ("model_info", "print what a model file holds"),
+    "model-merge": ("model_merge", "weighted average of two compatible models"),
+    "export-onnx": ("export_onnx", "export a model to ONNX"),
+    "evaluate": ("evaluate", "score conversions and rank saved epochs"),
+    "quickstart": ("quickstart", "run the whole workflow on the bundled demo voice"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arvc",
+        description="Retrieval-based Voice Conversion toolkit.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n" + "\n".join(f"  {k:<14}{v[1]}" for k, v in COMMANDS.items()),
+    )
+    parser.add_argument("command", choices=list(COMMANDS), metavar="command")
+    return parser
+
+
+def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
+    module_name, help_text = COMMANDS[command]
+    module = importlib.import_module(f"arvc.api.commands.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"arvc {command}", description=help_text)
+    module.add_arguments(parser)
+    return parser, module
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        _top_parser().print_help()
+        return 0 if argv else 2
+    command = argv[0]
+    if command not in COMMANDS:
+        _top_parser().parse_args(argv[:1])  # prints the choices and exits 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    parser, module = build_parser(command)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except ArvcError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

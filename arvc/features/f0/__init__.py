@@ -1,0 +1,61 @@
+"""F0 (pitch) methods behind one registry.
+
+Every method module registers its class in ``F0_METHODS`` when imported; ``get_f0_method``
+imports them lazily, so a method whose library is missing only fails when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from arvc.features.f0.base import F0Method, F0Options
+from arvc.registry import Registry
+
+F0_METHODS: Registry[type[F0Method]] = Registry("F0 method")
+
+# modules that register methods (imported on first use)
+_METHOD_MODULES = (
+    "arvc.features.f0.rmvpe",
+    "arvc.features.f0.crepe",
+    "arvc.features.f0.fcpe",
+    "arvc.features.f0.world",
+    "arvc.features.f0.praat",
+    "arvc.features.f0.librosa_methods",
+    "arvc.features.f0.sptk",
+    "arvc.features.f0.swift",
+    "arvc.features.f0.pesto",
+)
+_loaded = False
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for mod in _METHOD_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("arvc."):
+                continue  # module not written yet
+            raise
+    _loaded = True
+
+
+def f0_method_names() -> list[str]:
+    _load_all()
+    return F0_METHODS.names() + ["hybrid[a+b+...]"]
+
+
+def get_f0_method(name: str, options: F0Options | None = None, device=None, **kwargs) -> F0Method:
+    """Build the F0 method ``name`` (e.g. ``"rmvpe"``, ``"crepe-tiny"``, ``"hybrid[rmvpe+fcpe]"``)."""
+    _load_all()
+    if name.lower().startswith("hybrid"):
+        from arvc.features.f0.hybrid import HybridF0
+
+        return HybridF0.from_spec(name, options=options, device=device, **kwargs)
+    cls = F0_METHODS.get(name)
+    return cls(options=options, device=device, **kwargs)
+
+
+__all__ = ["F0_METHODS", "F0Method", "F0Options", "get_f0_method", "f0_method_names"]

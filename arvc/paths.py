@@ -1,0 +1,104 @@
+"""The experiment folder layout (as Applio's). The only module besides device.py that reads the environment.
+
+logs/<model>/
+  model_info.json       dataset summary, embedder_model, f0_method, ...
+  config.json           the model preset used for training
+  sliced_audios/        <sid>_<file>_<chunk>.wav at the target rate
+  sliced_audios_16k/    same chunks at 16 kHz
+  f0/  f0_voiced/       coarse pitch (1..255, int) and Hz per 10 ms frame (float32), <chunk>.wav.npy
+  extracted/            content features per 20 ms frame (256 or 768 dims, float32), <chunk>.wav.npy
+  filelist.txt          wav|feat|f0|f0_voiced|sid per line
+  G_<n>.pth  D_<n>.pth  training checkpoints (pretrain format)
+  <model>_<E>e_<S>s.pth small inference models
+  <model>.index         FAISS IVF,Flat
+  eval/                 TensorBoard events
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+LOGS_ENV = "ARVC_LOGS_DIR"
+MODELS_ENV = "ARVC_MODELS_DIR"
+DATASETS_ENV = "ARVC_DATASETS_DIR"
+
+
+def logs_root(override: str | os.PathLike | None = None) -> Path:
+    """Root of all experiment folders: ``override`` > $ARVC_LOGS_DIR > ./logs."""
+    if override:
+        return Path(override)
+    return Path(os.environ.get(LOGS_ENV) or "logs")
+
+
+def datasets_root() -> Path:
+    """Default parent of datasets: $ARVC_DATASETS_DIR > ./datasets."""
+    return Path(os.environ.get(DATASETS_ENV) or "datasets")
+
+
+def models_root() -> Path:
+    """Where downloaded weights (rmvpe.pt, embedders, pretrains) are kept: $ARVC_MODELS_DIR > ~/.cache/arvc."""
+    env = os.environ.get(MODELS_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "arvc"
+
+
+@dataclass(frozen=True)
+class ExperimentPaths:
+    """Every path of one experiment folder ``<logs_root>/<model_name>``."""
+
+    root: Path
+    model_name: str
+
+    @classmethod
+    def of(cls, model_name: str, logs_dir: str | os.PathLike | None = None) -> "ExperimentPaths":
+        return cls(logs_root(logs_dir) / model_name, model_name)
+
+    @property
+    def model_info(self) -> Path:
+        return self.root / "model_info.json"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def sliced(self) -> Path:
+        return self.root / "sliced_audios"
+
+    @property
+    def sliced_16k(self) -> Path:
+        return self.root / "sliced_audios_16k"
+
+    @property
+    def f0_coarse(self) -> Path:
+        return self.root / "f0"
+
+    @property
+    def f0_hz(self) -> Path:
+        return self.root / "f0_voiced"
+
+    @property
+    def features(self) -> Path:
+        return self.root / "extracted"
+
+    @property
+    def filelist(self) -> Path:
+        return self.root / "filelist.txt"
+
+    @property
+    def index(self) -> Path:
+        return self.root / f"{self.model_name}.index"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / "eval"
+
+    def g_checkpoint(self, n: int) -> Path:
+        return self.root / f"G_{n}.pth"
+
+    def d_checkpoint(self, n: int) -> Path:
+        return self.root / f"D_{n}.pth"
+
+    def weights(self, epoch: int, step: int) -> Path:
+        return self.root / f"{self.model_name}_{epoch}e_{step}s.pth"

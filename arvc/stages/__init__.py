@@ -1,0 +1,1 @@
+"""One typed, documented function per CLI command: preprocess, extract, create_index, train, infer, evaluate."""

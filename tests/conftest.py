@@ -1,0 +1,49 @@
+"""Shared test fixtures: paths to ../shared (specs, fixtures, voices) and the bundled demo data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ARVC_SHARED_DIR", ROOT.parent / "shared"))
+ASSETS = ROOT / "assets"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the tests need ../shared beside the project root")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return _require(SHARED)
+
+
+@pytest.fixture(scope="session")
+def specs_dir() -> Path:
+    return _require(SHARED / "specs")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return _require(SHARED / "fixtures")
+
+
+@pytest.fixture(scope="session")
+def voices_dir() -> Path:
+    """The bundled demo voices (copied from ../shared/data/voices)."""
+    return _require(ASSETS / "voices")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """Keep every test's logs/models/datasets under its own tmp folder."""
+    monkeypatch.setenv("ARVC_LOGS_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("ARVC_DATASETS_DIR", str(tmp_path / "datasets"))
+    monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("ARVC_DEVICE", raising=False)

@@ -1,0 +1,23 @@
+import os
+
+import pytest
+
+from arvc.atomic import atomic_path, remove_stale_temporaries, write_json
+
+
+def test_atomic_path_leaves_no_partial_file_on_error(tmp_path):
+    target = tmp_path / "x.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("crash")
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_replaces_and_cleans(tmp_path):
+    write_json(tmp_path / "a.json", {"x": 1})
+    assert (tmp_path / "a.json").read_text().strip().startswith("{")
+    (tmp_path / ".a.json.tmp-1-abc.json").write_text("junk")
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert sorted(os.listdir(tmp_path)) == ["a.json"]
