@@ -140,3 +140,106 @@ def seed_everything(seed: int) -> None:
     except ImportError:
         pass
     torch.manual_seed(seed)
+
+
+# ------------------------------------------------------------------------------------------- training (Accelerate)
+
+CUDA_ALLOC_CONF = "expandable_segments:True,max_split_size_mb:512"
+
+
+def in_distributed_launch() -> bool:
+    """True inside ``accelerate launch`` / ``torchrun`` (several processes)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def prepare_cuda_allocator() -> bool:
+    """Set PYTORCH_CUDA_ALLOC_CONF (fast_train) if CUDA is not initialised yet; True when it took effect."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return False
+    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", CUDA_ALLOC_CONF)
+    return True
+
+
+def configure_backends(device: torch.device, *, fast_train: bool, deterministic: bool) -> list[str]:
+    """Apply the ``--fast_train`` / ``--deterministic`` backend switches; returns one-line notes of what was skipped.
+
+    fast_train on CUDA: TF32 matmul + cuDNN TF32, cudnn.benchmark, non-deterministic cuDNN (unless deterministic).
+    None of these changes a loss or a gradient path; on other devices they are skipped.
+    """
+    notes: list[str] = []
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if device.type == "cuda":
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if not fast_train:
+        return notes
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = not deterministic
+        torch.backends.cudnn.deterministic = deterministic
+    else:
+        notes.append(f"fast_train: TF32, cudnn.benchmark and the CUDA allocator settings need CUDA; "
+                     f"skipped on {device.type}")
+    return notes
+
+
+def dataloader_options(device: torch.device, *, fast_train: bool, num_workers: int | None = None) -> dict:
+    """DataLoader keyword arguments: fast_train uses min(8, cpus // 2) workers, prefetch 16, pinned, persistent."""
+    cpus = os.cpu_count() or 1
+    workers = num_workers if num_workers is not None else (min(8, cpus // 2) if fast_train else 0)
+    opts: dict = {"num_workers": workers}
+    if workers > 0:
+        opts["persistent_workers"] = fast_train
+        opts["prefetch_factor"] = 16 if fast_train else 2
+    opts["pin_memory"] = fast_train and device.type == "cuda"
+    return opts
+
+
+def resolve_training_precision(device: torch.device, precision: str) -> tuple[str, list[str]]:
+    """The precision actually used on ``device`` (fp16 needs an accelerator; bf16 needs support) and notes."""
+    notes: list[str] = []
+    if precision == "fp16" and device.type == "cpu":
+        notes.append("fp16 mixed precision needs a GPU; training in fp32 on the CPU")
+        return "fp32", notes
+    if precision == "bf16" and not supports_bf16(device):
+        notes.append(f"bf16 is not supported on {device}; training in fp32")
+        return "fp32", notes
+    return precision, notes
+
+
+def make_accelerator(gpu: str | int | None = None, precision: str = "fp32", *,
+                     log_dir: str | os.PathLike | None = None):
+    """Build the ``accelerate.Accelerator`` for training and return ``(accelerator, precision_used, notes)``.
+
+    Device order as :func:`select_device` ($ARVC_DEVICE > --gpu > accelerator > CPU). Under ``accelerate launch``
+    / ``torchrun`` every process takes its own local device (gloo on CPU). fp16 uses Accelerate's GradScaler.
+    Gradient accumulation is done by the loop (the GAN needs the discriminator updated before the generator
+    step), so the Accelerator itself accumulates nothing.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    notes: list[str] = []
+    env = os.environ.get(DEVICE_ENV)
+    if env:
+        wanted = torch.device(env)
+    elif in_distributed_launch():
+        kind = default_accelerator()
+        wanted = torch.device(kind) if kind and (gpu is None or parse_gpu_ids(gpu)) else torch.device("cpu")
+    else:
+        wanted = select_device(gpu)
+    if wanted.type == "cuda" and wanted.index is not None and not in_distributed_launch():
+        torch.cuda.set_device(wanted.index)
+    used, prec_notes = resolve_training_precision(wanted, precision)
+    notes += prec_notes
+    accelerator = Accelerator(
+        cpu=wanted.type == "cpu",
+        mixed_precision={"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[used],
+        gradient_accumulation_steps=1,
+        project_dir=str(log_dir) if log_dir else None,
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False, broadcast_buffers=False)],
+    )
+    return accelerator, used, notes

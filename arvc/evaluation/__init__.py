@@ -1,1 +1,1 @@
-
+"""Scores for conversions: speaker similarity, pitch fidelity, intelligibility (CER), predicted quality (DNSMOS)."""

@@ -1,0 +1,28 @@
+"""``arvc model-merge a.pth b.pth -o out.pth --ratio 0.5``: weighted average of two compatible models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_a", type=Path, help="first model (.pth)")
+    parser.add_argument("model_b", type=Path, help="second model (.pth), same architecture as the first")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="merged model to write (.pth or .safetensors)")
+    parser.add_argument("--ratio", type=float, default=0.5,
+                        help="weight of model_a in 0..1 (result = ratio*A + (1-ratio)*B; default 0.5)")
+    parser.add_argument("--name", default=None, help="model_name stored in the file (default: output file name)")
+    parser.add_argument("--author", default=None, help="author stored in the file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from arvc.errors import ArvcError
+    from arvc.formats.merge import MergeConfig, merge_models
+
+    if not 0.0 <= args.ratio <= 1.0:
+        raise ArvcError(f"--ratio must be between 0 and 1, got {args.ratio}")
+    cfg = MergeConfig(args.model_a, args.model_b, args.output, args.ratio, args.name, args.author)
+    out = merge_models(cfg)
+    print(f"wrote {out} ({args.ratio:g} x {args.model_a.name} + {1 - args.ratio:g} x {args.model_b.name})")
+    return 0

@@ -1,0 +1,325 @@
+"""HuBERT-family content encoders (ContentVec, HuBERT base, language HuBERTs) through ``transformers``.
+
+A model folder holds ``config.json`` (a ``HubertConfig``) and ``model.safetensors`` or
+``pytorch_model.bin``: the layout of Applio's embedders and of ``save_pretrained``. The optional
+``final_proj`` (hidden -> classifier_proj_size, 768 -> 256) is read from the same weights
+(``HubertModelWithFinalProj`` layout) and is only used for v1 features.
+
+Features:
+- v2: ``last_hidden_state`` (B, T, hidden) -- what RVC v2 / Applio use.
+- v1: the output of transformer layer 9 through ``final_proj`` (B, T, 256), as mainline RVC v1
+  (fairseq ``extract_features(output_layer=9)`` then ``final_proj``). Applio 3.x instead applies
+  ``final_proj`` to ``last_hidden_state``; pass ``layer=12`` to get that.
+- ``layer=N``: hidden state after transformer layer N (0 = the input of the first layer).
+- ``mix=LayerMix(a, b, r)``: ``r * hidden[a] + (1 - r) * hidden[b]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from arvc.errors import ArvcError
+from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+V1_LAYER = 9
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where a named embedder lives on the Hugging Face hub."""
+
+    repo_id: str
+    subfolder: str = ""
+    weights: tuple[str, ...] = ("pytorch_model.bin",)
+
+    def url(self, filename: str) -> str:
+        sub = f"{self.subfolder}/" if self.subfolder else ""
+        return f"https://huggingface.co/{self.repo_id}/resolve/main/{sub}{filename}"
+
+
+_APPLIO = "IAHispano/Applio"
+HUB_EMBEDDERS: dict[str, HubSource] = {
+    "contentvec": HubSource(_APPLIO, "Resources/embedders/contentvec"),
+    "hubert_base": HubSource("facebook/hubert-base-ls960", "", ("model.safetensors", "pytorch_model.bin")),
+    "spin": HubSource(_APPLIO, "Resources/embedders/spin"),
+    "spin-v2": HubSource(_APPLIO, "Resources/embedders/spin-v2"),
+    "chinese-hubert-base": HubSource(_APPLIO, "Resources/embedders/chinese_hubert_base"),
+    "japanese-hubert-base": HubSource(_APPLIO, "Resources/embedders/japanese_hubert_base"),
+    "japanese-hubert-large": HubSource("rinna/japanese-hubert-large"),
+    "korean-hubert-base": HubSource(_APPLIO, "Resources/embedders/korean_hubert_base"),
+}
+
+
+def _hubert_class():
+    from torch import nn
+    from transformers import HubertModel
+
+    class HubertWithFinalProj(HubertModel):
+        """``HubertModel`` plus RVC's ``final_proj`` Linear(hidden, classifier_proj_size)."""
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.final_proj = nn.Linear(config.hidden_size, config.classifier_proj_size)
+
+    return HubertWithFinalProj
+
+
+# ---------------------------------------------------------------- locating files
+
+
+def local_embedder_dir(name: str) -> Path:
+    """Where a named embedder may be placed by hand: ``$ARVC_MODELS_DIR/embedders/<name>/``."""
+    from arvc.paths import models_root
+
+    return models_root() / "embedders" / name
+
+
+def _weights_in(folder: Path) -> Path | None:
+    for fname in WEIGHT_FILES:
+        if (folder / fname).is_file():
+            return folder / fname
+    return None
+
+
+def _download(name: str, source: HubSource) -> Path:
+    """Fetch config + weights through huggingface_hub (its cache; works offline when cached)."""
+    local = local_embedder_dir(name)
+    try:
+        from huggingface_hub import hf_hub_download
+
+        sub = source.subfolder or None
+        cfg = hf_hub_download(source.repo_id, "config.json", subfolder=sub)
+        last: Exception | None = None
+        for fname in source.weights:
+            try:
+                hf_hub_download(source.repo_id, fname, subfolder=sub)
+                return Path(cfg).parent
+            except Exception as e:  # try the next weight file name
+                last = e
+        raise last or FileNotFoundError(source.weights[0])
+    except Exception as e:
+        reason = type(e).__name__
+        raise ArvcError(
+            f"embedder {name!r} is not downloaded and could not be fetched ({reason}); download "
+            f"{source.url('config.json')} and {source.url(source.weights[0])} into {local}/ "
+            f"(or use --embedder_model custom --embedder_path FOLDER)"
+        ) from None
+
+
+def resolve_model_path(name: str, path: str | os.PathLike | None = None) -> Path:
+    """Folder (or single weight file) holding the embedder ``name``."""
+    if name == "custom":
+        if not path:
+            raise ArvcError("embedder 'custom' needs --embedder_path (a folder with config.json and model weights)")
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise ArvcError(f"--embedder_path {p}: no such file or folder")
+        return p
+    if path:
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise ArvcError(f"--embedder_path {p}: no such file or folder")
+        return p
+    local = local_embedder_dir(name)
+    if (local / "config.json").is_file() and _weights_in(local):
+        return local
+    source = HUB_EMBEDDERS.get(name)
+    if source is None:
+        if "/" not in name:
+            raise ArvcError(f"unknown embedder {name!r}; choices: custom, whisper-tiny.en, "
+                            f"{', '.join(HUB_EMBEDDERS)} or a Hugging Face id (owner/name)")
+        source = HubSource(name, "", WEIGHT_FILES)
+    return _download(name, source)
+
+
+# ---------------------------------------------------------------- weights and config
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors / torch weight file (never unpickles code)."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ArvcError(f"{path}: not a plain weight file ({type(e).__name__}); fairseq checkpoints "
+                        f"are not supported, use a transformers-format folder (config.json + weights)") from None
+    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ArvcError(f"{path}: expected a dict of tensors")
+    return obj
+
+
+def normalize_keys(sd: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
+    """Map checkpoint names onto the model's: drop a ``hubert.`` prefix and translate the
+    positional conv's weight norm between ``weight_g/weight_v`` and
+    ``parametrizations.weight.original0/original1`` (whichever the model uses)."""
+    pairs = ((".weight_g", ".parametrizations.weight.original0"), (".weight_v", ".parametrizations.weight.original1"))
+    out: dict[str, torch.Tensor] = {}
+    for key, value in sd.items():
+        k = key
+        for prefix in ("hubert.", "model."):
+            if k.startswith(prefix) and k not in expected and k[len(prefix):] in expected | {"final_proj.weight"}:
+                k = k[len(prefix):]
+        if k not in expected:
+            for old, new in pairs:
+                if k.endswith(old) and k[: -len(old)] + new in expected:
+                    k = k[: -len(old)] + new
+                elif k.endswith(new) and k[: -len(new)] + old in expected:
+                    k = k[: -len(new)] + old
+        out[k] = value
+    return out
+
+
+def infer_config(sd: dict[str, torch.Tensor]):
+    """A ``HubertConfig`` matching a bare state dict (for a single weight file without config.json)."""
+    from transformers import HubertConfig
+
+    sd = {k.removeprefix("hubert."): v for k, v in sd.items()}
+    try:
+        hidden = sd["feature_projection.projection.weight"].shape[0]
+        convs = sorted(int(k.split(".")[2]) for k in sd if k.startswith("feature_extractor.conv_layers.") and k.endswith(".conv.weight"))
+        conv_dim = [sd[f"feature_extractor.conv_layers.{i}.conv.weight"].shape[0] for i in convs]
+        layers = {int(k.split(".")[2]) for k in sd if k.startswith("encoder.layers.")}
+        inter = sd["encoder.layers.0.feed_forward.intermediate_dense.weight"].shape[0]
+        v = next(t for k, t in sd.items() if k.startswith("encoder.pos_conv_embed.conv.") and
+                 (k.endswith("weight_v") or k.endswith("original1")))
+    except (KeyError, StopIteration):
+        raise ArvcError("weight file does not look like a HuBERT model and has no config.json beside it") from None
+    layer_norm_front = "feature_extractor.conv_layers.1.layer_norm.weight" in sd
+    proj = sd.get("final_proj.weight")
+    return HubertConfig(
+        hidden_size=hidden,
+        num_hidden_layers=len(layers),
+        num_attention_heads=max(hidden // 64, 1),
+        intermediate_size=inter,
+        conv_dim=tuple(conv_dim),
+        conv_bias="feature_extractor.conv_layers.0.conv.bias" in sd,
+        feat_extract_norm="layer" if layer_norm_front else "group",
+        do_stable_layer_norm=layer_norm_front,
+        num_conv_pos_embeddings=v.shape[2],
+        num_conv_pos_embedding_groups=hidden // v.shape[1],
+        classifier_proj_size=proj.shape[0] if proj is not None else 256,
+    )
+
+
+def load_hubert_model(path: Path):
+    """Build a ``HubertWithFinalProj`` from a folder or weight file. Returns (model, has_final_proj)."""
+    from transformers import HubertConfig
+
+    if path.is_dir():
+        weights = _weights_in(path)
+        if weights is None:
+            raise ArvcError(f"{path}: no {' or '.join(WEIGHT_FILES)} in the embedder folder")
+        cfg_file = path / "config.json"
+    else:
+        weights, cfg_file = path, path.parent / "config.json"
+    sd = read_state_dict(weights)
+    if cfg_file.is_file():
+        try:
+            cfg_dict = json.loads(cfg_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ArvcError(f"{cfg_file}: unreadable config ({e})") from None
+        mtype = cfg_dict.get("model_type", "hubert")
+        if mtype not in ("hubert", "wav2vec2"):
+            raise ArvcError(f"{cfg_file}: model_type {mtype!r} is not a HuBERT model")
+        config = HubertConfig.from_dict(cfg_dict)
+    else:
+        config = infer_config(sd)
+    config.layerdrop = 0.0
+    model = _hubert_class()(config)
+    expected = set(model.state_dict())
+    sd = normalize_keys(sd, expected)
+    has_proj = "final_proj.weight" in sd and sd["final_proj.weight"].shape == model.final_proj.weight.shape
+    if not has_proj:
+        sd = {k: v for k, v in sd.items() if not k.startswith("final_proj.")}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not k.startswith("final_proj.") and k != "masked_spec_embed"]
+    if missing:
+        raise ArvcError(f"{weights}: {len(missing)} weights missing for this config (e.g. {missing[0]})")
+    if unexpected:
+        log.info("embedder %s: ignoring %d unused weights (e.g. %s)", weights, len(unexpected), unexpected[0])
+    return model.eval(), has_proj
+
+
+# ---------------------------------------------------------------- the embedder
+
+
+class HubertEmbedder(Embedder):
+    """A HuBERT-family model as an :class:`Embedder` (see the module docstring for the outputs)."""
+
+    def __init__(self, model, has_final_proj: bool, *, name: str, version: str = "v2", layer: int | None = None,
+                 mix: LayerMix | None = None, device: torch.device | str = "cpu", precision: str = "fp32"):
+        from arvc.device import dtype_of
+
+        if version not in CONTENT_DIMS:
+            raise ArvcError(f"--version {version!r}: expected v1 or v2")
+        n_layers = model.config.num_hidden_layers
+        if version == "v1" and not has_final_proj:
+            raise ArvcError(f"embedder {name!r} has no final_proj weights, which v1 (256-dim) features need; "
+                            f"use --version v2 or a ContentVec/HuBERT checkpoint with final_proj")
+        if version == "v1" and layer is None and mix is None:
+            layer = min(V1_LAYER, n_layers)
+            if layer != V1_LAYER:
+                log.warning("embedder %s has %d layers; v1 features taken from layer %d instead of %d",
+                            name, n_layers, layer, V1_LAYER)
+        for lay in [layer] + ([mix.layer_a, mix.layer_b] if mix else []):
+            if lay is not None and not 0 <= lay <= n_layers:
+                raise ArvcError(f"embedder {name!r} has layers 0..{n_layers}; layer {lay} does not exist")
+        self.device = torch.device(device)
+        if precision == "fp16" and self.device.type == "cpu":
+            raise ArvcError("precision fp16 is not supported on the CPU; use fp32 or bf16")
+        self.dtype = dtype_of(precision)
+        self.model = model.to(self.device, self.dtype).eval()
+        self.name, self.version, self.layer, self.mix, self.precision = name, version, layer, mix, precision
+        self.hidden_size = model.config.hidden_size
+        self.dim = model.config.classifier_proj_size if version == "v1" else self.hidden_size
+        self.normalize_input = model.config.feat_extract_norm == "layer"
+
+    def _forward(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, T, dim)."""
+        if self.normalize_input:
+            audio = (audio - audio.mean(-1, keepdim=True)) / torch.sqrt(audio.var(-1, keepdim=True) + 1e-7)
+        need_hidden = self.layer is not None or self.mix is not None
+        out = self.model(audio.to(self.dtype), output_hidden_states=need_hidden)
+        n_layers = self.model.config.num_hidden_layers
+
+        def hidden(i: int) -> torch.Tensor:
+            return out.last_hidden_state if i == n_layers else out.hidden_states[i]
+
+        if self.mix is not None:
+            m = self.mix
+            feats = m.ratio * hidden(m.layer_a).float() + (1.0 - m.ratio) * hidden(m.layer_b).float()
+            feats = feats.to(self.dtype)
+        elif self.layer is not None:
+            feats = hidden(self.layer)
+        else:
+            feats = out.last_hidden_state
+        if self.version == "v1":
+            feats = self.model.final_proj(feats)
+        return feats
+
+
+def load_hubert(name: str, *, path=None, version="v2", layer=None, mix=None, device="cpu",
+                precision="fp32") -> HubertEmbedder:
+    model_path = resolve_model_path(name, path)
+    model, has_proj = load_hubert_model(model_path)
+    label = f"custom:{model_path}" if name == "custom" else name
+    return HubertEmbedder(model, has_proj, name=label, version=version, layer=layer, mix=LayerMix.parse(mix),
+                          device=device, precision=precision)
+
+
+__all__ = ["HubertEmbedder", "HUB_EMBEDDERS", "HubSource", "load_hubert", "load_hubert_model",
+           "local_embedder_dir", "normalize_keys"]

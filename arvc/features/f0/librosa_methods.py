@@ -1,0 +1,150 @@
+"""librosa pitch trackers: ``yin`` (with a YIN-aperiodicity voicing decision), ``pyin`` and ``piptrack``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from arvc.features.f0 import F0_METHODS
+from arvc.features.f0.base import F0Method
+
+_SILENCE_RMS = 1e-4  # frames quieter than this (about -80 dBFS) are unvoiced whatever the tracker says
+
+
+def frame_length_for(options) -> int:
+    """Power-of-two analysis frame holding two periods of ``f0_min`` (at least 1024 samples at 16 kHz)."""
+    need = 2 * (options.sample_rate / options.f0_min + 2)
+    return max(1024, 2 ** math.ceil(math.log2(need)))
+
+
+def _frames(audio: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
+    """Centred frames, zero-padded like librosa's ``center=True``: ``(N,) -> (T, frame_length)``."""
+    import librosa
+
+    x = np.pad(audio.astype(np.float64), frame_length // 2)
+    return librosa.util.frame(x, frame_length=frame_length, hop_length=hop, axis=0)
+
+
+def yin_aperiodicity(frames: np.ndarray, max_lag: int) -> np.ndarray:
+    """YIN's cumulative-mean-normalised difference ``d'(tau)`` for ``tau = 0..max_lag``.
+
+    Computed over the whole frame (as librosa's ``yin`` does, so the analysis stays centred):
+    ``d(tau) = sum_m (x[m] - x[m + tau])**2`` over the overlap. ``frames (T, L)`` ->
+    ``(T, max_lag + 1)``; ``d'(0) = 1``; silent frames give 1.
+    """
+    T, L = frames.shape
+    n_fft = 2 ** math.ceil(math.log2(2 * L))
+    spec = np.fft.rfft(frames, n_fft)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n_fft)[:, : max_lag + 1]
+    sq = frames**2
+    head = np.concatenate([np.zeros((T, 1)), np.cumsum(sq, axis=1)], axis=1)[:, : max_lag + 1]
+    tail = np.concatenate([np.zeros((T, 1)), np.cumsum(sq[:, ::-1], axis=1)], axis=1)[:, : max_lag + 1]
+    diff = np.maximum(2 * acf[:, :1] - head - tail - 2 * acf, 0.0)
+    lags = np.arange(max_lag + 1)
+    cum = np.cumsum(diff[:, 1:], axis=1)
+    out = np.ones_like(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:, 1:] = np.where(cum > 1e-12, diff[:, 1:] * lags[1:] / cum, 1.0)
+    return out
+
+
+@F0_METHODS.register("yin")
+class YinF0(F0Method):
+    """librosa's YIN F0; a frame is voiced when YIN's aperiodicity at the chosen period is below
+    ``threshold`` (0.25) and the frame is not silent (plain YIN has no voicing decision)."""
+
+    name = "yin"
+
+    def __init__(self, options=None, device=None, threshold: float = 0.25):
+        super().__init__(options, device)
+        self.threshold = threshold
+
+    def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
+        import librosa
+
+        o = self.options
+        L = frame_length_for(o)
+        f0 = librosa.yin(
+            audio, fmin=o.f0_min, fmax=o.f0_max, sr=o.sample_rate, frame_length=L,
+            hop_length=o.hop_length, center=True,
+        )
+        frames = _frames(audio, L, o.hop_length)[: len(f0)]
+        max_lag = int(math.ceil(o.sample_rate / o.f0_min)) + 1
+        cmnd = yin_aperiodicity(frames, max_lag)
+        lag = np.clip(np.rint(o.sample_rate / np.maximum(f0, 1e-3)).astype(int), 1, max_lag - 1)
+        rows = np.arange(len(f0))
+        aperiodicity = np.minimum.reduce([cmnd[rows, lag - 1], cmnd[rows, lag], cmnd[rows, lag + 1]])
+        rms = np.sqrt(np.mean(frames**2, axis=1))
+        voiced = (aperiodicity < self.threshold) & (rms > _SILENCE_RMS)
+        return np.where(voiced, f0, 0.0)
+
+
+@F0_METHODS.register("pyin")
+class PyinF0(F0Method):
+    """librosa's probabilistic YIN with HMM voicing (accurate, slow; numba compiles on first use)."""
+
+    name = "pyin"
+
+    def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
+        import librosa
+
+        o = self.options
+        if not np.any(audio):
+            return np.zeros(n_frames, dtype=np.float32)
+        f0, voiced, _ = librosa.pyin(
+            audio, fmin=o.f0_min, fmax=o.f0_max, sr=o.sample_rate, frame_length=frame_length_for(o),
+            hop_length=o.hop_length, center=True,
+        )
+        return np.where(voiced, np.nan_to_num(f0), 0.0)
+
+
+@F0_METHODS.register("piptrack")
+class PiptrackF0(F0Method):
+    """Spectral peaks from ``librosa.piptrack`` turned into F0 by harmonic summation.
+
+    Each frame's candidates are its peaks within 20 dB of the strongest; a candidate ``f`` scores the
+    summed magnitude of peaks within 3 % of ``f, 2f, ..., 5f``; the best candidate wins. The frame is
+    voiced when that harmonic series explains at least ``harmonicity`` (0.5) of the candidate peak
+    magnitude and the frame is within 50 dB of the loudest frame and not silent.
+    """
+
+    name = "piptrack"
+
+    def __init__(self, options=None, device=None, harmonicity: float = 0.5, n_fft: int = 1024):
+        super().__init__(options, device)
+        self.harmonicity = harmonicity
+        self.n_fft = n_fft
+
+    def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
+        import librosa
+
+        o = self.options
+        if not np.any(audio):
+            return np.zeros(n_frames, dtype=np.float32)
+        S = np.abs(librosa.stft(audio, n_fft=self.n_fft, hop_length=o.hop_length, center=True))
+        pitches, mags = librosa.piptrack(
+            S=S, sr=o.sample_rate, hop_length=o.hop_length, fmin=o.f0_min,
+            fmax=min(5 * o.f0_max, o.sample_rate / 2), threshold=0.01,
+        )
+        frame_peak = mags.max(axis=0)
+        loud_enough = frame_peak > frame_peak.max() * 10 ** (-50 / 20)
+        rms = librosa.feature.rms(S=S, frame_length=self.n_fft)[0]
+        out = np.zeros(pitches.shape[1])
+        for t in np.flatnonzero(loud_enough & (rms > _SILENCE_RMS)):
+            keep = mags[:, t] > frame_peak[t] * 0.1
+            f, m = pitches[keep, t], mags[keep, t]
+            cand = (f >= o.f0_min) & (f <= o.f0_max)
+            if not cand.any():
+                continue
+            best_f, best_score = 0.0, 0.0
+            for fc in f[cand]:
+                ratio = f / fc
+                harm = np.rint(ratio)
+                hit = (harm >= 1) & (harm <= 5) & (np.abs(ratio / np.maximum(harm, 1) - 1) < 0.03)
+                score = sum(m[hit & (harm == h)].max(initial=0.0) for h in range(1, 6))
+                if score > best_score * 1.0001 or (score >= best_score * 0.9999 and fc < best_f):
+                    best_f, best_score = fc, score
+            if best_score >= self.harmonicity * m.sum():
+                out[t] = best_f
+        return out

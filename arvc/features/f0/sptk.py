@@ -1,0 +1,69 @@
+"""SPTK pitch trackers (pysptk): SWIPE' and RAPT."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arvc.errors import ArvcError
+from arvc.features.f0 import F0_METHODS
+from arvc.features.f0.base import F0Method
+from arvc.features.f0.postprocess import contour_to_grid
+
+
+def _pysptk():
+    try:
+        import setuptools  # noqa: F401  (pysptk imports pkg_resources, shipped by setuptools < 81)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            import pysptk
+    except ImportError as e:
+        raise ArvcError(f"the swipe/rapt F0 methods need pysptk and setuptools<81 ({e})") from None
+    return pysptk
+
+
+@F0_METHODS.register("swipe")
+class SwipeF0(F0Method):
+    """SWIPE' (sawtooth-waveform-inspired pitch estimator); ``threshold`` = voicing threshold (0.3)."""
+
+    name = "swipe"
+
+    def __init__(self, options=None, device=None, threshold: float = 0.3):
+        super().__init__(options, device)
+        self.threshold = threshold
+        self._sptk = _pysptk()
+
+    def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
+        o = self.options
+        if not np.any(audio):
+            return np.zeros(n_frames, dtype=np.float32)
+        return self._sptk.swipe(
+            audio.astype(np.float64), fs=o.sample_rate, hopsize=o.hop_length,
+            min=o.f0_min, max=o.f0_max, threshold=self.threshold, otype="f0",
+        )
+
+
+@F0_METHODS.register("rapt")
+class RaptF0(F0Method):
+    """RAPT (Talkin's robust algorithm for pitch tracking, as in get_f0/ESPS); ``voice_bias`` in -0.6..0.7."""
+
+    name = "rapt"
+
+    def __init__(self, options=None, device=None, voice_bias: float = 0.0):
+        super().__init__(options, device)
+        self.voice_bias = voice_bias
+        self._sptk = _pysptk()
+
+    def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
+        o = self.options
+        if not np.any(audio):
+            return np.zeros(n_frames, dtype=np.float32)
+        x = (audio * 32767.0).astype(np.float32)  # RAPT's energy thresholds assume 16-bit-scale samples
+        f0 = self._sptk.rapt(
+            x, fs=o.sample_rate, hopsize=o.hop_length,
+            min=o.f0_min, max=min(o.f0_max, o.sample_rate / 2 - 1), voice_bias=self.voice_bias, otype="f0",
+        )
+        # RAPT's frame i is centred half a hop later than arvc's (measured on glides)
+        step = o.hop_length / o.sample_rate
+        return contour_to_grid((np.arange(len(f0)) + 0.5) * step, f0, np.arange(n_frames) * step)

@@ -1,0 +1,80 @@
+"""What ``model-info`` prints: a JSON-ready description of a model file."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, read_model, weights_sha256
+
+
+
+def describe_model(path: str | os.PathLike) -> dict[str, Any]:
+    """Metadata, architecture, parameter counts and hashes of an RVC model file (ArvcError if it is not one)."""
+    path = Path(path)
+    m = read_model(path)
+    md = m.metadata
+    dtypes = Counter(str(t.dtype).removeprefix("torch.") for t in m.weights.values())
+    groups: Counter[str] = Counter()
+    for k, t in m.weights.items():
+        groups[k.split(".", 1)[0]] += int(t.numel())
+    return {
+        "file": str(path),
+        "file_bytes": path.stat().st_size,
+        "model_name": md.model_name,
+        "author": md.author,
+        "creation_date": md.creation_date,
+        "sample_rate": md.sr,
+        "version": md.version,
+        "f0": md.f0,
+        "vocoder": md.vocoder,
+        "embedder_model": md.embedder_model or "contentvec (not stored; RVC default)",
+        "epoch": md.epoch,
+        "step": md.step,
+        "dataset_length": md.dataset_length,
+        "overtrain_info": md.overtrain_info,
+        "info": md.info,
+        "speakers": m.n_speakers,
+        "speakers_id": md.speakers_id,
+        "hop_length": m.config.hop_length,
+        "content_dim": m.config.content_dim,
+        "n_tensors": len(m.weights),
+        "n_params": m.n_params,
+        "params_by_module": dict(groups),
+        "dtypes": dict(dtypes),
+        "config": dict(zip(CONFIG_FIELD_NAMES, m.config_list)),
+        "config_list": m.config_list,
+        "model_hash": md.model_hash,
+        "weights_sha256": weights_sha256(m.weights),
+    }
+
+
+def format_description(d: dict[str, Any]) -> str:
+    """Human-readable text of :func:`describe_model`'s dict."""
+    def fmt(v: Any) -> str:
+        return "-" if v is None else str(v)
+
+    lines = [
+        f"file            {d['file']} ({d['file_bytes'] / 1e6:.2f} MB)",
+        f"name            {fmt(d['model_name'])}   author {fmt(d['author'])}   created {fmt(d['creation_date'])}",
+        f"sample rate     {d['sample_rate']} Hz   hop {d['hop_length']}",
+        f"version         {d['version']} (content dim {d['content_dim']})",
+        f"pitch (f0)      {'yes' if d['f0'] else 'no'}",
+        f"vocoder         {d['vocoder']}",
+        f"embedder        {d['embedder_model']}",
+        f"epoch / step    {fmt(d['epoch'])} / {fmt(d['step'])}",
+        f"dataset length  {fmt(d['dataset_length'])}",
+        f"speakers        {d['speakers']} (speakers_id {fmt(d['speakers_id'])})",
+        f"parameters      {d['n_params']:,} in {d['n_tensors']} tensors ({', '.join(f'{k} {v:,}' for k, v in d['params_by_module'].items())})",
+        f"dtypes          {', '.join(f'{k} x{v}' for k, v in d['dtypes'].items())}",
+    ]
+    if d.get("overtrain_info"):
+        lines.append(f"overtrain info  {d['overtrain_info']}")
+    if d.get("info"):
+        lines.append(f"info            {d['info']}")
+    lines.append("config          " + ", ".join(f"{k}={v}" for k, v in d["config"].items()))
+    lines.append(f"model_hash      {fmt(d['model_hash'])}")
+    lines.append(f"weights sha256  {d['weights_sha256']}")
+    return "\n".join(lines)

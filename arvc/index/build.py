@@ -1,0 +1,117 @@
+"""Build the retrieval index: FAISS ``IVF<n>,Flat`` over the training set's content features.
+
+As Applio's ``extract_index.py``: per-chunk features (``extracted/*.npy``, sorted by name) are
+concatenated, optionally reduced to 10,000 k-means centroids, shuffled with a seeded RNG, and
+indexed with ``nlist = min(int(16 * sqrt(N)), N // 39)`` lists (at least 1, so a one-chunk
+dataset still gets a working index). arvc stores ``nprobe = 9`` in the file; the search can
+override it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arvc.errors import ArvcError
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ("Auto", "Faiss", "KMeans")
+KMEANS_THRESHOLD = 200_000  # Auto switches to k-means reduction above this many vectors (Applio's 2e5)
+KMEANS_CENTROIDS = 10_000
+DEFAULT_NPROBE = 9
+ADD_BATCH = 8192
+
+
+@dataclass
+class IndexBuildConfig:
+    """How to build an index from an (N, D) feature matrix."""
+
+    algorithm: str = "Auto"  # Auto | Faiss | KMeans
+    nprobe: int = DEFAULT_NPROBE
+    seed: int = 20240
+    kmeans_centroids: int = KMEANS_CENTROIDS
+    kmeans_threshold: int = KMEANS_THRESHOLD
+
+
+def nlist_for(n: int) -> int:
+    """Number of IVF lists for ``n`` vectors: ``max(1, min(int(16 sqrt(n)), n // 39))``."""
+    return max(1, min(int(16 * math.sqrt(max(n, 0))), n // 39))
+
+
+def load_feature_folder(folder: str | os.PathLike, dim: int | None = None) -> np.ndarray:
+    """Concatenate every ``*.npy`` in ``folder`` (sorted names) into one float32 (N, D) matrix."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArvcError(f"{folder}: feature folder not found (run extract first)")
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".npy" and not p.name.startswith("."))
+    if not files:
+        raise ArvcError(f"{folder}: no .npy feature files (run extract first)")
+    arrays = []
+    for f in files:
+        try:
+            a = np.load(f, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001
+            raise ArvcError(f"{f}: unreadable feature file ({type(e).__name__}: {e})") from e
+        if a.ndim != 2 or a.shape[0] == 0:
+            raise ArvcError(f"{f}: expected a (frames, dim) feature array, got shape {a.shape}")
+        if dim is not None and a.shape[1] != dim:
+            raise ArvcError(f"{f}: feature dim {a.shape[1]} does not match the model's {dim}")
+        if arrays and a.shape[1] != arrays[0].shape[1]:
+            raise ArvcError(f"{f}: feature dim {a.shape[1]} differs from {files[0].name}'s {arrays[0].shape[1]}")
+        arrays.append(a.astype(np.float32, copy=False))
+    return np.ascontiguousarray(np.concatenate(arrays, axis=0), dtype=np.float32)
+
+
+def kmeans_reduce(features: np.ndarray, n_centroids: int = KMEANS_CENTROIDS, seed: int = 0) -> np.ndarray:
+    """(N, D) -> (n_centroids, D) MiniBatchKMeans centroids (float32)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    km = MiniBatchKMeans(
+        n_clusters=n_centroids,
+        batch_size=256 * (os.cpu_count() or 1),
+        compute_labels=False,
+        init="random",
+        n_init=1,
+        random_state=seed,
+    )
+    return km.fit(features).cluster_centers_.astype(np.float32)
+
+
+def build_index(features: np.ndarray, config: IndexBuildConfig | None = None):
+    """Build and return a trained, filled ``faiss.IndexIVFFlat`` over ``features`` (N, D) float32."""
+    import faiss
+
+    cfg = config or IndexBuildConfig()
+    if cfg.algorithm not in ALGORITHMS:
+        raise ArvcError(f"--algorithm {cfg.algorithm!r}: choices are {', '.join(ALGORITHMS)}")
+    x = np.ascontiguousarray(features, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ArvcError(f"cannot build an index from features of shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ArvcError("features contain NaN or infinite values; re-run extract")
+    use_kmeans = (cfg.algorithm == "KMeans" and x.shape[0] > cfg.kmeans_centroids) or (
+        cfg.algorithm == "Auto" and x.shape[0] > cfg.kmeans_threshold
+    )
+    if use_kmeans:
+        log.info("reducing %d vectors to %d k-means centroids", x.shape[0], cfg.kmeans_centroids)
+        x = kmeans_reduce(x, cfg.kmeans_centroids, cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    x = x[rng.permutation(x.shape[0])]
+    n, dim = x.shape
+    nlist = nlist_for(n)
+    index = faiss.index_factory(dim, f"IVF{nlist},Flat")
+    ivf = faiss.extract_index_ivf(index)
+    ivf.cp.seed = int(cfg.seed) % (2**31)
+    ivf.cp.min_points_per_centroid = 1  # one short file is a valid dataset; silence faiss' warning
+    index.train(x)
+    for i in range(0, n, ADD_BATCH):
+        index.add(x[i : i + ADD_BATCH])
+    ivf.nprobe = int(max(1, cfg.nprobe))
+    log.info("index IVF%d,Flat: %d vectors x %d, nprobe %d", nlist, n, dim, ivf.nprobe)
+    return index

@@ -1,0 +1,73 @@
+"""Settings of one conversion run (``arvc infer``), as a typed dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arvc.errors import ArvcError
+from arvc.inference.chunking import ChunkTimes
+
+EXPORT_FORMATS = ("wav", "flac", "mp3", "ogg")
+
+
+@dataclass
+class InferenceConfig:
+    """What ``arvc infer`` does to each input; defaults are RVC's / Applio's.
+
+    pitch: transpose in semitones (+12 = one octave up; male -> female is usually +12).
+    f0_method: pitch estimator (rmvpe is RVC's default and the most robust; crepe, crepe-tiny, fcpe, harvest, ...).
+    index_rate: 0..1, how much of each content frame comes from the index's nearest training frames.
+    filter_radius: median filter radius for harvest's F0 (>= 3 enables it; other methods ignore it, as in RVC).
+    rms_mix_rate: 0..1 volume envelope; 1 keeps the model's loudness, 0 follows the input's.
+    protect: 0..0.5; mixes pre-index features back on unvoiced frames (0.5 = off) to protect consonants and breaths.
+    hop_length: accepted for Applio compatibility and unused (F0 frames are always 10 ms).
+    resample_sr: output rate (0 = the model's rate).
+    batch_size: chunks of one file synthesized together.
+    noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
+    seed: fixes the synthesizer's random noise for reproducible output (None = random).
+    """
+
+    pitch: float = 0.0
+    f0_method: str = "rmvpe"
+    index_rate: float = 0.75
+    filter_radius: int = 3
+    rms_mix_rate: float = 1.0
+    protect: float = 0.5
+    hop_length: int = 128
+    f0_autotune: bool = False
+    f0_autotune_strength: float = 1.0
+    f0_file: str | None = None
+    embedder_model: str | None = None
+    embedder_path: str | None = None
+    speaker_id: int = 0
+    resample_sr: int = 0
+    export_format: str = "wav"
+    wav_subtype: str | None = None  # e.g. FLOAT for an unquantised WAV; default PCM_16
+    split_audio: bool = False
+    precision: str = "fp32"
+    gpu: str | None = None
+    batch_size: int = 1
+    nprobe: int | None = None
+    noise_scale: float = 0.66666
+    seed: int | None = None
+    times: ChunkTimes = ChunkTimes()
+
+    def validate(self) -> "InferenceConfig":
+        checks = [
+            (0.0 <= self.index_rate <= 1.0, f"--index_rate must be between 0 and 1, got {self.index_rate}"),
+            (0.0 <= self.rms_mix_rate <= 1.0, f"--rms_mix_rate must be between 0 and 1, got {self.rms_mix_rate}"),
+            (0.0 <= self.protect <= 0.5, f"--protect must be between 0 and 0.5, got {self.protect}"),
+            (0.0 <= self.f0_autotune_strength <= 1.0, f"--f0_autotune_strength must be between 0 and 1, got {self.f0_autotune_strength}"),
+            (-48 <= self.pitch <= 48, f"--pitch must be between -48 and 48 semitones, got {self.pitch}"),
+            (self.filter_radius >= 0, f"--filter_radius must be >= 0, got {self.filter_radius}"),
+            (self.batch_size >= 1, f"--batch_size must be >= 1, got {self.batch_size}"),
+            (self.resample_sr == 0 or 8000 <= self.resample_sr <= 192000, f"--resample_sr must be 0 or 8000..192000, got {self.resample_sr}"),
+            (self.export_format in EXPORT_FORMATS, f"--format {self.export_format!r}: choices are {', '.join(EXPORT_FORMATS)}"),
+            (self.precision in ("fp32", "fp16", "bf16"), f"--precision {self.precision!r}: choices are fp32, fp16, bf16"),
+            (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
+            (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ArvcError(msg)
+        return self

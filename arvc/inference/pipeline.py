@@ -1,0 +1,279 @@
+"""RVC inference, step for step as Applio 3.6.4's ``VoiceConverter`` (see fixtures/README).
+
+16 kHz float64 input -> peak check -> 48 Hz high-pass -> reflect pad 1 s -> F0 once on the whole
+padded signal -> shift / autotune / coarse -> chunks cut at quiet points (> 41 s inputs) -> per
+chunk: content features, top-8 index blend, x2 frame repeat, protect -> synthesis (chunks batched,
+padded, with lengths) -> trim 1 s each side -> concatenate -> volume envelope -> peak limit ->
+optional output resampling.
+
+Everything heavy (synthesizer, embedder, F0 network, index) is loaded once per
+:class:`VoiceConverter` and reused for every file. Never imports ``arvc.training``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from arvc.audio.dsp import highpass
+from arvc.errors import ArvcError
+from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
+from arvc.inference.config import InferenceConfig
+from arvc.inference.envelope import mix_rms, peak_normalize
+from arvc.inference.retrieval import protect_features, repeat_frames
+
+log = logging.getLogger(__name__)
+
+SR_16K = 16000
+INPUT_PEAK = 0.95
+OUTPUT_PEAK = 0.99
+MIN_INPUT_SAMPLES = 1600  # 0.1 s at 16 kHz
+
+
+@dataclass
+class ChunkInputs:
+    """Synthesizer inputs of one chunk: phone (p, C), pitch (p,) int64 | None, pitchf (p,) float32 | None."""
+
+    phone: torch.Tensor
+    pitch: torch.Tensor | None
+    pitchf: torch.Tensor | None
+
+    @property
+    def frames(self) -> int:
+        return int(self.phone.shape[0])
+
+
+@dataclass
+class StageTimes:
+    """Wall seconds spent per stage (summed over files), for benchmarks."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, dt: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + dt
+
+
+def prepare_input(audio16k: np.ndarray) -> np.ndarray:
+    """Float64 mono 16 kHz; divided by ``max|x| / 0.95`` when that exceeds 1 (Applio's load step)."""
+    x = np.asarray(audio16k, dtype=np.float64).reshape(-1)
+    peak = np.abs(x).max() / INPUT_PEAK if len(x) else 0.0
+    if peak > 1:
+        x = x / peak
+    return x
+
+
+class VoiceConverter:
+    """A voice model ready to convert audio: synthesizer + embedder + F0 method + optional index."""
+
+    def __init__(self, model_path: str | os.PathLike, index_path: str | os.PathLike | None = None,
+                 config: InferenceConfig | None = None):
+        from arvc.device import select_device
+        from arvc.formats import load_synthesizer
+
+        self.cfg = (config or InferenceConfig()).validate()
+        self.device = select_device(self.cfg.gpu)
+        self.times = StageTimes()
+        t0 = time.perf_counter()
+        self.synth, self.model = load_synthesizer(model_path, device=self.device)
+        self.synth.eval()
+        if hasattr(self.synth, "remove_weight_norm"):
+            self.synth.remove_weight_norm()  # fold g·v/||v|| once, in fp32
+        mc = self.model.config
+        self.tgt_sr = int(mc.sample_rate)
+        self.hop = int(mc.hop_length)
+        self.use_f0 = bool(mc.use_f0)
+        self.version = mc.version
+        if self.cfg.speaker_id >= int(mc.spk_embed_dim):
+            raise ArvcError(f"--speaker_id {self.cfg.speaker_id}: {model_path} has {mc.spk_embed_dim} speaker(s)")
+        self._load_embedder()
+        self.f0_method = None
+        if self.use_f0 and not self.cfg.f0_file:
+            from arvc.features.f0 import F0Options, get_f0_method
+
+            self.f0_method = get_f0_method(self.cfg.f0_method, F0Options(), device=self.device)
+        self.retriever = None
+        if index_path and self.cfg.index_rate > 0:
+            from arvc.index import IndexRetriever
+
+            self.retriever = IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
+            if self.retriever.dim != mc.content_dim:
+                raise ArvcError(
+                    f"{index_path}: index holds {self.retriever.dim}-dim features but the model is "
+                    f"{self.version} ({mc.content_dim}-dim)"
+                )
+        self.times.add("load", time.perf_counter() - t0)
+
+    def _load_embedder(self) -> None:
+        from arvc.features.embedders import load_embedder
+
+        name = self.cfg.embedder_model or getattr(self.model.metadata, "embedder_model", None) or "contentvec"
+        if self.cfg.embedder_path and not self.cfg.embedder_model:
+            name = "custom"
+        self.embedder_name = name
+        self.embedder = load_embedder(
+            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
+        )
+        if self.embedder.dim != self.model.config.content_dim:
+            raise ArvcError(
+                f"embedder {name} gives {self.embedder.dim}-dim features but the model expects {self.model.config.content_dim}"
+            )
+
+    # ----------------------------------------------------------------------------------- F0
+    def pitch_track(self, padded: np.ndarray, p_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """(coarse int64 (p_len,), Hz float32 (p_len,)) for the t_pad-padded 16 kHz signal."""
+        from arvc.features.f0.postprocess import autotune, coarse_f0, load_f0_file, median_smooth, shift_semitones
+
+        cfg = self.cfg
+        if cfg.f0_file:
+            pad_frames = cfg.times.t_pad // WINDOW
+            body = load_f0_file(cfg.f0_file, max(p_len - pad_frames, 0))
+            f0 = np.concatenate([np.zeros(pad_frames, np.float32), body])[:p_len].astype(np.float32)
+        else:
+            f0 = self.f0_method.compute(padded.astype(np.float32), n_frames=p_len)
+            if cfg.f0_method in ("harvest",) and cfg.filter_radius >= 3:
+                f0 = median_smooth(f0, cfg.filter_radius)
+            f0 = shift_semitones(f0, cfg.pitch)
+        if cfg.f0_autotune:
+            f0 = autotune(f0, cfg.f0_autotune_strength)
+        return coarse_f0(f0), f0.astype(np.float32)
+
+    # ------------------------------------------------------------------------------ content
+    def chunk_inputs(self, audio: np.ndarray, pitch: np.ndarray | None, pitchf: np.ndarray | None) -> ChunkInputs:
+        """Features for one padded chunk (float32 (n,)), with the F0 frames sliced for it."""
+        cfg = self.cfg
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).unsqueeze(0)
+        feats = self.embedder.extract(x)[0].float().cpu()  # (n, C)
+        feats0 = feats
+        if self.retriever is not None and cfg.index_rate > 0:
+            feats = torch.from_numpy(self.retriever.blend(feats.numpy(), cfg.index_rate))
+        p = min(len(audio) // WINDOW, 2 * feats.shape[0])
+        if pitch is not None:
+            p = min(p, len(pitch))
+        feats = repeat_frames(feats)[:p]
+        pt = pf = None
+        if self.use_f0:
+            pt = torch.from_numpy(np.ascontiguousarray(pitch[:p], dtype=np.int64))
+            pf = torch.from_numpy(np.ascontiguousarray(pitchf[:p], dtype=np.float32))
+            if cfg.protect < 0.5:
+                feats = protect_features(feats, repeat_frames(feats0)[:p], pf, cfg.protect)
+        return ChunkInputs(feats.contiguous(), pt, pf)
+
+    # ---------------------------------------------------------------------------- synthesis
+    @torch.inference_mode()
+    def synthesize(self, items: list[ChunkInputs]) -> list[np.ndarray]:
+        """Run the synthesizer on a batch of chunks (padded to the longest); (p_i · hop,) float32 each."""
+        from arvc.device import autocast
+
+        b = len(items)
+        t_max = max(it.frames for it in items)
+        c = items[0].phone.shape[1]
+        phone = torch.zeros(b, t_max, c)
+        lengths = torch.tensor([it.frames for it in items], dtype=torch.long)
+        pitch = torch.zeros(b, t_max, dtype=torch.long) if self.use_f0 else None
+        pitchf = torch.zeros(b, t_max) if self.use_f0 else None
+        for i, it in enumerate(items):
+            phone[i, : it.frames] = it.phone
+            if self.use_f0:
+                pitch[i, : it.frames] = it.pitch
+                pitchf[i, : it.frames] = it.pitchf
+        dev = self.device
+        sid = torch.full((b,), self.cfg.speaker_id, dtype=torch.long, device=dev)
+        with autocast(dev, self.cfg.precision):
+            audio = self.synth.infer(
+                phone.to(dev), lengths.to(dev),
+                pitch.to(dev) if pitch is not None else None,
+                pitchf.to(dev) if pitchf is not None else None,
+                sid, noise_scale=self.cfg.noise_scale,
+            )[0]
+        audio = audio.float().cpu().numpy()
+        return [audio[i, 0, : it.frames * self.hop] for i, it in enumerate(items)]
+
+    # ------------------------------------------------------------------------------ whole path
+    def convert(self, audio16k: np.ndarray) -> np.ndarray:
+        """16 kHz mono input -> float32 output at the model rate (before ``resample_sr``)."""
+        cfg = self.cfg
+        if cfg.seed is not None:
+            torch.manual_seed(cfg.seed)
+        x = prepare_input(audio16k)
+        if len(x) < MIN_INPUT_SAMPLES:
+            raise ArvcError(f"input is too short ({len(x) / SR_16K:.3f} s; at least 0.1 s is needed)")
+        t0 = time.perf_counter()
+        hp = highpass(x, SR_16K)
+        points = cut_points(hp, cfg.times)
+        padded = np.pad(hp, (cfg.times.t_pad, cfg.times.t_pad), mode="reflect")
+        p_len = len(padded) // WINDOW
+        pitch = pitchf = None
+        self.times.add("prepare", time.perf_counter() - t0)
+        if self.use_f0:
+            t0 = time.perf_counter()
+            pitch, pitchf = self.pitch_track(padded, p_len)
+            self.times.add("f0", time.perf_counter() - t0)
+        chunks = plan_chunks(len(hp), points, cfg.times)
+        trim = self.tgt_sr * cfg.times.t_pad // SR_16K
+        pieces: list[np.ndarray] = []
+        for start in range(0, len(chunks), cfg.batch_size):
+            group = chunks[start : start + cfg.batch_size]
+            t0 = time.perf_counter()
+            items = [self._inputs_of(ch, padded, pitch, pitchf) for ch in group]
+            self.times.add("embed+index", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for y in self.synthesize(items):
+                pieces.append(y[trim : len(y) - trim] if len(y) > 2 * trim else y[:0])
+            self.times.add("synthesize", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = np.concatenate(pieces).astype(np.float32)
+        del pieces, padded
+        if cfg.rms_mix_rate < 1 and len(out):
+            out = mix_rms(hp, SR_16K, out, self.tgt_sr, cfg.rms_mix_rate)
+        out = peak_normalize(out, OUTPUT_PEAK)
+        self.times.add("envelope", time.perf_counter() - t0)
+        return out
+
+    def _inputs_of(self, ch: Chunk, padded: np.ndarray, pitch, pitchf) -> ChunkInputs:
+        seg = padded[ch.start : ch.end]
+        if pitch is not None:
+            pitch = pitch[ch.frame_start : ch.frame_end]
+            pitchf = pitchf[ch.frame_start : ch.frame_end]
+        return self.chunk_inputs(seg, pitch, pitchf)
+
+    @property
+    def output_sr(self) -> int:
+        return self.cfg.resample_sr or self.tgt_sr
+
+    def convert_audio(self, audio16k: np.ndarray) -> tuple[np.ndarray, int]:
+        """Full conversion including ``split_audio`` and ``resample_sr``: (float32 audio, sample rate)."""
+        from arvc.audio.io import resample
+
+        if self.cfg.split_audio:
+            from arvc.inference.split import convert_split
+
+            out = convert_split(self, prepare_input(audio16k))
+        else:
+            out = self.convert(audio16k)
+        if self.cfg.resample_sr and self.cfg.resample_sr != self.tgt_sr:
+            t0 = time.perf_counter()
+            out = resample(out.astype(np.float32), self.tgt_sr, self.cfg.resample_sr).astype(np.float32)
+            self.times.add("resample", time.perf_counter() - t0)
+        return out, self.output_sr
+
+    def convert_file(self, input_path: str | os.PathLike, output_path: str | os.PathLike) -> Path:
+        """Read any audio file, convert it, write it atomically in ``cfg.export_format``."""
+        from arvc.audio.io import load_audio, save_audio
+
+        t0 = time.perf_counter()
+        audio = load_audio(input_path, SR_16K, dtype=np.float64)
+        self.times.add("load_audio", time.perf_counter() - t0)
+        try:
+            out, sr = self.convert_audio(audio)
+        except ArvcError as e:
+            raise ArvcError(f"{input_path}: {e}") from e
+        t0 = time.perf_counter()
+        path = save_audio(output_path, out, sr, self.cfg.export_format, subtype=self.cfg.wav_subtype)
+        self.times.add("write", time.perf_counter() - t0)
+        return path

@@ -1,0 +1,197 @@
+"""RVC synthesizer hyper-parameters: the 18-item config list stored in every RVC ``.pth``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from arvc.errors import ArvcError
+
+VERSIONS = ("v1", "v2")
+VOCODER_NAMES = ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN")
+CONTENT_DIMS = {"v1": 256, "v2": 768}
+
+# Stored list item 1 is always this literal (RVC writes the frame count of a 40 kHz segment).
+STORED_SEGMENT_SIZE = 32
+
+_RESBLOCK_KERNELS = [3, 7, 11]
+_RESBLOCK_DILATIONS = [[1, 3, 5], [1, 3, 5], [1, 3, 5]]
+
+# (version, sample_rate) -> (spec_channels, upsample_rates, upsample_kernel_sizes, training segment in samples)
+_PRESETS: dict[tuple[str, int], tuple[int, list[int], list[int], int]] = {
+    ("v2", 32000): (513, [10, 8, 2, 2], [20, 16, 4, 4], 12800),
+    ("v2", 40000): (1025, [10, 10, 2, 2], [16, 16, 4, 4], 12800),
+    ("v2", 48000): (1025, [12, 10, 2, 2], [24, 20, 4, 4], 17280),
+    ("v1", 32000): (513, [10, 4, 2, 2, 2], [16, 16, 4, 4, 4], 12800),
+    ("v1", 40000): (1025, [10, 10, 2, 2], [16, 16, 4, 4], 12800),
+    ("v1", 48000): (1025, [10, 6, 2, 2, 2], [16, 16, 4, 4, 4], 11520),
+}
+_MEL_CHANNELS = {32000: 80, 40000: 125, 48000: 128}
+
+
+def canonical_vocoder(name: str) -> str:
+    """``"hifigan"``/``"HiFi-GAN"``/``"mrf"``/``"refinegan"``... -> the name RVC files store."""
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
+    table = {
+        "hifi-gan": "HiFi-GAN", "hifigan": "HiFi-GAN", "nsf-hifigan": "HiFi-GAN", "hifi-gan-(nsf)": "HiFi-GAN",
+        "nsf-hifi-gan": "HiFi-GAN", "mrf-hifi-gan": "MRF HiFi-GAN", "mrf-hifigan": "MRF HiFi-GAN",
+        "mrf": "MRF HiFi-GAN", "refinegan": "RefineGAN", "refine-gan": "RefineGAN",
+    }
+    if key not in table:
+        raise ArvcError(f"unknown vocoder {name!r}; choices: {', '.join(VOCODER_NAMES)}")
+    return table[key]
+
+
+@dataclass
+class ModelConfig:
+    """The RVC synthesizer config (18 stored fields, in file order) plus version / pitch / vocoder.
+
+    ``segment_size`` is the training segment in **samples** (RVC's ``train.segment_size``); the
+    stored list always holds the literal 32 there. ``hop_length`` = prod(upsample_rates) samples
+    per content frame (100 frames/s for the standard rates).
+    """
+
+    spec_channels: int
+    segment_size: int
+    inter_channels: int
+    hidden_channels: int
+    filter_channels: int
+    n_heads: int
+    n_layers: int
+    kernel_size: int
+    p_dropout: float
+    resblock: str
+    resblock_kernel_sizes: list[int]
+    resblock_dilation_sizes: list[list[int]]
+    upsample_rates: list[int]
+    upsample_initial_channel: int
+    upsample_kernel_sizes: list[int]
+    spk_embed_dim: int
+    gin_channels: int
+    sample_rate: int
+    version: str = "v2"
+    use_f0: bool = True
+    vocoder: str = "HiFi-GAN"
+    stored_list: list[Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.version not in VERSIONS:
+            raise ArvcError(f"unknown model version {self.version!r}; choices: v1, v2")
+        self.vocoder = canonical_vocoder(self.vocoder)
+        if not self.use_f0 and self.vocoder != "HiFi-GAN":
+            raise ArvcError(f"vocoder {self.vocoder!r} needs pitch guidance (use_f0=True); only HiFi-GAN works without it")
+        if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
+            raise ArvcError("model config: upsample_rates and upsample_kernel_sizes differ in length")
+        if len(self.resblock_kernel_sizes) != len(self.resblock_dilation_sizes):
+            raise ArvcError("model config: resblock_kernel_sizes and resblock_dilation_sizes differ in length")
+        if self.inter_channels % 2 or self.hidden_channels % self.n_heads:
+            raise ArvcError("model config: inter_channels must be even and hidden_channels divisible by n_heads")
+
+    # ---- derived values -------------------------------------------------------------------
+    @property
+    def hop_length(self) -> int:
+        return int(math.prod(self.upsample_rates))
+
+    @property
+    def content_dim(self) -> int:
+        return CONTENT_DIMS[self.version]
+
+    @property
+    def segment_frames(self) -> int:
+        return max(1, self.segment_size // self.hop_length)
+
+    @property
+    def filter_length(self) -> int:
+        return (self.spec_channels - 1) * 2
+
+    @property
+    def win_length(self) -> int:
+        return self.filter_length
+
+    @property
+    def n_mel_channels(self) -> int:
+        return _MEL_CHANNELS.get(self.sample_rate, 128)
+
+    # ---- RVC list form ----------------------------------------------------------------------
+    def to_list(self) -> list[Any]:
+        """The 18-item list as RVC writes it into ``.pth["config"]``."""
+        p_dropout: Any = int(self.p_dropout) if float(self.p_dropout) == int(self.p_dropout) else self.p_dropout
+        return [
+            self.spec_channels, STORED_SEGMENT_SIZE, self.inter_channels, self.hidden_channels,
+            self.filter_channels, self.n_heads, self.n_layers, self.kernel_size, p_dropout,
+            str(self.resblock), list(self.resblock_kernel_sizes),
+            [list(d) for d in self.resblock_dilation_sizes], list(self.upsample_rates),
+            self.upsample_initial_channel, list(self.upsample_kernel_sizes), self.spk_embed_dim,
+            self.gin_channels, int(self.sample_rate),
+        ]
+
+    @classmethod
+    def from_list(cls, lst: list[Any], *, version: str = "v2", use_f0: bool = True,
+                  vocoder: str = "HiFi-GAN", segment_size: int | None = None) -> "ModelConfig":
+        """Build from a stored list (item 17 may be ``"40k"``-style or int Hz)."""
+        if not isinstance(lst, (list, tuple)) or len(lst) != 18:
+            raise ArvcError(f"model config: expected an 18-item list, got {type(lst).__name__} of length "
+                            f"{len(lst) if hasattr(lst, '__len__') else '?'}")
+        sr = _parse_rate(lst[17])
+        rates = [int(u) for u in lst[12]]
+        if segment_size is None:
+            preset = _PRESETS.get((version, sr))
+            segment_size = preset[3] if preset and preset[1] == rates else 32 * int(math.prod(rates))
+        return cls(
+            spec_channels=int(lst[0]), segment_size=int(segment_size), inter_channels=int(lst[2]),
+            hidden_channels=int(lst[3]), filter_channels=int(lst[4]), n_heads=int(lst[5]),
+            n_layers=int(lst[6]), kernel_size=int(lst[7]), p_dropout=float(lst[8]), resblock=str(lst[9]),
+            resblock_kernel_sizes=[int(k) for k in lst[10]],
+            resblock_dilation_sizes=[[int(d) for d in ds] for ds in lst[11]], upsample_rates=rates,
+            upsample_initial_channel=int(lst[13]), upsample_kernel_sizes=[int(k) for k in lst[14]],
+            spk_embed_dim=int(lst[15]), gin_channels=int(lst[16]), sample_rate=sr, version=version,
+            use_f0=bool(use_f0), vocoder=vocoder, stored_list=list(lst),
+        )
+
+    @classmethod
+    def preset(cls, version: str = "v2", sample_rate: int | str = 40000, vocoder: str = "HiFi-GAN",
+               use_f0: bool = True, spk_embed_dim: int = 109) -> "ModelConfig":
+        """The standard RVC/Applio configuration for ``version`` x ``sample_rate`` (32k/40k/48k)."""
+        sr = _parse_rate(sample_rate)
+        if (version, sr) not in _PRESETS:
+            raise ArvcError(f"no preset for version {version!r} at {sr} Hz; choices: "
+                            + ", ".join(f"{v} {r}" for v, r in _PRESETS))
+        spec, rates, kernels, segment = _PRESETS[(version, sr)]
+        return cls(
+            spec_channels=spec, segment_size=segment, inter_channels=192, hidden_channels=192,
+            filter_channels=768, n_heads=2, n_layers=6, kernel_size=3, p_dropout=0.0, resblock="1",
+            resblock_kernel_sizes=list(_RESBLOCK_KERNELS),
+            resblock_dilation_sizes=[list(d) for d in _RESBLOCK_DILATIONS], upsample_rates=list(rates),
+            upsample_initial_channel=512, upsample_kernel_sizes=list(kernels), spk_embed_dim=spk_embed_dim,
+            gin_channels=256, sample_rate=sr, version=version, use_f0=use_f0, vocoder=vocoder,
+        )
+
+    @classmethod
+    def tiny(cls, version: str = "v2", sample_rate: int | str = 40000, vocoder: str = "HiFi-GAN",
+             use_f0: bool = True, **overrides: Any) -> "ModelConfig":
+        """A debug-size config (same hop / spectrogram size as the preset, few channels)."""
+        base = cls.preset(version, sample_rate, vocoder, use_f0)
+        small = dict(
+            segment_size=8 * base.hop_length, inter_channels=16, hidden_channels=32, filter_channels=64,
+            n_heads=2, n_layers=1, resblock_kernel_sizes=[3, 5],
+            resblock_dilation_sizes=[[1, 3], [1, 3]], upsample_initial_channel=32, spk_embed_dim=4,
+            gin_channels=16,
+        )
+        small.update(overrides)
+        return base.replace(**small)
+
+    def replace(self, **changes: Any) -> "ModelConfig":
+        changes.setdefault("stored_list", None)
+        return dataclasses.replace(self, **changes)
+
+
+def _parse_rate(value: int | str) -> int:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            return int(float(text[:-1]) * 1000) if text.endswith("k") else int(text)
+        except ValueError:
+            raise ArvcError(f"model config: bad sample rate {value!r}") from None
+    return int(value)

@@ -1,0 +1,48 @@
+"""Stage: build ``logs/<model>/<model>.index`` from the extracted content features."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from arvc.errors import ArvcError
+from arvc.paths import ExperimentPaths
+
+log = logging.getLogger(__name__)
+
+CONTENT_DIMS = {"v1": 256, "v2": 768}
+
+
+@dataclass
+class CreateIndexConfig:
+    """Settings of ``arvc create-index``."""
+
+    model_name: str
+    version: str = "v2"  # v1 (256-dim features) | v2 (768-dim)
+    algorithm: str = "Auto"  # Auto | Faiss | KMeans
+    nprobe: int = 9  # stored in the file; inference may override
+    seed: int = 20240
+    logs_dir: str | os.PathLike | None = None
+    output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
+
+
+def create_index(cfg: CreateIndexConfig) -> Path:
+    """Concatenate ``extracted/*.npy`` (sorted), build an IVF,Flat index and write it atomically.
+
+    Returns the index path. Raises ArvcError when the features are missing or have the wrong size.
+    """
+    from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
+
+    if cfg.version not in CONTENT_DIMS:
+        raise ArvcError(f"--version {cfg.version!r}: choices are v1, v2")
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    if not paths.root.is_dir():
+        raise ArvcError(f"{paths.root}: experiment folder not found (run preprocess and extract first)")
+    feats = load_feature_folder(paths.features, dim=CONTENT_DIMS[cfg.version])
+    index = build_index(feats, IndexBuildConfig(algorithm=cfg.algorithm, nprobe=cfg.nprobe, seed=cfg.seed))
+    out = Path(cfg.output) if cfg.output else paths.index
+    write_index(index, out)
+    log.info("wrote %s (%d vectors)", out, index.ntotal)
+    return out

@@ -1,0 +1,438 @@
+"""Stage: slice a folder of recordings into training chunks under ``logs/<model>/``.
+
+Per source file, in this order (as Applio): decode to mono at the target rate (soxr VHQ) ->
+optional high-pass (``--process_effects``: causal Butterworth order 5 at 48 Hz, ``signal.lfilter``,
+designed at the target rate, as RVC) -> optional ``pre`` normalisation of the whole file ->
+optional spectral-gating denoise -> cut -> optional ``post`` normalisation per chunk -> write each
+chunk as float32 WAV at the target rate (``sliced_audios/``) and at 16 kHz (``sliced_audios_16k/``,
+soxr VHQ), named ``<sid>_<fileidx>_<chunkidx>.wav``.
+
+Cut methods (``chunk_len`` L and ``overlap_len`` O are honoured by all three):
+  Automatic  silence slicer (-42 dB, min length 1.5 s, min silence 0.4 s, hop 15 ms, max kept
+             silence 0.5 s), then every slice is cut by the sliding window of
+             ``arvc.audio.slicer.window_spans``: chunks of L every L - O; a slice no longer than
+             L + O stays whole; the tail (2·O .. L + O long) is kept.
+  Simple     fixed chunks of exactly L every L - O over the whole file, no silence detection; the
+             shorter tail is dropped (Applio's rule), so files shorter than L give no chunk.
+  Skip       no silence detection: a file no longer than L + O is kept whole (pre-sliced datasets
+             pass through untouched); a longer one is cut by the same sliding window as Automatic.
+Chunks shorter than ``min_chunk_len`` (0.5 s) or entirely below -42 dB are dropped and reported.
+Normalisation (RVC's blend): ``x / max|x| * 0.9 * 0.75 + 0.25 * x``; audio whose peak exceeds 2.5
+is dropped (file for ``pre``, chunk for ``post``).
+
+Speakers: audio files directly in the dataset folder are speaker 0; each sub-folder holding audio
+(searched recursively) is one speaker, sub-folders taken in natural name order ("2" before "10")
+and numbered from 1 when the root holds files, else from 0. Folders named 0, 1, 2... therefore
+keep their numbers, as in Applio. Hidden files and folders are ignored.
+
+Chunks are written to a hidden staging folder beside the experiment and moved into place at the
+end, replacing the previous chunks; features extracted from earlier chunks (f0/, f0_voiced/,
+extracted/, filelist.txt) are removed because they no longer match.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arvc.errors import ArvcError
+from arvc.paths import ExperimentPaths, datasets_root
+
+log = logging.getLogger(__name__)
+
+CUT_METHODS = ("Automatic", "Simple", "Skip")
+NORMALIZATIONS = ("none", "pre", "post")
+SAMPLE_RATES = (32000, 40000, 48000)
+SR_16K = 16000
+STAGING_PREFIX = ".preprocess-"
+EXTRACTION_KEYS = ("embedder_model", "f0_method", "version", "content_dim")
+
+
+@dataclass
+class PreprocessConfig:
+    """Settings of ``arvc preprocess``; see the module docstring for what each does."""
+
+    model_name: str
+    dataset_path: str | os.PathLike | None = None  # default <datasets_root>/<model_name>
+    sample_rate: int = 40000  # 32000 | 40000 | 48000
+    cut_method: str = "Automatic"  # Automatic | Simple | Skip
+    chunk_len: float = 3.0  # seconds
+    overlap_len: float = 0.3  # seconds
+    normalization: str = "none"  # none | pre | post
+    process_effects: bool = False  # 48 Hz high-pass
+    noise_reduction: bool = False
+    clean_strength: float = 0.7  # 0..1, denoise attenuation
+    cpu_cores: int | None = None  # processes; None = all cores, 1 = in-process
+    logs_dir: str | os.PathLike | None = None
+    min_chunk_len: float = 0.5  # seconds; shorter chunks are dropped
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    sid: int
+    index: int  # global file index (the <fileidx> of chunk names)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: int
+    name: str
+    folder: str
+
+
+@dataclass
+class FileResult:
+    """What one worker did with one source file."""
+
+    source: SourceFile
+    seconds: float = 0.0  # decoded duration
+    chunks: list[tuple[str, float]] = field(default_factory=list)  # (name, seconds)
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    error: str | None = None  # unreadable / rejected file
+
+
+@dataclass
+class PreprocessResult:
+    paths: ExperimentPaths
+    chunk_count: int
+    total_seconds: float
+    files_found: int
+    files_used: int
+    unreadable: list[tuple[str, str]]  # (path, reason)
+    without_chunks: list[tuple[str, str]]  # (path, reason)
+    speakers: list[dict]
+    elapsed: float
+
+
+def format_duration(seconds: float) -> str:
+    """``HH:MM:SS`` (floored)."""
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _audio_files(folder: Path, recursive: bool) -> list[Path]:
+    from arvc.audio.io import is_audio_file
+
+    if recursive:
+        found = [
+            p for p in folder.rglob("*")
+            if p.is_file() and is_audio_file(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        ]
+    else:
+        found = [p for p in folder.iterdir() if p.is_file() and is_audio_file(p) and not p.name.startswith(".")]
+    return sorted(found, key=lambda p: _natural_key(str(p.relative_to(folder))))
+
+
+def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Speaker]]:
+    """The audio files of a dataset folder with their speaker ids (rule in the module docstring).
+
+    Raises ArvcError when ``root`` is missing, not a folder, or holds no audio file.
+    """
+    from arvc.audio.io import AUDIO_EXTENSIONS
+
+    root = Path(root)
+    if not root.exists():
+        raise ArvcError(f"dataset path {root} does not exist")
+    if not root.is_dir():
+        raise ArvcError(f"dataset path {root} is not a directory")
+    groups: list[tuple[str, Path, list[Path]]] = []
+    top = _audio_files(root, recursive=False)
+    if top:
+        groups.append((root.resolve().name, root, top))
+    subdirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name))
+    for d in subdirs:
+        files = _audio_files(d, recursive=True)
+        if files:
+            groups.append((d.name, d, files))
+    if not groups:
+        raise ArvcError(f"dataset path {root} holds no audio files (looked for {' '.join(AUDIO_EXTENSIONS)})")
+    sources, speakers, index = [], [], 0
+    for sid, (name, folder, files) in enumerate(groups):
+        speakers.append(Speaker(sid, name, str(folder)))
+        for p in files:
+            sources.append(SourceFile(str(p), sid, index))
+            index += 1
+    return sources, speakers
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a worker needs (picklable)."""
+
+    sr: int
+    cut_method: str
+    chunk_len: float
+    overlap_len: float
+    normalization: str
+    process_effects: bool
+    noise_reduction: bool
+    clean_strength: float
+    min_chunk_len: float
+    out_dir: str
+
+
+def _denoise(audio, sr: int, strength: float):
+    import numpy as np
+    import torch
+
+    from arvc.audio.denoise import spectral_gate
+    from arvc.device import select_device
+
+    device = select_device()
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
+    return spectral_gate(x, sr, strength).cpu().numpy().astype(np.float64)
+
+
+def cut_spans(audio, sr: int, cut_method: str, chunk_len: float, overlap_len: float) -> list[tuple[int, int]]:
+    """Sample ranges ``[start, end)`` of the chunks of ``audio`` (T,) for a cut method."""
+    from arvc.audio.slicer import Slicer, fixed_spans, window_spans
+
+    chunk, overlap = round(chunk_len * sr), round(overlap_len * sr)
+    if cut_method == "Simple":
+        return fixed_spans(len(audio), chunk, overlap)
+    if cut_method == "Skip":
+        return window_spans(len(audio), chunk, overlap)
+    if cut_method == "Automatic":
+        spans = []
+        for a, b in Slicer(sr).spans(audio):
+            spans += [(a + s, a + e) for s, e in window_spans(b - a, chunk, overlap)]
+        return spans
+    raise ArvcError(f"--cut_method {cut_method!r}: choices are {', '.join(CUT_METHODS)}")
+
+
+def process_file(source: SourceFile, job: _Job) -> FileResult:
+    """Decode, filter, cut and write the chunks of one file into ``job.out_dir``; never raises for bad audio."""
+    import numpy as np
+    import soundfile as sf
+
+    from arvc.audio.dsp import blend_normalize, highpass_causal
+    from arvc.audio.io import AudioReadError, load_audio, resample
+    from arvc.audio.slicer import Slicer
+
+    result = FileResult(source)
+    try:
+        audio = load_audio(source.path, job.sr, dtype=np.float64)
+    except AudioReadError as e:
+        result.error = str(e)
+        return result
+    sr = job.sr
+    result.seconds = len(audio) / sr
+    if job.process_effects:
+        audio = highpass_causal(audio, sr)
+    if job.normalization == "pre":
+        audio = blend_normalize(audio)
+        if audio is None:
+            result.dropped["peak above 2.5"] = 1
+            return result
+    if job.noise_reduction:
+        audio = _denoise(audio, sr, job.clean_strength)
+    gate = Slicer(sr)
+    min_samples = round(job.min_chunk_len * sr)
+    out = Path(job.out_dir)
+    k = 0
+    for a, b in cut_spans(audio, sr, job.cut_method, job.chunk_len, job.overlap_len):
+        chunk = audio[a:b]
+        if len(chunk) < min_samples:
+            reason = "shorter than %.2g s" % job.min_chunk_len
+        elif gate.is_silent(chunk):
+            reason = "silent (below %g dB)" % gate.threshold
+        else:
+            reason = None
+            if job.normalization == "post":
+                chunk = blend_normalize(chunk)
+                if chunk is None:
+                    reason = "peak above 2.5"
+        if reason:
+            result.dropped[reason] = result.dropped.get(reason, 0) + 1
+            continue
+        name = f"{source.sid}_{source.index}_{k}.wav"
+        sf.write(out / "sliced_audios" / name, chunk.astype(np.float32), sr, subtype="FLOAT")
+        chunk16 = resample(chunk, sr, SR_16K)
+        sf.write(out / "sliced_audios_16k" / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
+        result.chunks.append((name, len(chunk) / sr))
+        k += 1
+    if not result.chunks and not result.dropped:
+        result.dropped["no audio"] = 1
+    return result
+
+
+def _validate(cfg: PreprocessConfig) -> None:
+    name = cfg.model_name
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise ArvcError(f"model name {name!r} is not a valid folder name")
+    if cfg.sample_rate not in SAMPLE_RATES:
+        raise ArvcError(f"--sample_rate {cfg.sample_rate}: choices are {', '.join(map(str, SAMPLE_RATES))}")
+    if cfg.cut_method not in CUT_METHODS:
+        raise ArvcError(f"--cut_method {cfg.cut_method!r}: choices are {', '.join(CUT_METHODS)}")
+    if cfg.normalization not in NORMALIZATIONS:
+        raise ArvcError(f"--normalization {cfg.normalization!r}: choices are {', '.join(NORMALIZATIONS)}")
+    if not cfg.chunk_len > 0:
+        raise ArvcError(f"--chunk_len {cfg.chunk_len}: must be > 0 seconds")
+    if not 0 <= cfg.overlap_len < cfg.chunk_len:
+        raise ArvcError(f"--overlap_len {cfg.overlap_len}: must be >= 0 and smaller than --chunk_len {cfg.chunk_len}")
+    if not 0.0 <= cfg.clean_strength <= 1.0:
+        raise ArvcError(f"--clean_strength {cfg.clean_strength}: must be between 0 and 1")
+    if cfg.cpu_cores is not None and cfg.cpu_cores < 1:
+        raise ArvcError(f"--cpu_cores {cfg.cpu_cores}: must be at least 1")
+
+
+def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) -> list[FileResult]:
+    from tqdm import tqdm
+
+    results: list[FileResult] = []
+    with tqdm(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
+        if cores <= 1:
+            for s in sources:
+                results.append(process_file(s, job))
+                bar.update(1)
+        else:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")  # safe with torch/CUDA and threads in the parent
+            with ProcessPoolExecutor(max_workers=cores, mp_context=ctx) as pool:
+                futures = [pool.submit(process_file, s, job) for s in sources]
+                for fut in as_completed(futures):
+                    results.append(fut.result())
+                    bar.update(1)
+    return sorted(results, key=lambda r: r.source.index)
+
+
+def _install(staging: Path, paths: ExperimentPaths) -> None:
+    """Swap the staged chunk folders into the experiment and drop features of the old chunks."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    trash = staging / "old"
+    trash.mkdir()
+    for target in (paths.sliced, paths.sliced_16k):
+        if target.exists():
+            os.replace(target, trash / target.name)
+    for target in (paths.sliced, paths.sliced_16k):
+        os.replace(staging / target.name, target)
+    stale = [p for p in (paths.f0_coarse, paths.f0_hz, paths.features, paths.filelist) if p.exists()]
+    for p in stale:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    if stale:
+        log.info("removed features of the previous chunks: %s", ", ".join(p.name for p in stale))
+
+
+def _write_info(paths: ExperimentPaths, info: dict) -> None:
+    import json
+
+    from arvc.atomic import write_json
+
+    data: dict = {}
+    if paths.model_info.is_file():
+        try:
+            data = json.loads(paths.model_info.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+    for key in EXTRACTION_KEYS:
+        data.pop(key, None)
+    data.update(info)
+    write_json(paths.model_info, data)
+
+
+def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
+    """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
+    or when no file gives a chunk."""
+    t0 = time.perf_counter()
+    _validate(cfg)
+    dataset = Path(cfg.dataset_path) if cfg.dataset_path else datasets_root() / cfg.model_name
+    sources, speakers = discover_dataset(dataset)
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    if paths.root.exists() and not paths.root.is_dir():
+        raise ArvcError(f"{paths.root} exists and is not a directory")
+    logs = paths.root.parent
+    created = [p for p in (logs, *logs.parents) if not p.exists()]
+    logs.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{cfg.model_name}-", dir=logs))
+    try:
+        (staging / "sliced_audios").mkdir()
+        (staging / "sliced_audios_16k").mkdir()
+        job = _Job(
+            sr=cfg.sample_rate, cut_method=cfg.cut_method, chunk_len=cfg.chunk_len, overlap_len=cfg.overlap_len,
+            normalization=cfg.normalization, process_effects=cfg.process_effects,
+            noise_reduction=cfg.noise_reduction, clean_strength=cfg.clean_strength,
+            min_chunk_len=cfg.min_chunk_len, out_dir=str(staging),
+        )
+        cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(sources))
+        log.info("preprocessing %d files from %s with %d process(es)", len(sources), dataset, cores)
+        results = _run_jobs(sources, job, cores, cfg.progress)
+        unreadable = [(r.source.path, r.error) for r in results if r.error]
+        without = [
+            (r.source.path, "; ".join(f"{n} chunk(s) {why}" for why, n in r.dropped.items()))
+            for r in results if not r.error and not r.chunks
+        ]
+        for path, why in unreadable:
+            log.warning("skipped unreadable file: %s", why)
+        for path, why in without:
+            log.warning("no chunks from %s: %s", path, why)
+        used = [r for r in results if r.chunks]
+        if not used:
+            raise ArvcError(
+                f"dataset path {dataset}: none of its {len(sources)} audio files gave a chunk "
+                f"({len(unreadable)} unreadable, {len(without)} silent or too short)"
+            )
+        chunk_count = sum(len(r.chunks) for r in used)
+        total = sum(r.seconds for r in used)
+        speaker_info = []
+        for sp in speakers:
+            mine = [r for r in used if r.source.sid == sp.id]
+            speaker_info.append({
+                "id": sp.id, "name": sp.name, "files": len(mine),
+                "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
+            })
+        info = {
+            "total_dataset_duration": format_duration(total),
+            "total_seconds": round(total, 3),
+            "sample_rate": cfg.sample_rate,
+            "chunk_count": chunk_count,
+            "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
+            "speakers": speaker_info,
+            "dataset_path": str(dataset.resolve()),
+            "cut_method": cfg.cut_method,
+            "chunk_len": cfg.chunk_len,
+            "overlap_len": cfg.overlap_len,
+            "normalization": cfg.normalization,
+            "process_effects": cfg.process_effects,
+            "noise_reduction": cfg.noise_reduction,
+            "clean_strength": cfg.clean_strength,
+            "files_found": len(sources),
+            "files_used": len(used),
+            "files_unreadable": [{"path": p, "reason": w} for p, w in unreadable],
+            "files_without_chunks": [{"path": p, "reason": w} for p, w in without],
+        }
+        _install(staging, paths)
+        _write_info(paths, info)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for p in created:  # only folders this run made, and only if still empty
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    elapsed = time.perf_counter() - t0
+    log.info(
+        "used %d of %d files (%d unreadable, %d without chunks): %d chunks, %s of audio, in %.1f s",
+        len(used), len(sources), len(unreadable), len(without), chunk_count, format_duration(total), elapsed,
+    )
+    return PreprocessResult(
+        paths=paths, chunk_count=chunk_count, total_seconds=total, files_found=len(sources), files_used=len(used),
+        unreadable=unreadable, without_chunks=without, speakers=speaker_info, elapsed=elapsed,
+    )

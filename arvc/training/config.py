@@ -1,0 +1,95 @@
+"""Typed configuration of one training run (what ``arvc train`` flags become)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class LossWeights:
+    """Weights of the generator loss terms (RVC: c_mel 45, c_kl 1.0; feature matching already doubled inside)."""
+
+    mel: float = 45.0
+    kl: float = 1.0
+    fm: float = 1.0
+    gen: float = 1.0
+    energy: float = 1.0
+    # Applio divides the summed multi-scale loss by 3 so its size matches the single mel loss
+    multiscale_divisor: float = 3.0
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the data on disk.
+
+    ``model_size="tiny"`` builds a debug-size synthesizer (tests, quickstart); ``"full"`` is RVC's preset.
+    ``sample_rate``/``version``/``vocoder`` default to model_info.json / the pretrains when None.
+    """
+
+    model_name: str
+    logs_dir: str | None = None
+    # model
+    sample_rate: int | None = None
+    version: str | None = None
+    vocoder: str | None = None
+    use_f0: bool = True
+    model_size: str = "full"
+    pretrained_g: str | None = None
+    pretrained_d: str | None = None
+    # schedule
+    epochs: int = 300
+    max_steps: int | None = None
+    batch_size: int = 8
+    grad_accum_steps: int = 1
+    learning_rate: float = 1e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    eps: float = 1e-9
+    weight_decay: float = 0.0
+    lr_decay: float = 0.999875
+    optimizer: str = "AdamW"
+    scheduler: str | None = None
+    cosine_lr: bool = False
+    use_8bit_adam: bool = False
+    warmup_epochs: int = 0
+    grad_clip: float | None = None
+    seed: int = 1234
+    # losses
+    multiscale_loss: bool = True
+    energy_use: bool = False
+    weights: LossWeights = field(default_factory=LossWeights)
+    # hardware / speed
+    gpu: str | None = None
+    precision: str = "fp32"
+    deterministic: bool = False
+    checkpointing: bool = False
+    fast_train: bool = False
+    compile_model: bool = False
+    bf16_adamw: bool = False
+    cache_data_in_gpu: bool = False
+    num_workers: int | None = None
+    # saving / logging
+    save_every: int = 10
+    save_only_latest: bool = False
+    save_every_weights: bool = False
+    log_every: int = 50
+    overtrain_detect: bool = False
+    overtrain_threshold: int = 50
+    overtrain_smoothing: float = 0.9
+    max_nonfinite_steps: int = 5
+    progress: bool = True
+    author: str = ""
+
+    def __post_init__(self) -> None:
+        if self.version not in (None, "v1", "v2"):
+            raise ValueError(f"version must be v1 or v2, got {self.version!r}")
+        if self.model_size not in ("tiny", "full"):
+            raise ValueError(f"model_size must be tiny or full, got {self.model_size!r}")
+        if self.precision not in ("fp32", "fp16", "bf16"):
+            raise ValueError(f"precision must be fp32, fp16 or bf16, got {self.precision!r}")
+        if self.batch_size < 1 or self.grad_accum_steps < 1 or self.epochs < 1:
+            raise ValueError("batch_size, grad_accum_steps and epochs must be >= 1")
+        self.betas = tuple(self.betas)  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
