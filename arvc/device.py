@@ -235,6 +235,12 @@ def make_accelerator(gpu: str | int | None = None, precision: str = "fp32", *,
         torch.cuda.set_device(wanted.index)
     used, prec_notes = resolve_training_precision(wanted, precision)
     notes += prec_notes
+    from accelerate.state import AcceleratorState, GradientState
+
+    # one process may train several times (notebooks, quickstart, tests): forget the previous run's settings,
+    # keeping the process group of a distributed launch
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
     accelerator = Accelerator(
         cpu=wanted.type == "cpu",
         mixed_precision={"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[used],

@@ -30,26 +30,35 @@ def pipeline_dir(fixtures_dir):
 
 
 @pytest.fixture(scope="module")
-def short_audio(pipeline_dir):
-    return np.load(pipeline_dir / "synth_inputs_short.npz")["audio16k"]
+def short_f0(pipeline_dir):
+    """F0 of the short input per method, computed once per module."""
+    audio = np.load(pipeline_dir / "synth_inputs_short.npz")["audio16k"]
+    cache: dict[str, np.ndarray] = {}
+
+    def get(method: str) -> np.ndarray:
+        if method not in cache:
+            cache[method] = applio_f0(method, audio)
+        return cache[method]
+
+    return get
 
 
 @pytest.mark.parametrize(
     "method, ref, tol",
     [("crepe-tiny", "f0_short.npy", 1e-3), ("fcpe", "f0_short_fcpe.npy", 1e-3)],
 )
-def test_short_matches_applio(method, ref, tol, pipeline_dir, short_audio):
-    ours = applio_f0(method, short_audio)
+def test_short_matches_applio(method, ref, tol, pipeline_dir, short_f0):
+    ours = short_f0(method)
     theirs = np.load(pipeline_dir / ref)
     assert ours.shape == theirs.shape
     np.testing.assert_array_equal(ours > 0, theirs > 0)
     assert np.abs(ours - theirs).max() <= tol
 
 
-def test_short_pitch_coarse_matches_applio(pipeline_dir, short_audio):
+def test_short_matches_synthesizer_pitchf(pipeline_dir, short_f0):
     """The synthesizer's pitchf input (p = 502 frames) is our crepe-tiny F0."""
     pitchf = np.load(pipeline_dir / "synth_inputs_short.npz")["pitchf"][0]
-    ours = applio_f0("crepe-tiny", short_audio)[: len(pitchf)]
+    ours = short_f0("crepe-tiny")[: len(pitchf)]
     assert np.abs(ours - pitchf).max() <= 1e-3
 
 
@@ -69,3 +78,10 @@ def test_long_matches_applio(pipeline_dir):
     assert (theirs > 0).sum() > 300
     np.testing.assert_array_equal(ours > 0, theirs > 0)
     assert np.abs(ours - theirs).max() <= 1e-3
+
+
+@pytest.mark.parametrize("method, ref", [("crepe-tiny", "f0_coarse_short.npy"), ("fcpe", "f0_coarse_short_fcpe.npy")])
+def test_short_coarse_pitch_matches_applio(method, ref, pipeline_dir, short_f0):
+    from arvc.features.f0.postprocess import coarse_f0
+
+    np.testing.assert_array_equal(coarse_f0(short_f0(method)), np.load(pipeline_dir / ref))

@@ -22,6 +22,8 @@ AUDIO_EXTENSIONS = (
     ".alac", ".wma", ".aiff", ".aif", ".webm", ".ac3",
 )
 SAVE_FORMATS = ("wav", "flac", "mp3", "ogg")
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
+_MAX_CODEC_PADDING = 4096  # samples; a larger gap to the declared length is distrusted metadata, not padding
 _SOUNDFILE_FIRST = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif"}
 
 
@@ -54,13 +56,26 @@ def _read_av(path: Path) -> tuple[np.ndarray, int]:
                 arr = arr.reshape(len(frame.layout.channels), -1)
             else:
                 arr = arr.reshape(-1, len(frame.layout.channels)).T
-            if np.issubdtype(arr.dtype, np.integer):
+            if arr.dtype == np.uint8:
+                arr = (arr.astype(np.float64) - 128.0) / 128.0
+            elif np.issubdtype(arr.dtype, np.integer):
                 arr = arr.astype(np.float64) / float(np.iinfo(arr.dtype).max + 1)
             chunks.append(arr.astype(np.float64))
             sr = frame.sample_rate or sr
+        declared = _declared_samples(stream, int(sr))
     if not chunks:
         raise ValueError("no audio frames decoded")
-    return np.concatenate(chunks, axis=1), int(sr)
+    data = np.concatenate(chunks, axis=1)
+    if declared and 0 < data.shape[1] - declared <= _MAX_CODEC_PADDING:
+        data = data[:, :declared]  # drop encoder end padding (AAC/AC-3 frames are whole)
+    return data, int(sr)
+
+
+def _declared_samples(stream, sr: int) -> int | None:
+    """Sample count the container declares for ``stream`` (e.g. from an MP4 edit list), if any."""
+    if not stream.duration or stream.time_base is None:
+        return None
+    return int(round(float(stream.duration * stream.time_base) * sr))
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int, quality: str = "VHQ") -> np.ndarray:
@@ -129,7 +144,8 @@ def save_audio(
 ) -> Path:
     """Write mono ``audio`` atomically as wav (PCM_16 unless ``subtype``), flac, mp3 or ogg (vorbis).
 
-    The format is taken from ``format`` or the file suffix.
+    The format is taken from ``format`` or the file suffix. MPEG audio has no 40 kHz mode: an mp3 at a
+    rate it lacks is resampled to the next supported one.
     """
     p = Path(path)
     fmt = (format or p.suffix.lstrip(".") or "wav").lower()
@@ -140,6 +156,13 @@ def save_audio(
     sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_16", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
     if sf_subtype.startswith("PCM"):
         x = np.clip(x, -1.0, 1.0)
-    with atomic_path(p) as tmp:
-        sf.write(str(tmp), x, int(sr), format=sf_format, subtype=sf_subtype)
+    sr = int(sr)
+    if fmt == "mp3" and sr not in MP3_RATES:
+        target = min((r for r in MP3_RATES if r >= sr), default=MP3_RATES[-1])
+        x, sr = resample(x, sr, target).astype(np.float32), target
+    try:
+        with atomic_path(p) as tmp:
+            sf.write(str(tmp), x, sr, format=sf_format, subtype=sf_subtype)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as e:
+        raise ArvcError(f"{p}: cannot write {fmt} ({str(e).splitlines()[0]})") from e
     return p

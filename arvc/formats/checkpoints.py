@@ -69,8 +69,8 @@ def save_checkpoint(
         "learning_rate": float(learning_rate),
         "scaler": dict(scaler_state) if scaler_state else {},
     }
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
     return path
 
 

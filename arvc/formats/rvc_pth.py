@@ -241,10 +241,17 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     f0 = _as_bool(raw.get("f0"))
     if f0 is None or f0 != has_pitch:
         f0 = has_pitch
-    vocoder = normalize_vocoder(raw.get("vocoder")) or detect_vocoder(weights)
+    detected_vocoder = detect_vocoder(weights)
+    vocoder = normalize_vocoder(raw.get("vocoder")) or detected_vocoder
     if vocoder not in VOCODER_NAMES:
         raise ArvcError(f"model {path}: unknown vocoder {vocoder!r} (known: {', '.join(VOCODER_NAMES)})")
-    sr = parse_sample_rate(raw.get("sr"), fallback=None) or int(config_list[-1])
+    if vocoder != detected_vocoder:
+        log.warning("%s says vocoder %s but its decoder weights are %s; using %s", path, vocoder, detected_vocoder,
+                    detected_vocoder)
+        vocoder = detected_vocoder
+    sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
+    if not sr:
+        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
 
     info = _as_str(raw.get("info"))
     epoch = _as_int(raw.get("epoch"))
@@ -295,15 +302,24 @@ def read_model(path: str | os.PathLike) -> ModelFile:
 
 def load_synthesizer(path: str | os.PathLike, device: Any = "cpu") -> "tuple[Synthesizer, ModelFile]":
     """Build the synthesizer a model file describes and load its weights (fp16 -> fp32, eval, no ``enc_q``)."""
-    from arvc.models.synthesizer import Synthesizer
-
     model = read_model(path)
-    net = Synthesizer(model.config)
-    if hasattr(net, "enc_q"):
-        del net.enc_q
+    net = build_synthesizer(model.config)
     load_weights_into(net, model.weights, source=str(path))
     net = net.float().eval().to(device)
     return net, model
+
+
+def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
+    """An inference synthesizer (no posterior encoder ``enc_q``) for ``config``."""
+    from arvc.models.synthesizer import Synthesizer
+
+    try:
+        net = Synthesizer(config, with_posterior=False)
+    except TypeError:
+        net = Synthesizer(config)
+    if hasattr(net, "enc_q"):
+        del net.enc_q
+    return net
 
 
 def load_weights_into(net: "torch.nn.Module", weights: Mapping[str, "torch.Tensor"], source: str = "model") -> None:
@@ -332,18 +348,20 @@ def load_weights_into(net: "torch.nn.Module", weights: Mapping[str, "torch.Tenso
 # ---------------------------------------------------------------------------------------------------------- writing
 
 
-def inference_weights(source: "torch.nn.Module | Mapping[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
-    """The ``weight`` entry: state dict without ``enc_q``, legacy weight-norm names, fp16, compact CPU copies."""
+def inference_weights(source: "torch.nn.Module | Mapping[str, torch.Tensor]") -> "dict[str, torch.Tensor]":
+    """The ``weight`` entry (a plain dict, as Applio writes): state dict without ``enc_q``, legacy weight-norm
+    names, fp16, compact CPU copies."""
     import torch
 
     state = source.state_dict() if isinstance(source, torch.nn.Module) else source
-    out: OrderedDict[str, torch.Tensor] = OrderedDict()
+    out: dict[str, torch.Tensor] = {}
     for k, v in to_legacy_names(state).items():
         if "enc_q" in k:
             continue
         t = v.detach().to("cpu")
         t = t.half() if t.is_floating_point() else t
-        out[k] = t.clone(memory_format=torch.contiguous_format)
+        compact = t.is_contiguous() and t.storage_offset() == 0 and t.untyped_storage().nbytes() == t.numel() * t.element_size()
+        out[k] = t if compact and t is not v else t.clone(memory_format=torch.contiguous_format)
     return out
 
 
@@ -354,7 +372,7 @@ def _config_list_of(config: "ModelConfig | list") -> list:
 
 
 def build_model_dict(
-    weights: "OrderedDict[str, torch.Tensor]",
+    weights: "Mapping[str, torch.Tensor]",
     config: "ModelConfig | list",
     metadata: ModelMetadata | None = None,
 ) -> "OrderedDict[str, Any]":
@@ -387,7 +405,10 @@ def build_model_dict(
     opt["model_hash"] = md.model_hash or applio_model_hash(name, epoch, step, sr, version, config_list)
     if md.overtrain_info is not None:
         opt["overtrain_info"] = md.overtrain_info
-    opt["dataset_length"] = md.dataset_length
+    dataset_length = md.dataset_length
+    if isinstance(dataset_length, (int, float)) and not isinstance(dataset_length, bool):
+        dataset_length = format_duration(float(dataset_length))
+    opt["dataset_length"] = dataset_length
     opt["model_name"] = name
     opt["author"] = md.author
     opt["embedder_model"] = md.embedder_model
@@ -423,6 +444,6 @@ def write_model(
 
         write_model_safetensors(path, opt)
     else:
-        with atomic_path(path) as tmp:
-            torch.save(opt, tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save(opt, f)  # a file object: the zip's inner folder is "archive", not the temp name
     return path

@@ -1,4 +1,4 @@
-"""What ``model-info`` prints: a JSON-ready description of a model file."""
+"""What ``model-info`` prints: a JSON-ready description of a model file (or of a G_/D_ checkpoint)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,48 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, read_model, weights_sha256
+from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, SAFETENSORS_SUFFIX, model_from_dict, weights_sha256
 
 
+def describe_file(path: str | os.PathLike) -> dict[str, Any]:
+    """:func:`describe_model` for inference models, :func:`describe_checkpoint` for G_/D_ checkpoints."""
+    from arvc.formats.safe_load import safe_torch_load
 
-def describe_model(path: str | os.PathLike) -> dict[str, Any]:
-    """Metadata, architecture, parameter counts and hashes of an RVC model file (ArvcError if it is not one)."""
     path = Path(path)
-    m = read_model(path)
+    if path.suffix.lower() == SAFETENSORS_SUFFIX:
+        return describe_model(path)
+    raw = safe_torch_load(path, what="model")
+    if isinstance(raw, dict) and "model" in raw and "weight" not in raw:
+        return describe_checkpoint(path, raw)
+    return describe_model(path, raw)
+
+
+def describe_checkpoint(path: Path, raw: Any) -> dict[str, Any]:
+    from arvc.formats.checkpoints import checkpoint_from_dict
+
+    ck = checkpoint_from_dict(raw, path)
+    return {
+        "file": str(path),
+        "file_bytes": path.stat().st_size,
+        "type": f"training checkpoint ({ck.kind})",
+        "iteration (epoch)": ck.iteration,
+        "learning_rate": ck.learning_rate,
+        "has_optimizer_state": ck.optimizer is not None,
+        "scaler": ck.scaler,
+        "n_tensors": len(ck.model),
+        "n_params": sum(int(t.numel()) for t in ck.model.values()),
+        "dtypes": dict(Counter(str(t.dtype).removeprefix("torch.") for t in ck.model.values())),
+        "content_dim": int(ck.model["enc_p.emb_phone.weight"].shape[1]) if "enc_p.emb_phone.weight" in ck.model else None,
+        "speakers": int(ck.model["emb_g.weight"].shape[0]) if "emb_g.weight" in ck.model else None,
+    }
+
+
+def describe_model(path: str | os.PathLike, raw: Any = None) -> dict[str, Any]:
+    """Metadata, architecture, parameter counts and hashes of an RVC model file (ArvcError if it is not one)."""
+    from arvc.formats.rvc_pth import read_model
+
+    path = Path(path)
+    m = read_model(path) if raw is None else model_from_dict(raw, path)
     md = m.metadata
     dtypes = Counter(str(t.dtype).removeprefix("torch.") for t in m.weights.values())
     groups: Counter[str] = Counter()
@@ -30,7 +64,7 @@ def describe_model(path: str | os.PathLike) -> dict[str, Any]:
         "version": md.version,
         "f0": md.f0,
         "vocoder": md.vocoder,
-        "embedder_model": md.embedder_model or "contentvec (not stored; RVC default)",
+        "embedder_model": md.embedder_model,
         "epoch": md.epoch,
         "step": md.step,
         "dataset_length": md.dataset_length,
@@ -52,9 +86,12 @@ def describe_model(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def format_description(d: dict[str, Any]) -> str:
-    """Human-readable text of :func:`describe_model`'s dict."""
+    """Human-readable text of :func:`describe_file`'s dict."""
     def fmt(v: Any) -> str:
         return "-" if v is None else str(v)
+
+    if "type" in d:  # a checkpoint: one line per entry
+        return "\n".join(f"{k:<20}{fmt(v)}" for k, v in d.items())
 
     lines = [
         f"file            {d['file']} ({d['file_bytes'] / 1e6:.2f} MB)",
@@ -63,7 +100,7 @@ def format_description(d: dict[str, Any]) -> str:
         f"version         {d['version']} (content dim {d['content_dim']})",
         f"pitch (f0)      {'yes' if d['f0'] else 'no'}",
         f"vocoder         {d['vocoder']}",
-        f"embedder        {d['embedder_model']}",
+        f"embedder        {d['embedder_model'] or 'not stored (RVC default: contentvec)'}",
         f"epoch / step    {fmt(d['epoch'])} / {fmt(d['step'])}",
         f"dataset length  {fmt(d['dataset_length'])}",
         f"speakers        {d['speakers']} (speakers_id {fmt(d['speakers_id'])})",

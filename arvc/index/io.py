@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
+
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its CPU-feature probing is noise for users
 
 
 def read_index(path: str | os.PathLike):

@@ -25,6 +25,8 @@ class InferenceConfig:
     batch_size: chunks of one file synthesized together.
     noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
+    deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
+        convention of the Applio parity fixtures; output is then a pure function of the input.
     """
 
     pitch: float = 0.0
@@ -50,6 +52,7 @@ class InferenceConfig:
     nprobe: int | None = None
     noise_scale: float = 0.66666
     seed: int | None = None
+    deterministic: bool = False
     times: ChunkTimes = ChunkTimes()
 
     def validate(self) -> "InferenceConfig":

@@ -68,6 +68,24 @@ def prepare_input(audio16k: np.ndarray) -> np.ndarray:
     return x
 
 
+def load_input(path: str | os.PathLike) -> np.ndarray:
+    """Decode ``path`` to mono float64 at 16 kHz as Applio does (soxr VHQ, then zero-padded or cut to
+    ``ceil(N · 16000 / sr)`` samples like ``librosa.resample``)."""
+    import math
+
+    from arvc.audio.io import audio_info, load_audio, resample
+
+    sr, _ = audio_info(path)
+    x = load_audio(path, None, dtype=np.float64)
+    if sr == SR_16K:
+        return x
+    n = int(math.ceil(len(x) * SR_16K / sr))
+    y = resample(x, sr, SR_16K)
+    if len(y) < n:
+        y = np.pad(y, (0, n - len(y)))
+    return np.ascontiguousarray(y[:n])
+
+
 class VoiceConverter:
     """A voice model ready to convert audio: synthesizer + embedder + F0 method + optional index."""
 
@@ -84,6 +102,8 @@ class VoiceConverter:
         self.synth.eval()
         if hasattr(self.synth, "remove_weight_norm"):
             self.synth.remove_weight_norm()  # fold g·v/||v|| once, in fp32
+        if self.cfg.deterministic and hasattr(self.synth, "set_deterministic"):
+            self.synth.set_deterministic(True)
         mc = self.model.config
         self.tgt_sr = int(mc.sample_rate)
         self.hop = int(mc.hop_length)
@@ -189,7 +209,7 @@ class VoiceConverter:
                 phone.to(dev), lengths.to(dev),
                 pitch.to(dev) if pitch is not None else None,
                 pitchf.to(dev) if pitchf is not None else None,
-                sid, noise_scale=self.cfg.noise_scale,
+                sid, noise_scale=0.0 if self.cfg.deterministic else self.cfg.noise_scale,
             )[0]
         audio = audio.float().cpu().numpy()
         return [audio[i, 0, : it.frames * self.hop] for i, it in enumerate(items)]
@@ -264,10 +284,10 @@ class VoiceConverter:
 
     def convert_file(self, input_path: str | os.PathLike, output_path: str | os.PathLike) -> Path:
         """Read any audio file, convert it, write it atomically in ``cfg.export_format``."""
-        from arvc.audio.io import load_audio, save_audio
+        from arvc.audio.io import save_audio
 
         t0 = time.perf_counter()
-        audio = load_audio(input_path, SR_16K, dtype=np.float64)
+        audio = load_input(input_path)
         self.times.add("load_audio", time.perf_counter() - t0)
         try:
             out, sr = self.convert_audio(audio)

@@ -61,10 +61,12 @@ def is_weight_normed(module: nn.Module) -> bool:
 
 
 def remove_weight_norm(module: nn.Module) -> nn.Module:
-    """Fold ``g * v / ||v||`` into a plain ``weight`` parameter (computed in the current dtype)."""
+    """Fold ``g * v / ||v||`` into a plain ``weight`` parameter (computed in fp32, stored in ``v``'s dtype)."""
     name = module._arvc_weight_norm_name
     with torch.no_grad():
-        weight = _WeightNormHook(name).compute(module)
+        g = getattr(module, name + "_g")
+        v = getattr(module, name + "_v")
+        weight = torch._weight_norm(v.float(), g.float(), 0).to(v.dtype)
     module._arvc_weight_norm.remove()
     del module._arvc_weight_norm, module._arvc_weight_norm_name
     del module._parameters[name + "_g"], module._parameters[name + "_v"]

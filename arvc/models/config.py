@@ -81,7 +81,8 @@ class ModelConfig:
             raise ArvcError(f"unknown model version {self.version!r}; choices: v1, v2")
         self.vocoder = canonical_vocoder(self.vocoder)
         if not self.use_f0 and self.vocoder != "HiFi-GAN":
-            raise ArvcError(f"vocoder {self.vocoder!r} needs pitch guidance (use_f0=True); only HiFi-GAN works without it")
+            raise ArvcError(f"vocoder {self.vocoder!r} needs pitch guidance (use_f0=True); "
+                            "only HiFi-GAN works without it")
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
             raise ArvcError("model config: upsample_rates and upsample_kernel_sizes differ in length")
         if len(self.resblock_kernel_sizes) != len(self.resblock_dilation_sizes):

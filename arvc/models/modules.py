@@ -88,10 +88,24 @@ class ResBlock1(nn.Module):
         self.convs2.apply(init_weights)
 
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if not torch.is_grad_enabled():
+            return self._forward_inplace(x, x_mask)
         for conv1, conv2 in zip(self.convs1, self.convs2):
             xt = masked(F.leaky_relu(x, LRELU_SLOPE), x_mask)
             xt = masked(F.leaky_relu(conv1(xt), LRELU_SLOPE), x_mask)
             x = conv2(xt) + x
+        return masked(x, x_mask)
+
+    def _forward_inplace(self, x: torch.Tensor, x_mask: torch.Tensor | None) -> torch.Tensor:
+        """Same values without the temporaries (inference only; ``x`` itself is not modified)."""
+        for conv1, conv2 in zip(self.convs1, self.convs2):
+            xt = F.leaky_relu(x, LRELU_SLOPE)
+            if x_mask is not None:
+                xt.mul_(x_mask)
+            xt = F.leaky_relu_(conv1(xt), LRELU_SLOPE)
+            if x_mask is not None:
+                xt.mul_(x_mask)
+            x = conv2(xt).add_(x)
         return masked(x, x_mask)
 
 

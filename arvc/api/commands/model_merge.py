@@ -7,6 +7,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Both models need the same version, pitch guidance, vocoder, sample rate and layer sizes. "
+                     "Speaker tables may differ in size: the result keeps the first min(n_A, n_B) speakers, "
+                     "speaker i being the average of speaker i of both models (RVC WebUI's rule).")
     parser.add_argument("model_a", type=Path, help="first model (.pth)")
     parser.add_argument("model_b", type=Path, help="second model (.pth), same architecture as the first")
     parser.add_argument("-o", "--output", type=Path, required=True, help="merged model to write (.pth or .safetensors)")

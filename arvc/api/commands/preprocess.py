@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--normalization", "--normalization_mode", type=_choice(NORMALIZATIONS), default="none", metavar="{none,pre,post}",
         help="RVC peak/blend normalisation of whole files (pre) or of each chunk (post); default none",
     )
-    add_bool(parser, "--process_effects", False, "48 Hz high-pass (Butterworth order 5) against rumble, as RVC")
+    add_bool(parser, "--process_effects", False, "high-pass against rumble as RVC: Butterworth order 5 at 48 Hz, causal (lfilter)")
     parser.add_argument(
         "--noise_reduction", "--clean_dataset", nargs="?", const=True, default=False, type=str2bool, metavar="BOOL",
         help="spectral-gating denoise (on the GPU when there is one)",

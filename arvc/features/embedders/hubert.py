@@ -93,19 +93,28 @@ def _weights_in(folder: Path) -> Path | None:
 def _download(name: str, source: HubSource) -> Path:
     """Fetch config + weights through huggingface_hub (its cache; works offline when cached)."""
     local = local_embedder_dir(name)
-    try:
-        from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download
 
-        sub = source.subfolder or None
-        cfg = hf_hub_download(source.repo_id, "config.json", subfolder=sub)
+    sub = source.subfolder or None
+
+    def fetch(cache_only: bool) -> Path:
+        cfg = hf_hub_download(source.repo_id, "config.json", subfolder=sub, local_files_only=cache_only)
         last: Exception | None = None
         for fname in source.weights:
             try:
-                hf_hub_download(source.repo_id, fname, subfolder=sub)
+                hf_hub_download(source.repo_id, fname, subfolder=sub, local_files_only=cache_only)
                 return Path(cfg).parent
             except Exception as e:  # try the next weight file name
                 last = e
         raise last or FileNotFoundError(source.weights[0])
+
+    try:
+        return fetch(cache_only=True)  # already in the hub cache: no network round trip
+    except Exception:
+        pass
+    try:
+        log.info("downloading embedder %s from %s", name, source.url(""))
+        return fetch(cache_only=False)
     except Exception as e:
         reason = type(e).__name__
         raise ArvcError(
@@ -133,6 +142,8 @@ def resolve_model_path(name: str, path: str | os.PathLike | None = None) -> Path
     if (local / "config.json").is_file() and _weights_in(local):
         return local
     source = HUB_EMBEDDERS.get(name)
+    if source is None and Path(name).expanduser().exists():  # a local folder given as the name
+        return Path(name).expanduser()
     if source is None:
         if "/" not in name:
             raise ArvcError(f"unknown embedder {name!r}; choices: custom, whisper-tiny.en, "
@@ -163,16 +174,15 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def normalize_keys(sd: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
-    """Map checkpoint names onto the model's: drop a ``hubert.`` prefix and translate the
+    """Map checkpoint names onto the model's: drop a ``hubert.`` / ``wav2vec2.`` prefix and translate the
     positional conv's weight norm between ``weight_g/weight_v`` and
     ``parametrizations.weight.original0/original1`` (whichever the model uses)."""
     pairs = ((".weight_g", ".parametrizations.weight.original0"), (".weight_v", ".parametrizations.weight.original1"))
     out: dict[str, torch.Tensor] = {}
-    for key, value in sd.items():
-        k = key
-        for prefix in ("hubert.", "model."):
-            if k.startswith(prefix) and k not in expected and k[len(prefix):] in expected | {"final_proj.weight"}:
-                k = k[len(prefix):]
+    for prefix in ("hubert.", "wav2vec2.", "model."):
+        if sum(k.startswith(prefix) for k in sd) > len(sd) // 2:
+            sd = {k.removeprefix(prefix): v for k, v in sd.items()}
+    for k, value in sd.items():
         if k not in expected:
             for old, new in pairs:
                 if k.endswith(old) and k[: -len(old)] + new in expected:

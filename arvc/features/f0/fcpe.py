@@ -50,7 +50,9 @@ class FcpeConfig:
     def from_checkpoint(cls, cfg: dict) -> "FcpeConfig":
         mel, model = cfg["mel"], cfg["model"]
         if model.get("type") != "CFNaiveMelPE" or not model.get("conv_only", False):
-            raise ArvcError(f"FCPE checkpoint: unsupported model {model.get('type')} (conv_only={model.get('conv_only')})")
+            raise ArvcError(
+                f"FCPE checkpoint: unsupported model {model.get('type')} (conv_only={model.get('conv_only')})"
+            )
         return cls(
             n_mels=mel["num_mels"], n_fft=mel["n_fft"], win_size=mel["win_size"], hop_size=mel["hop_size"],
             sample_rate=mel["sr"], fmin=mel["fmin"], fmax=mel["fmax"], hidden=model["hidden_dims"],
@@ -186,7 +188,11 @@ def load_fcpe(path=None, device: torch.device | str = "cpu") -> FCPE:
 
 
 class FcpeF0(F0Method):
-    """FCPE pitch (``fcpe``); returns ``1 + N // hop`` frames before fitting to ``n_frames``."""
+    """FCPE pitch (``fcpe``); returns ``1 + N // hop`` frames before fitting to ``n_frames``.
+
+    Frames outside ``[f0_min, f0_max]`` are set to 0 (Applio keeps FCPE's own 32.7–1975.5 Hz range;
+    the two agree whenever the pitch stays inside the options' range).
+    """
 
     name = "fcpe"
 
@@ -195,7 +201,7 @@ class FcpeF0(F0Method):
         super().__init__(options, device)
         self.net = net.eval().to(self.device) if net is not None else load_fcpe(path, self.device)
         if self.options.sample_rate != self.net.cfg.sample_rate or self.options.hop_length != self.net.cfg.hop_size:
-            raise ValueError(
+            raise ArvcError(
                 f"fcpe works at {self.net.cfg.sample_rate} Hz with hop {self.net.cfg.hop_size}; got "
                 f"sample_rate={self.options.sample_rate}, hop_length={self.options.hop_length}"
             )
@@ -204,8 +210,9 @@ class FcpeF0(F0Method):
     @torch.inference_mode()
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(self.device)[None]
-        f0 = self.net.decode(self.net(log_mel(x, self.net.cfg)), self.threshold)[0]
-        return f0.cpu().numpy()
+        f0 = self.net.decode(self.net(log_mel(x, self.net.cfg)), self.threshold)[0].cpu().numpy()
+        f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0
+        return f0
 
 
 F0_METHODS.add("fcpe", FcpeF0)

@@ -35,6 +35,8 @@ def combine_f0(estimates: np.ndarray, min_voted: float = 0.5) -> np.ndarray:
 
 def parse_hybrid(spec: str) -> list[str]:
     """``"hybrid[rmvpe+fcpe]"`` -> ``["rmvpe", "fcpe"]``; ArvcError on a malformed spec."""
+    if spec.count("[") > 1:
+        raise ArvcError(f"bad hybrid F0 method {spec!r}: hybrids cannot be nested")
     m = _SPEC.match(spec)
     names = [n.strip() for n in m.group("body").split("+")] if m else []
     if not m or not names or any(not n for n in names):

@@ -8,6 +8,7 @@ import numpy as np
 
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method
+from arvc.features.f0.postprocess import limit_range
 
 _SILENCE_RMS = 1e-4  # frames quieter than this (about -80 dBFS) are unvoiced whatever the tracker says
 
@@ -71,13 +72,16 @@ class YinF0(F0Method):
         )
         frames = _frames(audio, L, o.hop_length)[: len(f0)]
         max_lag = int(math.ceil(o.sample_rate / o.f0_min)) + 1
-        cmnd = yin_aperiodicity(frames, max_lag)
         lag = np.clip(np.rint(o.sample_rate / np.maximum(f0, 1e-3)).astype(int), 1, max_lag - 1)
-        rows = np.arange(len(f0))
-        aperiodicity = np.minimum.reduce([cmnd[rows, lag - 1], cmnd[rows, lag], cmnd[rows, lag + 1]])
-        rms = np.sqrt(np.mean(frames**2, axis=1))
+        aperiodicity, rms = np.ones(len(f0)), np.zeros(len(f0))
+        for start in range(0, len(f0), 1024):  # blocks bound the memory on long files
+            block = slice(start, start + 1024)
+            cmnd = yin_aperiodicity(frames[block], max_lag)
+            rows, lb = np.arange(cmnd.shape[0]), lag[block]
+            aperiodicity[block] = np.minimum.reduce([cmnd[rows, lb - 1], cmnd[rows, lb], cmnd[rows, lb + 1]])
+            rms[block] = np.sqrt(np.mean(frames[block] ** 2, axis=1))
         voiced = (aperiodicity < self.threshold) & (rms > _SILENCE_RMS)
-        return np.where(voiced, f0, 0.0)
+        return limit_range(np.where(voiced, f0, 0.0), o.f0_min, o.f0_max)
 
 
 @F0_METHODS.register("pyin")
@@ -96,25 +100,46 @@ class PyinF0(F0Method):
             audio, fmin=o.f0_min, fmax=o.f0_max, sr=o.sample_rate, frame_length=frame_length_for(o),
             hop_length=o.hop_length, center=True,
         )
-        return np.where(voiced, np.nan_to_num(f0), 0.0)
+        return limit_range(np.where(voiced, np.nan_to_num(f0), 0.0), o.f0_min, o.f0_max)
 
 
 @F0_METHODS.register("piptrack")
 class PiptrackF0(F0Method):
-    """Spectral peaks from ``librosa.piptrack`` turned into F0 by harmonic summation.
+    """Spectral peaks from ``librosa.piptrack`` turned into F0 by weighted harmonic summation.
 
-    Each frame's candidates are its peaks within 20 dB of the strongest; a candidate ``f`` scores the
-    summed magnitude of peaks within 3 % of ``f, 2f, ..., 5f``; the best candidate wins. The frame is
-    voiced when that harmonic series explains at least ``harmonicity`` (0.5) of the candidate peak
-    magnitude and the frame is within 50 dB of the loudest frame and not silent.
+    Per frame, the peaks within 20 dB of the strongest are kept. Candidates are each of the five
+    strongest peaks divided by 1..6; a candidate ``c`` scores ``sum(m / sqrt(h))`` over the peaks
+    ``f`` near a harmonic ``h * c`` (h <= 30, ``|f / c - h| < min(0.03 h, 0.1)``), which favours
+    the true F0 over its sub-octaves. The winner's F0 is the magnitude-weighted mean of ``f / h`` over its matched peaks
+    of the first three harmonics present. The frame is voiced when the matched peaks hold at least
+    ``harmonicity`` (0.6) of the kept peak magnitude, the frame is within 50 dB of the loudest
+    frame and it is not silent.
     """
 
     name = "piptrack"
 
-    def __init__(self, options=None, device=None, harmonicity: float = 0.5, n_fft: int = 1024):
+    def __init__(self, options=None, device=None, harmonicity: float = 0.6, n_fft: int = 1024):
         super().__init__(options, device)
         self.harmonicity = harmonicity
         self.n_fft = n_fft
+
+    def _frame_f0(self, f: np.ndarray, m: np.ndarray) -> float:
+        o = self.options
+        top = f[np.argsort(m)[::-1][:5]]
+        cands = (top[:, None] / np.arange(1, 7)[None, :]).ravel()
+        cands = cands[(cands >= o.f0_min) & (cands <= o.f0_max)]
+        if len(cands) == 0:
+            return 0.0
+        ratio = f[None, :] / cands[:, None]  # (C, P)
+        harm = np.rint(ratio)
+        hit = (harm >= 1) & (harm <= 30) & (np.abs(ratio - harm) < np.minimum(0.03 * harm, 0.1))
+        scores = (hit * m[None, :] / np.sqrt(np.maximum(harm, 1))).sum(axis=1)
+        best = int(np.argmax(scores))
+        if (hit[best] * m).sum() < self.harmonicity * m.sum():
+            return 0.0
+        h = harm[best]
+        low = hit[best] & (h <= np.sort(h[hit[best]])[: 3].max())
+        return float(np.sum(m[low] * f[low] / h[low]) / np.sum(m[low]))
 
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         import librosa
@@ -125,7 +150,7 @@ class PiptrackF0(F0Method):
         S = np.abs(librosa.stft(audio, n_fft=self.n_fft, hop_length=o.hop_length, center=True))
         pitches, mags = librosa.piptrack(
             S=S, sr=o.sample_rate, hop_length=o.hop_length, fmin=o.f0_min,
-            fmax=min(5 * o.f0_max, o.sample_rate / 2), threshold=0.01,
+            fmax=o.sample_rate / 2, threshold=0.01,
         )
         frame_peak = mags.max(axis=0)
         loud_enough = frame_peak > frame_peak.max() * 10 ** (-50 / 20)
@@ -133,18 +158,5 @@ class PiptrackF0(F0Method):
         out = np.zeros(pitches.shape[1])
         for t in np.flatnonzero(loud_enough & (rms > _SILENCE_RMS)):
             keep = mags[:, t] > frame_peak[t] * 0.1
-            f, m = pitches[keep, t], mags[keep, t]
-            cand = (f >= o.f0_min) & (f <= o.f0_max)
-            if not cand.any():
-                continue
-            best_f, best_score = 0.0, 0.0
-            for fc in f[cand]:
-                ratio = f / fc
-                harm = np.rint(ratio)
-                hit = (harm >= 1) & (harm <= 5) & (np.abs(ratio / np.maximum(harm, 1) - 1) < 0.03)
-                score = sum(m[hit & (harm == h)].max(initial=0.0) for h in range(1, 6))
-                if score > best_score * 1.0001 or (score >= best_score * 0.9999 and fc < best_f):
-                    best_f, best_score = fc, score
-            if best_score >= self.harmonicity * m.sum():
-                out[t] = best_f
-        return out
+            out[t] = self._frame_f0(pitches[keep, t], mags[keep, t])
+        return limit_range(out, o.f0_min, o.f0_max)

@@ -30,15 +30,22 @@ def coarse_f0(f0_hz: np.ndarray) -> np.ndarray:
     """Quantise F0 to RVC's 255 pitch tokens, exactly as Applio does.
 
     ``(T,)`` Hz (float32 math, like Applio on its float32 contour) -> ``(T,)`` int64 in 1..255.
-    Unvoiced frames (0 Hz) and anything at or below 50 Hz map to 1; 1100 Hz and above map to 255.
+    Unvoiced frames (0 Hz, NaN, negative) and anything at or below 50 Hz map to 1; 1100 Hz and above
+    map to 255.
     """
-    f0 = np.asarray(f0_hz, dtype=np.float32)
+    f0 = np.maximum(np.nan_to_num(np.asarray(f0_hz, dtype=np.float32), nan=0.0), np.float32(0))
     mel = 1127 * np.log(1 + f0 / 700)
     voiced = mel > 0
     mel[voiced] = (mel[voiced] - _MEL_MIN) * (COARSE_BINS - 2) / (_MEL_MAX - _MEL_MIN) + 1
     mel[mel <= 1] = 1
     mel[mel > COARSE_BINS - 1] = COARSE_BINS - 1
     return np.rint(mel).astype(np.int64)
+
+
+def limit_range(f0: np.ndarray, f0_min: float, f0_max: float) -> np.ndarray:
+    """Set frames outside ``[f0_min, f0_max]`` (and NaN) to 0 (unvoiced): ``(T,) -> (T,)`` float32."""
+    f0 = np.nan_to_num(np.asarray(f0, dtype=np.float32), nan=0.0)
+    return np.where((f0 >= f0_min) & (f0 <= f0_max), f0, np.float32(0)).astype(np.float32)
 
 
 def shift_semitones(f0: np.ndarray, n: float) -> np.ndarray:
@@ -173,6 +180,7 @@ __all__ = [
     "autotune",
     "median_smooth",
     "load_f0_file",
+    "limit_range",
     "contour_to_grid",
     "hz_to_mel",
     "nearest_note_hz",

@@ -6,7 +6,7 @@ import numpy as np
 
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method
-from arvc.features.f0.postprocess import contour_to_grid
+from arvc.features.f0.postprocess import contour_to_grid, limit_range
 
 
 @F0_METHODS.register("pm", "praat", "parselmouth")
@@ -41,4 +41,5 @@ class PraatF0(F0Method):
         )
         f0 = pitch.selected_array["frequency"]
         grid = np.arange(n_frames) * o.hop_length / o.sample_rate
-        return contour_to_grid(np.asarray(pitch.xs()), f0, grid, outside=0.0)
+        f0 = contour_to_grid(np.asarray(pitch.xs()), f0, grid, outside=0.0)
+        return limit_range(f0, o.f0_min, o.f0_max)

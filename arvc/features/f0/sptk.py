@@ -7,7 +7,7 @@ import numpy as np
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method
-from arvc.features.f0.postprocess import contour_to_grid
+from arvc.features.f0.postprocess import contour_to_grid, limit_range
 
 
 def _pysptk():
@@ -38,10 +38,11 @@ class SwipeF0(F0Method):
         o = self.options
         if not np.any(audio):
             return np.zeros(n_frames, dtype=np.float32)
-        return self._sptk.swipe(
+        f0 = self._sptk.swipe(
             audio.astype(np.float64), fs=o.sample_rate, hopsize=o.hop_length,
             min=o.f0_min, max=o.f0_max, threshold=self.threshold, otype="f0",
         )
+        return limit_range(f0, o.f0_min, o.f0_max)
 
 
 @F0_METHODS.register("rapt")
@@ -60,10 +61,16 @@ class RaptF0(F0Method):
         if not np.any(audio):
             return np.zeros(n_frames, dtype=np.float32)
         x = (audio * 32767.0).astype(np.float32)  # RAPT's energy thresholds assume 16-bit-scale samples
-        f0 = self._sptk.rapt(
-            x, fs=o.sample_rate, hopsize=o.hop_length,
-            min=o.f0_min, max=min(o.f0_max, o.sample_rate / 2 - 1), voice_bias=self.voice_bias, otype="f0",
-        )
+        try:
+            f0 = self._sptk.rapt(
+                x, fs=o.sample_rate, hopsize=o.hop_length,
+                min=o.f0_min, max=min(o.f0_max, o.sample_rate / 2 - 1), voice_bias=self.voice_bias, otype="f0",
+            )
+        except ValueError as e:
+            if "too small" in str(e):  # shorter than RAPT's analysis window: nothing to track
+                return np.zeros(0, dtype=np.float32)
+            raise
         # RAPT's frame i is centred half a hop later than arvc's (measured on glides)
         step = o.hop_length / o.sample_rate
-        return contour_to_grid((np.arange(len(f0)) + 0.5) * step, f0, np.arange(n_frames) * step)
+        f0 = contour_to_grid((np.arange(len(f0)) + 0.5) * step, f0, np.arange(n_frames) * step)
+        return limit_range(f0, o.f0_min, o.f0_max)

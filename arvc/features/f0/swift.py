@@ -7,7 +7,7 @@ import numpy as np
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method
-from arvc.features.f0.postprocess import contour_to_grid
+from arvc.features.f0.postprocess import contour_to_grid, limit_range
 
 
 @F0_METHODS.register("swift", "swift-f0", "swiftf0")
@@ -38,4 +38,4 @@ class SwiftF0Method(F0Method):
         result = self._detector.detect(audio, 16000, fmin=self.fmin, fmax=self.fmax)
         f0 = np.where(result.confidence >= self.threshold, result.pitch_hz, 0.0)
         grid = np.arange(n_frames) * self.options.hop_length / self.options.sample_rate
-        return contour_to_grid(result.timestamps, f0, grid)
+        return limit_range(contour_to_grid(result.timestamps, f0, grid), self.fmin, self.fmax)

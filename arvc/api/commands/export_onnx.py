@@ -1,0 +1,27 @@
+"""``arvc export-onnx model.pth -o model.onnx``: ONNX graph of the inference path (checked with onnxruntime)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from arvc.api.argtypes import add_bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="RVC inference model (.pth or .safetensors)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="ONNX file to write (default: <model>.onnx)")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    add_bool(parser, "--check", True, "run the exported graph with onnxruntime and report the max abs error vs torch")
+
+
+def run(args: argparse.Namespace) -> int:
+    from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
+
+    output = args.output or args.model.with_suffix(".onnx")
+    out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
+    msg = f"wrote {out} (inputs: phone, phone_lengths, [pitch, pitchf,] sid, rnd; output: audio)"
+    if err is not None:
+        msg += f"; onnxruntime vs torch max abs error {err:.3g}"
+    print(msg)
+    return 0

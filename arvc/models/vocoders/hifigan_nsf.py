@@ -1,0 +1,117 @@
+"""HiFi-GAN decoder, with the NSF harmonic source (RVC's default with pitch) or without (no-f0 models)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+import torch.utils.checkpoint
+from torch import nn
+
+from arvc.models.commons import LRELU_SLOPE, init_weights, masked, stage_mask, weight_norm
+from arvc.models.modules import make_resblock
+from arvc.models.vocoders.source import SineSource
+
+
+def noise_conv_geometry(upsample_rates: list[int], i: int) -> tuple[int, int, int]:
+    """(kernel, stride, padding) of the conv that brings the sample-rate source to stage ``i``."""
+    stride = math.prod(upsample_rates[i + 1:]) if i + 1 < len(upsample_rates) else 1
+    kernel = 1 if stride == 1 else stride * 2 - stride % 2
+    padding = 0 if stride == 1 else (kernel - stride) // 2
+    return kernel, stride, padding
+
+
+def upsample_geometry(u: int, k: int, nsf: bool = True) -> tuple[int, int]:
+    """(padding, output_padding) of an upsampling ConvTranspose1d (odd rates handled as Applio does)."""
+    if u % 2 == 0 or not nsf:
+        return (k - u) // 2, 0
+    return u // 2 + u % 2, u % 2
+
+
+class HiFiGANGenerator(nn.Module):
+    """``dec`` of RVC: conv_pre -> [lrelu, ConvTranspose, (+ source conv), mean of ResBlocks] x N -> conv_post.
+
+    ``forward(x (B, inter, T), f0 (B, T) Hz | None, g (B, gin, 1) | None, x_mask (B, 1, T) | None)
+    -> (B, 1, T * hop)`` in [-1, 1]. With ``x_mask`` every conv reads zeros past each item's end, so
+    a padded batch gives each item the output it would get alone. ``mainline_order`` registers
+    ``noise_convs`` before ``conv_pre`` (mainline RVC's state-dict order, used for v1; Applio's otherwise).
+    """
+
+    def __init__(self, initial_channel: int, resblock: str, resblock_kernel_sizes: list[int],
+                 resblock_dilation_sizes: list[list[int]], upsample_rates: list[int],
+                 upsample_initial_channel: int, upsample_kernel_sizes: list[int], gin_channels: int = 0,
+                 sample_rate: int | None = None, nsf: bool = True, checkpointing: bool = False,
+                 mainline_order: bool = False):
+        super().__init__()
+        self.nsf = nsf
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.upsample_rates = list(upsample_rates)
+        self.upp = int(math.prod(upsample_rates))
+        self.checkpointing = checkpointing
+        if nsf:
+            self.m_source = SineSource(sample_rate, harmonic_num=0)
+        if nsf and mainline_order:
+            self.noise_convs = nn.ModuleList()
+        self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
+        self.ups = nn.ModuleList()
+        if nsf and not mainline_order:
+            self.noise_convs = nn.ModuleList()
+        channels = [upsample_initial_channel // (2 ** (i + 1)) for i in range(len(upsample_rates))]
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            pad, out_pad = upsample_geometry(u, k, nsf)
+            self.ups.append(weight_norm(nn.ConvTranspose1d(
+                upsample_initial_channel // (2**i), channels[i], k, u, padding=pad, output_padding=out_pad)))
+            if nsf:
+                kernel, stride, padding = noise_conv_geometry(upsample_rates, i)
+                self.noise_convs.append(nn.Conv1d(1, channels[i], kernel_size=kernel, stride=stride,
+                                                  padding=padding))
+        self.resblocks = nn.ModuleList([
+            make_resblock(resblock, channels[i], k, d)
+            for i in range(len(self.ups))
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes)])
+        self.conv_post = nn.Conv1d(channels[-1], 1, 7, 1, padding=3, bias=False)
+        self.ups.apply(init_weights)
+        if gin_channels:
+            self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def source(self, f0: torch.Tensor) -> torch.Tensor:
+        """Harmonic source ``(B, T * hop, 1)`` for ``f0 (B, T)``."""
+        return self.m_source(f0, self.upp)
+
+    def _stage(self, i: int, x: torch.Tensor, har: torch.Tensor | None, mask: torch.Tensor | None):
+        x = masked(F.leaky_relu(x, LRELU_SLOPE), mask)
+        x = self.ups[i](x)
+        mask = stage_mask(mask, self.upsample_rates[i])
+        if har is not None:
+            x = x + self.noise_convs[i](har)
+        blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
+        xs = blocks[0](x, mask)
+        if torch.is_grad_enabled():
+            for block in blocks[1:]:
+                xs = xs + block(x, mask)
+            return xs / self.num_kernels
+        for block in blocks[1:]:
+            xs.add_(block(x, mask))
+        return xs.div_(self.num_kernels)
+
+    def forward(self, x: torch.Tensor, f0: torch.Tensor | None = None, g: torch.Tensor | None = None,
+                x_mask: torch.Tensor | None = None) -> torch.Tensor:
+        har = None
+        if self.nsf:
+            if f0 is None:
+                raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
+            har = self.source(f0).transpose(1, 2)
+            har = masked(har, stage_mask(x_mask, self.upp))
+        x = self.conv_pre(masked(x, x_mask))
+        if g is not None:
+            x = x + self.cond(g)
+        mask = x_mask
+        for i in range(len(self.ups)):
+            if self.training and self.checkpointing:
+                x = torch.utils.checkpoint.checkpoint(self._stage, i, x, har, mask, use_reentrant=False)
+            else:
+                x = self._stage(i, x, har, mask)
+            mask = stage_mask(mask, self.upsample_rates[i])
+        x = masked(F.leaky_relu(x), mask)
+        return torch.tanh(self.conv_post(x))

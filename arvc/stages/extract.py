@@ -1,0 +1,388 @@
+"""Stage: F0 and content features for every preprocessed chunk of an experiment.
+
+For each chunk ``<name>.wav`` present in both ``sliced_audios/`` (target rate) and
+``sliced_audios_16k/``, from the 16 kHz file (read as is; no extra filtering, as Applio):
+  f0/<name>.wav.npy         int64 coarse pitch 1..255, one value per 10 ms (n = len // 160)
+  f0_voiced/<name>.wav.npy  float32 F0 in Hz (0 = unvoiced), same frames
+  extracted/<name>.wav.npy  float32 (frames, dim) content features, 50 frames/s,
+                            frames = (len - 400) // 320 + 1 (the trainer repeats each twice)
+then ``filelist.txt`` (``wav|feat|f0|f0_voiced|sid`` per line, absolute paths, sorted) with
+``include_mutes`` extra lines per speaker pointing at generated silence (``mute/``: a 3 s silent
+wav at the model rate, its unvoiced F0 and the embedder's features of silence, as RVC's mute
+folder but made with the embedder in use), and ``model_info.json`` gains ``embedder_model``,
+``f0_method``, ``version``, ``content_dim`` (plus the other extraction settings).
+
+F0 is computed with ``hop_length`` samples between analysis frames; any hop other than 160 is
+resampled onto the 10 ms grid (linear between voiced frames).
+
+Resumable: a chunk whose output files exist is skipped; every file is written atomically, and
+leftover temporary files of a killed run are removed at the start. When the settings that made
+the existing files differ (recorded in model_info.json before any computation starts), the
+affected outputs are deleted first so old and new features never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from arvc.errors import ArvcError
+from arvc.paths import ExperimentPaths
+
+log = logging.getLogger(__name__)
+
+F0_HOP = 160  # 10 ms frames at 16 kHz: the trainer's pitch rate
+MIN_CHUNKS_PER_WORKER = 16  # below this a process pool costs more (spawn + imports) than it saves
+MUTE_SECONDS = 3.0
+F0_KEYS = ("f0_method", "f0_hop_length", "f0_min", "f0_max")
+FEATURE_KEYS = ("embedder_model", "embedder_path", "version", "content_dim", "embedder_layer", "embedders_mix")
+
+
+@dataclass
+class ExtractConfig:
+    """Settings of ``arvc extract``."""
+
+    model_name: str
+    f0_method: str = "rmvpe"
+    embedder_model: str = "contentvec"
+    embedder_path: str | None = None  # folder / weight file for embedder_model "custom" (or a local copy)
+    version: str = "v2"  # v1 (256-dim features) | v2 (768)
+    sample_rate: int | None = None  # must match the preprocessed chunks when given
+    hop_length: int = F0_HOP  # F0 analysis hop in 16 kHz samples
+    f0_min: float = 50.0
+    f0_max: float = 1100.0
+    include_mutes: int = 2  # silent entries per speaker in filelist.txt
+    cpu_cores: int | None = None  # F0 worker processes (None = all cores, 1 = in-process)
+    gpu: str | None = None  # e.g. "0"; None = best available device
+    embedder_layer: int | None = None
+    embedders_mix: str | tuple | None = None  # "9,12,0.5"
+    precision: str = "fp32"  # embedder precision: fp32 | fp16 (GPU) | bf16
+    logs_dir: str | os.PathLike | None = None
+    progress: bool = True
+
+
+@dataclass
+class ExtractResult:
+    paths: ExperimentPaths
+    chunks: int
+    f0_computed: int
+    features_computed: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (chunk, reason) left out of the filelist
+    filelist_lines: int = 0
+    content_dim: int = 0
+    elapsed: float = 0.0
+
+
+# ---------------------------------------------------------------- per-chunk computations (pure)
+
+
+def f0_frames(n_samples: int) -> int:
+    return int(n_samples) // F0_HOP
+
+
+def compute_f0(method, audio16k: np.ndarray, hop_length: int = F0_HOP) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) 16 kHz audio -> (coarse int64 (N // 160,), Hz float32 (N // 160,)) with an F0 method object."""
+    from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
+
+    n = f0_frames(len(audio16k))
+    if hop_length == F0_HOP:
+        hz = method.compute(audio16k, n)
+    else:
+        m = max(len(audio16k) // hop_length, 1)
+        raw = method.compute(audio16k, m)
+        hz = contour_to_grid(np.arange(m) * hop_length / 16000, raw, np.arange(n) * F0_HOP / 16000)
+    hz = np.asarray(hz, dtype=np.float32)
+    return coarse_f0(hz), hz
+
+
+def read_chunk(path: Path) -> np.ndarray:
+    import soundfile as sf
+
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise ArvcError(f"{path}: unreadable chunk ({e}); re-run preprocess") from None
+    if sr != 16000:
+        raise ArvcError(f"{path}: expected 16000 Hz, found {sr} Hz; re-run preprocess")
+    return np.ascontiguousarray(audio.mean(axis=1))
+
+
+# ---------------------------------------------------------------- F0 workers
+
+_worker_method = None
+
+
+def _f0_worker_init(name: str, options) -> None:
+    from arvc.features.f0 import get_f0_method
+
+    global _worker_method
+    _worker_method = get_f0_method(name, options=options, device="cpu")
+
+
+def _f0_worker_job(src: str, coarse_out: str, hz_out: str, hop: int) -> str:
+    _write_f0(_worker_method, Path(src), Path(coarse_out), Path(hz_out), hop)
+    return src
+
+
+def _write_f0(method, src: Path, coarse_out: Path, hz_out: Path, hop: int) -> None:
+    from arvc.atomic import save_npy
+
+    coarse, hz = compute_f0(method, read_chunk(src), hop)
+    save_npy(hz_out, hz)
+    save_npy(coarse_out, coarse)  # written last: its presence marks the chunk's F0 as complete
+
+
+# ---------------------------------------------------------------- the stage
+
+
+def _read_info(paths: ExperimentPaths) -> dict:
+    if not paths.model_info.is_file():
+        return {}
+    try:
+        data = json.loads(paths.model_info.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArvcError(f"{paths.model_info}: unreadable ({e})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _chunk_names(paths: ExperimentPaths) -> list[str]:
+    if not paths.root.is_dir():
+        raise ArvcError(f"experiment folder {paths.root} does not exist; run 'arvc preprocess {paths.model_name}' first")
+    if not paths.sliced.is_dir() or not paths.sliced_16k.is_dir():
+        raise ArvcError(f"experiment folder {paths.root} is not preprocessed (no sliced_audios/ or sliced_audios_16k/); "
+                        f"run 'arvc preprocess {paths.model_name}' first")
+    target = {p.name for p in paths.sliced.glob("*.wav") if not p.name.startswith(".")}
+    low = {p.name for p in paths.sliced_16k.glob("*.wav") if not p.name.startswith(".")}
+    if not target or not low:
+        raise ArvcError(f"experiment folder {paths.root} has no chunks in sliced_audios/ and sliced_audios_16k/; "
+                        f"run 'arvc preprocess {paths.model_name}' first")
+    unpaired = sorted(target ^ low)
+    if unpaired:
+        log.warning("%d chunk(s) exist at one rate only and are ignored (e.g. %s); re-run preprocess",
+                    len(unpaired), unpaired[0])
+    return sorted(target & low, key=_chunk_key)
+
+
+def _chunk_key(name: str) -> tuple:
+    parts = name.removesuffix(".wav").split("_")
+    return tuple(int(p) if p.isdigit() else 0 for p in parts) + (name,)
+
+
+def _speaker_of(name: str) -> int:
+    head = name.split("_", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _purge(folder: Path, reason: str) -> None:
+    files = [p for p in folder.glob("*.npy")] if folder.is_dir() else []
+    for p in files:
+        p.unlink(missing_ok=True)
+    if files:
+        log.info("removed %d file(s) from %s: %s", len(files), folder.name, reason)
+
+
+def _remove_temporaries(paths: ExperimentPaths) -> None:
+    from arvc.atomic import TMP_MARK, remove_stale_temporaries
+
+    n = 0
+    for folder in (paths.f0_coarse, paths.f0_hz, paths.features, paths.root / "mute"):
+        if folder.is_dir():
+            n += remove_stale_temporaries(folder)
+    for p in paths.root.glob(f".*{TMP_MARK}*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    if n:
+        log.info("removed %d temporary file(s) left by an interrupted run", n)
+
+
+def _validate(cfg: ExtractConfig) -> None:
+    if cfg.version not in ("v1", "v2"):
+        raise ArvcError(f"--version {cfg.version!r}: expected v1 or v2")
+    if cfg.hop_length < 1 or cfg.hop_length > 16000:
+        raise ArvcError(f"--hop_length {cfg.hop_length}: expected 1..16000 samples at 16 kHz")
+    if not 0 < cfg.f0_min < cfg.f0_max:
+        raise ArvcError(f"--f0_min {cfg.f0_min} / --f0_max {cfg.f0_max}: need 0 < f0_min < f0_max")
+    if cfg.include_mutes < 0:
+        raise ArvcError(f"--include_mutes {cfg.include_mutes}: expected 0 or more")
+    if cfg.embedder_model == "custom" and not cfg.embedder_path:
+        raise ArvcError("--embedder_model custom needs --embedder_path (a folder with config.json and model weights)")
+    from arvc.features.embedders import EMBEDDERS
+
+    if "/" not in cfg.embedder_model or cfg.embedder_model in EMBEDDERS:
+        name = EMBEDDERS.resolve(cfg.embedder_model)  # unknown names fail here, before any work
+        if name == "whisper-tiny.en" and cfg.version != "v2":
+            raise ArvcError(f"--embedder_model {cfg.embedder_model} supports --version v2 only (384-dim Whisper "
+                            f"features are mapped to 768)")
+
+
+def _sample_rate(cfg: ExtractConfig, paths: ExperimentPaths, info: dict, first: str) -> int:
+    import soundfile as sf
+
+    found = int(sf.info(str(paths.sliced / first)).samplerate)
+    if cfg.sample_rate and int(cfg.sample_rate) != found:
+        raise ArvcError(f"--sample_rate {cfg.sample_rate} does not match the chunks in {paths.sliced} ({found} Hz); "
+                        f"re-run preprocess with --sample_rate {cfg.sample_rate}")
+    recorded = info.get("sample_rate")
+    if recorded and int(recorded) != found:
+        log.warning("model_info.json says %s Hz but the chunks are %d Hz", recorded, found)
+    return found
+
+
+def _mute_state(paths: ExperimentPaths, sr: int, f0_settings: dict, feat_settings: dict) -> tuple[dict, dict, bool]:
+    folder = paths.root / "mute"
+    files = {"wav": folder / f"mute{sr}.wav", "feat": folder / "extracted.npy", "f0": folder / "f0.npy",
+             "f0_voiced": folder / "f0_voiced.npy", "settings": folder / "settings.json"}
+    settings = {"sample_rate": sr, **f0_settings, **feat_settings}
+    try:
+        current = json.loads(files["settings"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = None
+    return files, settings, current == settings and all(p.is_file() for p in files.values())
+
+
+def _make_mute(paths: ExperimentPaths, sr: int, embedder, f0_settings: dict, feat_settings: dict) -> dict[str, Path]:
+    """Silent chunk + its features in ``<exp>/mute/``; rebuilt when missing or made with other settings."""
+    import torch
+
+    from arvc.atomic import save_npy, write_json
+    from arvc.audio.io import save_audio
+    from arvc.features.embedders import n_frames
+
+    files, settings, ok = _mute_state(paths, sr, f0_settings, feat_settings)
+    if ok:
+        return files
+    n16 = int(MUTE_SECONDS * 16000)
+    silence16 = np.zeros(n16, dtype=np.float32)
+    feats = embedder.extract(torch.from_numpy(silence16)[None])[0].cpu().numpy().astype(np.float32)
+    assert feats.shape[0] == n_frames(n16)
+    save_audio(files["wav"], np.zeros(int(MUTE_SECONDS * sr), dtype=np.float32), sr, "wav")
+    save_npy(files["feat"], feats)
+    save_npy(files["f0"], np.ones(f0_frames(n16), dtype=np.int64))
+    save_npy(files["f0_voiced"], np.zeros(f0_frames(n16), dtype=np.float32))
+    write_json(files["settings"], settings)
+    return files
+
+
+def extract(cfg: ExtractConfig) -> ExtractResult:
+    """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
+    import torch
+    from tqdm import tqdm
+
+    from arvc.atomic import save_npy, write_json, write_text
+    from arvc.device import select_device
+    from arvc.features.embedders import LayerMix, load_embedder
+    from arvc.features.f0 import F0Options, get_f0_method
+
+    t0 = time.perf_counter()
+    _validate(cfg)
+    mix = LayerMix.parse(cfg.embedders_mix)
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    names = _chunk_names(paths)
+    _remove_temporaries(paths)
+    info = _read_info(paths)
+    sr = _sample_rate(cfg, paths, info, names[0])
+
+    from arvc.features.embedders import EMBEDDERS
+
+    embedder_name = EMBEDDERS.resolve(cfg.embedder_model) if cfg.embedder_model in EMBEDDERS else cfg.embedder_model
+    embedder_path = str(Path(cfg.embedder_path).expanduser().resolve()) if cfg.embedder_path else None
+    f0_settings = {"f0_method": cfg.f0_method, "f0_hop_length": cfg.hop_length, "f0_min": cfg.f0_min,
+                   "f0_max": cfg.f0_max}
+    feat_settings = {"embedder_model": embedder_name, "embedder_path": embedder_path, "version": cfg.version,
+                     "embedder_layer": cfg.embedder_layer,
+                     "embedders_mix": [mix.layer_a, mix.layer_b, mix.ratio] if mix else None}
+    if any(info.get(k) != v for k, v in f0_settings.items()):
+        _purge(paths.f0_coarse, "F0 settings changed")
+        _purge(paths.f0_hz, "F0 settings changed")
+    if any(info.get(k) != v for k, v in feat_settings.items()):
+        _purge(paths.features, "embedder settings changed")
+    for key in ("content_dim", "extract_complete"):
+        info.pop(key, None)
+    info.update(f0_settings)
+    info.update(feat_settings)
+    write_json(paths.model_info, info)  # record what the files on disk are made with, before making any
+
+    device = select_device(cfg.gpu)
+    todo_f0 = [n for n in names if not (paths.f0_coarse / f"{n}.npy").is_file() or not (paths.f0_hz / f"{n}.npy").is_file()]
+    todo_feat = [n for n in names if not (paths.features / f"{n}.npy").is_file()]
+    for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
+        folder.mkdir(parents=True, exist_ok=True)
+    log.info("extract %s: %d chunks (%d need F0, %d need features)", paths.root, len(names), len(todo_f0), len(todo_feat))
+
+    if todo_f0:
+        options = F0Options(hop_length=cfg.hop_length, f0_min=cfg.f0_min, f0_max=cfg.f0_max)
+        cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(todo_f0) // MIN_CHUNKS_PER_WORKER)
+        jobs = [(str(paths.sliced_16k / n), str(paths.f0_coarse / f"{n}.npy"), str(paths.f0_hz / f"{n}.npy"))
+                for n in todo_f0]
+        with tqdm(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})", disable=not cfg.progress) as bar:
+            if cores <= 1 or device.type != "cpu":
+                method = get_f0_method(cfg.f0_method, options=options, device=device)
+                for src, c_out, h_out in jobs:
+                    _write_f0(method, Path(src), Path(c_out), Path(h_out), cfg.hop_length)
+                    bar.update(1)
+                del method
+            else:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                get_f0_method(cfg.f0_method, options=options, device="cpu")  # fail fast on a bad name
+                ctx = multiprocessing.get_context("spawn")
+                with ProcessPoolExecutor(cores, mp_context=ctx, initializer=_f0_worker_init,
+                                         initargs=(cfg.f0_method, options)) as pool:
+                    for _ in pool.map(_f0_worker_job, *zip(*jobs), [cfg.hop_length] * len(jobs)):
+                        bar.update(1)
+
+    need_mute = cfg.include_mutes > 0 and not _mute_state(paths, sr, f0_settings, feat_settings)[2]
+    embedder = None
+    if todo_feat or need_mute:
+        embedder = load_embedder(embedder_name, path=cfg.embedder_path, version=cfg.version,
+                                 layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
+        log.info("embedder: %s", embedder.describe())
+    skipped: list[tuple[str, str]] = []
+    with tqdm(total=len(todo_feat), unit="chunk", desc=f"features ({cfg.embedder_model})",
+              disable=not cfg.progress) as bar:
+        for n in todo_feat:
+            audio = read_chunk(paths.sliced_16k / n)
+            feats = embedder.extract(torch.from_numpy(audio)[None])[0].cpu().numpy().astype(np.float32)
+            if not np.isfinite(feats).all():
+                skipped.append((n, "non-finite features"))
+                log.warning("%s: the embedder gave NaN/inf features; chunk left out", n)
+            else:
+                save_npy(paths.features / f"{n}.npy", feats)
+            bar.update(1)
+
+    content_dim = embedder.dim if embedder is not None else None
+    lines = []
+    for n in names:
+        feat = paths.features / f"{n}.npy"
+        c, h = paths.f0_coarse / f"{n}.npy", paths.f0_hz / f"{n}.npy"
+        if not (feat.is_file() and c.is_file() and h.is_file()):
+            if not any(s[0] == n for s in skipped):
+                skipped.append((n, "outputs missing"))
+            continue
+        if content_dim is None:
+            content_dim = int(np.load(feat, mmap_mode="r").shape[1])
+        lines.append("|".join(str(p.resolve()) for p in (paths.sliced / n, feat, c, h)) + f"|{_speaker_of(n)}")
+    if not lines:
+        raise ArvcError(f"experiment folder {paths.root}: no chunk gave usable features")
+    if cfg.include_mutes > 0:
+        mute = _make_mute(paths, sr, embedder, f0_settings, feat_settings)
+        for sid in sorted({_speaker_of(n) for n in names}):
+            row = "|".join(str(mute[k].resolve()) for k in ("wav", "feat", "f0", "f0_voiced")) + f"|{sid}"
+            lines.extend([row] * cfg.include_mutes)
+    write_text(paths.filelist, "\n".join(lines) + "\n")
+
+    info.update({"content_dim": content_dim, "include_mutes": cfg.include_mutes, "extract_complete": True})
+    write_json(paths.model_info, info)
+    if cfg.version == "v2" and content_dim != 768:
+        log.warning("content_dim %s: standard RVC v2 models expect 768-dim features", content_dim)
+    return ExtractResult(paths=paths, chunks=len(names), f0_computed=len(todo_f0), features_computed=len(todo_feat),
+                         skipped=skipped, filelist_lines=len(lines), content_dim=int(content_dim),
+                         elapsed=time.perf_counter() - t0)

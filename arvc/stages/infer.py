@@ -1,0 +1,38 @@
+"""Stage: convert files or folders with a voice model (``arvc infer``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from arvc.inference.batch import BatchResult
+from arvc.inference.config import InferenceConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InferRun:
+    """One ``arvc infer`` call: which model, which inputs, where outputs go, and the conversion settings."""
+
+    model: str | os.PathLike
+    inputs: list[str | os.PathLike]
+    output: str | os.PathLike | None = None
+    index: str | os.PathLike | None = None
+    config: InferenceConfig = field(default_factory=InferenceConfig)
+
+
+def infer(run: InferRun) -> BatchResult:
+    """Load the model, embedder, F0 method and index once, then convert every input.
+
+    Returns the converted outputs and the failures (path, one-line message); never raises for a
+    single bad input file, only for problems with the model, index or settings.
+    """
+    from arvc.inference.batch import plan_jobs, run_jobs
+    from arvc.inference.pipeline import VoiceConverter
+
+    cfg = run.config.validate()
+    jobs = plan_jobs(list(run.inputs), run.output, cfg.export_format)
+    converter = VoiceConverter(run.model, run.index, cfg)
+    return run_jobs(converter, jobs)

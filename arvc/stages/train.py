@@ -1,0 +1,110 @@
+"""Stage ``train``: train (or resume) a voice model on an extracted experiment folder.
+
+Reads ``filelist.txt`` and ``model_info.json`` (sample rate, version, embedder) from the folder ``arvc extract``
+made, builds the Accelerate context (device, precision, processes), and runs :class:`arvc.training.loop.Trainer`.
+Re-running the same command resumes from the latest ``G_<e>.pth``/``D_<e>.pth`` pair.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from arvc.errors import ArvcError
+from arvc.paths import ExperimentPaths
+from arvc.training.config import TrainConfig
+from arvc.training.loop import TrainResult
+
+log = logging.getLogger("arvc.train")
+
+
+def read_model_info(paths: ExperimentPaths) -> dict:
+    if not paths.model_info.is_file():
+        return {}
+    try:
+        return json.loads(paths.model_info.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArvcError(f"{paths.model_info}: unreadable ({e})") from None
+
+
+def resolve_model_config(cfg: TrainConfig, info: dict, n_speakers: int):
+    """The ModelConfig of this run: preset (or tiny) for rate/version/vocoder, enough speaker rows."""
+    from arvc.models.config import ModelConfig, canonical_vocoder
+
+    sample_rate = cfg.sample_rate or info.get("sample_rate") or info.get("sr")
+    if not sample_rate:
+        raise ArvcError("no sample rate: pass --sample_rate (model_info.json has none)")
+    info_version = info.get("version")
+    version = cfg.version or info_version or "v2"
+    if cfg.version and info_version and cfg.version != info_version:
+        raise ArvcError(f"--version {cfg.version} but the features were extracted for {info_version}; "
+                        f"re-run `arvc extract --version {cfg.version}`")
+    vocoder = canonical_vocoder(cfg.vocoder or "HiFi-GAN")
+    build = ModelConfig.tiny if cfg.model_size == "tiny" else ModelConfig.preset
+    mc = build(version=version, sample_rate=int(sample_rate), vocoder=vocoder, use_f0=cfg.use_f0)
+    if n_speakers > mc.spk_embed_dim:
+        mc = mc.replace(spk_embed_dim=n_speakers)
+    return mc
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
+    import torch
+
+    from arvc.atomic import remove_stale_temporaries, write_json
+    from arvc.data import CachedDataset, TrainingDataset, read_filelist
+    from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
+    from arvc.training.loop import Trainer
+
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    if not paths.root.is_dir():
+        raise ArvcError(f"experiment folder {paths.root} not found; run `arvc preprocess {cfg.model_name} ...` "
+                        f"and `arvc extract {cfg.model_name}` first")
+    info = read_model_info(paths)
+    entries = read_filelist(paths.filelist, use_f0=cfg.use_f0)
+    n_speakers = max(e.sid for e in entries) + 1
+
+    notes: list[str] = []
+    if cfg.fast_train:
+        prepare_cuda_allocator()  # before anything initialises CUDA
+    precision = cfg.precision
+    if cfg.bf16_adamw:
+        precision = "bf16"
+    accelerator, used_precision, acc_notes = make_accelerator(cfg.gpu, precision, log_dir=paths.root)
+    notes += acc_notes
+    if cfg.bf16_adamw and not supports_bf16(accelerator.device):
+        raise ArvcError(f"--bf16_adamw needs bf16 support, which {accelerator.device} lacks; "
+                        "use --bf16_adamw false")
+    if cfg.bf16_adamw and used_precision != "bf16":
+        raise ArvcError(f"--bf16_adamw needs bf16 autocast, not available on {accelerator.device}")
+    notes += configure_backends(accelerator.device, fast_train=cfg.fast_train, deterministic=cfg.deterministic)
+    if cfg.fast_train and accelerator.device.type != "cuda":
+        notes.append("fast_train: pinned memory and the CUDA allocator config are GPU-only; data workers still used")
+    seed_everything(cfg.seed)
+    if accelerator.is_main_process:
+        remove_stale_temporaries(paths.root)
+
+    model_cfg = resolve_model_config(cfg, info, n_speakers)
+    dataset = TrainingDataset(entries, sample_rate=model_cfg.sample_rate, hop=model_cfg.hop_length,
+                              spec_channels=model_cfg.spec_channels, content_dim=model_cfg.content_dim,
+                              use_f0=model_cfg.use_f0)
+    if info.get("content_dim") and int(info["content_dim"]) != model_cfg.content_dim:
+        raise ArvcError(f"{paths.model_info}: features are {info['content_dim']}-dim but a {model_cfg.version} model "
+                        f"needs {model_cfg.content_dim}; pass --version to match the extraction")
+    if cfg.cache_data_in_gpu:
+        dataset = CachedDataset(dataset, accelerator.device)
+    if accelerator.is_main_process:
+        write_json(paths.config, {"model": {**model_cfg.__dict__, "stored_list": None, "config_list": model_cfg.to_list()},
+                                  "train": {k: v for k, v in cfg.to_dict().items() if k != "weights"},
+                                  "loss_weights": cfg.to_dict()["weights"], "precision": used_precision,
+                                  "processes": accelerator.num_processes, "device": str(accelerator.device)})
+        log.info("training %s: %s %d Hz %s, %d items, %d speaker(s), batch %d x %d accumulation, %s on %s x%d",
+                 cfg.model_name, model_cfg.version, model_cfg.sample_rate, model_cfg.vocoder, len(dataset),
+                 n_speakers, cfg.batch_size, cfg.grad_accum_steps, used_precision, accelerator.device,
+                 accelerator.num_processes)
+    torch.manual_seed(cfg.seed)
+    trainer = Trainer(cfg, model_cfg, dataset, paths, accelerator, precision=used_precision, notes=notes,
+                      metadata_extra={"embedder_model": info.get("embedder_model"),
+                                      "dataset_length": info.get("total_dataset_duration"),
+                                      "speakers_id": n_speakers})
+    return trainer.fit()

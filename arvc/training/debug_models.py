@@ -1,0 +1,54 @@
+"""Debug-size discriminator for ``--model_size tiny`` (tests, quickstart).
+
+RVC's discriminator has a fixed width (~71 M parameters for v2) that dominates a tiny run on a CPU. These
+subclasses keep the forward code and the period / resolution sets of :mod:`arvc.models.discriminators`,
+with narrow convolutions (widths ``[1, 8, 16, 32, 32, 32]`` instead of ``[1, 32, 128, 512, 1024, 1024]``).
+Their state dicts do not fit RVC's pretrains.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from arvc.models.commons import get_padding, weight_norm
+from arvc.models.discriminators import (PERIODS, RESOLUTIONS, DiscriminatorP, DiscriminatorR, DiscriminatorS,
+                                        MultiPeriodDiscriminator)
+
+TINY_WIDTHS = (1, 8, 16, 32, 32, 32)
+
+
+class TinyDiscriminatorS(DiscriminatorS):
+    def __init__(self, widths=TINY_WIDTHS):
+        nn.Module.__init__(self)
+        w = widths
+        self.convs = nn.ModuleList([
+            weight_norm(nn.Conv1d(w[0], w[1], 15, 1, padding=7)),
+            weight_norm(nn.Conv1d(w[1], w[2], 41, 4, padding=20)),
+            weight_norm(nn.Conv1d(w[2], w[3], 41, 4, padding=20)),
+            weight_norm(nn.Conv1d(w[3], w[4], 5, 1, padding=2)),
+        ])
+        self.conv_post = weight_norm(nn.Conv1d(w[4], 1, 3, 1, padding=1))
+
+
+class TinyDiscriminatorP(DiscriminatorP):
+    def __init__(self, period: int, widths=TINY_WIDTHS, kernel_size: int = 5, stride: int = 3):
+        nn.Module.__init__(self)
+        self.period = period
+        strides = [stride, stride, stride, stride, 1]
+        self.convs = nn.ModuleList([
+            weight_norm(nn.Conv2d(widths[i], widths[i + 1], (kernel_size, 1), (strides[i], 1),
+                                  padding=(get_padding(kernel_size, 1), 0))) for i in range(5)])
+        self.conv_post = weight_norm(nn.Conv2d(widths[5], 1, (3, 1), 1, padding=(1, 0)))
+
+
+class TinyMultiPeriodDiscriminator(MultiPeriodDiscriminator):
+    """Same outputs as ``MultiPeriodDiscriminator(version)``, a few thousand parameters per sub-discriminator."""
+
+    def __init__(self, version: str = "v2", checkpointing: bool = False):
+        nn.Module.__init__(self)
+        self.version = version
+        self.periods = PERIODS[version]
+        self.checkpointing = checkpointing
+        self.discriminators = nn.ModuleList(
+            [TinyDiscriminatorS()] + [TinyDiscriminatorP(p) for p in self.periods]
+            + [DiscriminatorR(r) for r in RESOLUTIONS.get(version, [])])

@@ -1,0 +1,118 @@
+"""TensorBoard scalars (averaged over ``log_every`` steps), mel images, reference audio, and the progress bar.
+
+Only the main process creates a :class:`TrainLogger`; other ranks get :class:`NullLogger`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger("arvc.train")
+
+
+def mel_image(mel: torch.Tensor) -> torch.Tensor:
+    """Log mel ``(n_mels, T)`` -> a ``(1, n_mels, T)`` image in [0, 1], low frequencies at the bottom."""
+    m = mel.detach().float().cpu()
+    m = (m - m.min()) / (m.max() - m.min() + 1e-8)
+    return m.flip(0).unsqueeze(0)
+
+
+class ScalarAverager:
+    """Running means of named scalars, reset after each flush."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            if math.isfinite(v):
+                self.sums[k] += v
+                self.counts[k] += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums if self.counts[k]}
+
+    def reset(self) -> None:
+        self.sums.clear()
+        self.counts.clear()
+
+
+class TrainLogger:
+    """Writes TensorBoard events under ``log_dir`` and drives a tqdm progress bar."""
+
+    def __init__(self, log_dir: str | Path, *, log_every: int = 50, progress: bool = True, total_steps: int | None = None,
+                 initial_step: int = 0):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(log_dir))
+        self.log_every = max(1, log_every)
+        self.window = ScalarAverager()
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=initial_step, unit="step", dynamic_ncols=True, leave=True)
+
+    def step(self, step: int, epoch: int, values: dict[str, float]) -> None:
+        self.window.add(values)
+        if step % self.log_every == 0:
+            self.flush(step)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(
+                f"epoch {epoch} g {values.get('loss/g/total', float('nan')):.2f} "
+                f"d {values.get('loss/d/total', float('nan')):.2f} mel {values.get('loss/g/mel', float('nan')):.2f}")
+
+    def flush(self, step: int) -> None:
+        for k, v in self.window.means().items():
+            self.writer.add_scalar(k, v, step)
+        self.window.reset()
+        self.writer.flush()
+
+    def end_epoch(self, epoch: int, step: int, means: dict[str, float]) -> None:
+        """Write the epoch means as ``epoch/<name>`` and print one summary line."""
+        for k, v in means.items():
+            self.writer.add_scalar(f"epoch/{k.split('/', 1)[-1]}", v, epoch)
+        parts = ", ".join(f"{k.split('/', 1)[-1]} {v:.3f}" for k, v in means.items() if k.startswith("loss/"))
+        message = f"epoch {epoch} done (step {step}): {parts}"
+        if self.bar is not None:
+            self.bar.write(message)
+        else:
+            log.info(message)
+
+    def images(self, step: int, mel_org: torch.Tensor, mel_gen: torch.Tensor) -> None:
+        self.writer.add_image("slice/mel_org", mel_image(mel_org), step)
+        self.writer.add_image("slice/mel_gen", mel_image(mel_gen), step)
+
+    def audio(self, step: int, tag: str, wav: torch.Tensor, sample_rate: int) -> None:
+        self.writer.add_audio(tag, wav.detach().float().cpu().reshape(1, -1).clamp(-1, 1), step, sample_rate=sample_rate)
+
+    def note(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message)
+        else:
+            log.info(message)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.writer.flush()
+        self.writer.close()
+
+
+class NullLogger:
+    """What non-main processes log: nothing."""
+
+    def step(self, *a, **k) -> None: ...
+    def flush(self, *a, **k) -> None: ...
+    def end_epoch(self, *a, **k) -> None: ...
+    def images(self, *a, **k) -> None: ...
+    def audio(self, *a, **k) -> None: ...
+    def note(self, *a, **k) -> None: ...
+    def close(self) -> None: ...

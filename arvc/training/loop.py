@@ -1,0 +1,495 @@
+"""The training loop: per optimizer step, a discriminator update, then a generator update.
+
+Read top to bottom: :class:`Trainer` builds the models/optimizers, ``fit`` runs epochs, ``train_step`` does
+one optimizer step over ``grad_accum_steps`` micro-batches:
+
+1. generator forward on every micro-batch (random ``segment_frames`` window per item);
+2. discriminator: LSGAN loss on (real window, detached fake) per micro-batch, gradients averaged, clipped, step;
+3. generator: adversarial + feature matching + mel + KL (+ energy) against the *updated* discriminator, step.
+
+Accumulating this way gives exactly the update of one batch ``grad_accum_steps`` times larger (the
+discriminator is frozen during the generator pass, so its gradients never mix). Multi-process runs average
+gradients with one all-reduce per model (no DDP wrapper, which cannot follow this two-phase order); every
+rank-0-only action goes through :meth:`Trainer.main`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from arvc.data import Batch, BucketBatchSampler, collate
+from arvc.models.commons import slice_segments
+from arvc.paths import ExperimentPaths
+from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
+from arvc.training.config import TrainConfig
+from arvc.training.logging import NullLogger, TrainLogger
+from arvc.training.losses import discriminator_adv_loss, generator_losses
+from arvc.training.mel import mel_spectrogram
+from arvc.training.overtrain import OvertrainDetector
+from arvc.training.state import TrainState
+
+log = logging.getLogger("arvc.train")
+
+
+@dataclass
+class TrainResult:
+    epoch: int
+    step: int
+    stop_reason: str
+    weights: Path | None
+    first_epoch_losses: dict[str, float] = field(default_factory=dict)
+    last_epoch_losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class StepOutput:
+    """One micro-batch's generator forward pass."""
+
+    batch: Batch
+    y_hat: torch.Tensor
+    wave: torch.Tensor
+    z_mask: torch.Tensor
+    latents: tuple
+
+
+def _plain(model: torch.nn.Module) -> torch.nn.Module:
+    """The module under a torch.compile wrapper."""
+    return getattr(model, "_orig_mod", model)
+
+
+def build_discriminator(model_cfg, checkpointing: bool = False, tiny: bool = False) -> torch.nn.Module:
+    """RVC's discriminator for the config (v1 / v2 periods; v3 for RefineGAN); ``tiny`` = debug width."""
+    from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
+
+    version = discriminator_version_for(model_cfg.vocoder, model_cfg.version)
+    if tiny:
+        from arvc.training.debug_models import TinyMultiPeriodDiscriminator
+
+        return TinyMultiPeriodDiscriminator(version, checkpointing=checkpointing)
+    return MultiPeriodDiscriminator(version=version, checkpointing=checkpointing)
+
+
+class Trainer:
+    """One training run. ``dataset`` yields :class:`arvc.data.Item`; ``model_cfg`` is a ModelConfig."""
+
+    def __init__(self, cfg: TrainConfig, model_cfg, dataset, paths: ExperimentPaths, accelerator, *,
+                 precision: str = "fp32", metadata_extra: dict | None = None,
+                 optimizer_factory: Callable | None = None, notes: list[str] | None = None):
+        from arvc.models.synthesizer import Synthesizer
+
+        self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
+        self.accelerator = accelerator
+        self.device = accelerator.device
+        self.precision = precision
+        self.metadata_extra = metadata_extra or {}
+        self.hop = model_cfg.hop_length
+        self.segment = model_cfg.segment_frames * self.hop
+
+        net_g = Synthesizer(model_cfg, checkpointing=cfg.checkpointing)
+        net_d = build_discriminator(model_cfg, cfg.checkpointing, tiny=cfg.model_size == "tiny")
+        expect = f"{model_cfg.version} {model_cfg.sample_rate} Hz {model_cfg.vocoder}"
+        if cfg.pretrained_g:
+            load_pretrained(net_g, cfg.pretrained_g, "G", expect)
+        if cfg.pretrained_d:
+            load_pretrained(net_d, cfg.pretrained_d, "D", expect)
+        self.from_scratch = not (cfg.pretrained_g or cfg.pretrained_d)
+        self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
+        self._broadcast_parameters()
+
+        make_opt = optimizer_factory or self._build_optimizer
+        optim_g, optim_d = make_opt(self.net_g.parameters()), make_opt(self.net_d.parameters())
+        self.optim_g, self.optim_d = accelerator.prepare(optim_g, optim_d)
+        self.notes = list(notes or [])
+        self._maybe_compile()
+
+        self.sampler = BucketBatchSampler(
+            dataset.lengths(), cfg.batch_size, seed=cfg.seed, num_replicas=accelerator.num_processes,
+            rank=accelerator.process_index)
+        self.steps_per_epoch = max(1, len(self.sampler) // cfg.grad_accum_steps)
+        self.state = TrainState()
+        self.overtrain = OvertrainDetector(cfg.overtrain_threshold, cfg.overtrain_smoothing)
+        self.logger: TrainLogger | NullLogger = NullLogger()
+        self._steps_here = 0
+
+    # ---------------------------------------------------------------------------------------------- setup
+    def _build_optimizer(self, params) -> torch.optim.Optimizer:
+        from arvc.training.optimizers import build_optimizer
+
+        cfg = self.cfg
+        name, extra = cfg.optimizer, {}
+        if cfg.bf16_adamw:
+            name, extra = "AnyPrecisionAdamW", {"momentum_dtype": torch.bfloat16, "variance_dtype": torch.bfloat16}
+        elif cfg.use_8bit_adam:
+            name = "AdamW8bit"
+        return build_optimizer(name, params, cfg.learning_rate, betas=cfg.betas, eps=cfg.eps,
+                               weight_decay=cfg.weight_decay, device=self.device, **extra)
+
+    def _build_scheduler(self, optim, last_epoch: int):
+        from arvc.training.optimizers import default_scheduler_for
+        from arvc.training.schedulers import ScheduleConfig, build_scheduler
+
+        cfg = self.cfg
+        name = "cosine" if cfg.cosine_lr else (cfg.scheduler or default_scheduler_for(
+            "AnyPrecisionAdamW" if cfg.bf16_adamw else cfg.optimizer))
+        sched = ScheduleConfig(epochs=cfg.epochs, gamma=cfg.lr_decay, warmup_epochs=cfg.warmup_epochs)
+        inner = getattr(optim, "optimizer", optim)
+        return build_scheduler(name, inner, sched, last_epoch=last_epoch)
+
+    def _maybe_compile(self) -> None:
+        cfg = self.cfg
+        want = cfg.compile_model or (cfg.fast_train and self.device.type == "cuda")
+        if not want:
+            if cfg.fast_train:
+                self.notes.append("fast_train: torch.compile(mode='reduce-overhead') uses CUDA graphs; skipped on "
+                                  f"{self.device.type} (force it with --compile_model)")
+            return
+        mode = "reduce-overhead" if self.device.type == "cuda" else "default"
+        self.net_g = torch.compile(self.net_g, mode=mode, dynamic=True)
+        self.net_d = torch.compile(self.net_d, mode=mode, dynamic=True)
+
+    @property
+    def main(self) -> bool:
+        """True on the one process that saves and logs."""
+        return self.accelerator.is_main_process
+
+    @property
+    def world(self) -> int:
+        return self.accelerator.num_processes
+
+    def _broadcast_parameters(self) -> None:
+        if self.world <= 1:
+            return
+        for model in (self.net_g, self.net_d):
+            for t in list(model.parameters()) + list(model.buffers()):
+                torch.distributed.broadcast(t.data, src=0)
+
+    def _average_gradients(self, model: torch.nn.Module) -> None:
+        """All-reduce (mean) every gradient across processes in one flat buffer."""
+        if self.world <= 1:
+            return
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for g in grads:
+            n = g.numel()
+            g.copy_(flat[offset : offset + n].view_as(g))
+            offset += n
+
+    def _any_rank(self, flag: bool) -> bool:
+        if self.world <= 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        torch.distributed.all_reduce(t)
+        return bool(t.item() > 0)
+
+    def _grad_norm(self, model: torch.nn.Module) -> torch.Tensor:
+        """Total gradient norm (before clipping); clips to ``grad_clip`` when set."""
+        max_norm = self.cfg.grad_clip if self.cfg.grad_clip else float("inf")
+        norm = self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
+        return norm if isinstance(norm, torch.Tensor) else torch.tensor(float(norm))
+
+    # ----------------------------------------------------------------------------------------------- data
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        from arvc.device import dataloader_options
+
+        self.sampler.set_epoch(epoch)
+        cached = not hasattr(self.dataset, "entries")
+        opts = {"num_workers": 0} if cached else dataloader_options(self.device, fast_train=self.cfg.fast_train,
+                                                                    num_workers=self.cfg.num_workers)
+        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=collate, **opts)
+        for batch in loader:
+            yield batch.to(self.device, non_blocking=True)
+
+    # ----------------------------------------------------------------------------------------------- step
+    def generator_forward(self, batch: Batch) -> StepOutput:
+        with self.accelerator.autocast():
+            y_hat, ids_slice, _x_mask, z_mask, latents = self.net_g(
+                batch.phone, batch.phone_lengths, batch.pitch, batch.pitchf, batch.spec, batch.spec_lengths, batch.sid)
+        wave = slice_segments(batch.wav, ids_slice * self.hop, self.segment)
+        return StepOutput(batch, y_hat, wave, z_mask, latents)
+
+    def discriminator_loss(self, out: StepOutput) -> torch.Tensor:
+        with self.accelerator.autocast():
+            real, fake, _, _ = self.net_d(out.wave, out.y_hat.detach())
+        return discriminator_adv_loss(real, fake)
+
+    def generator_loss(self, out: StepOutput) -> dict[str, torch.Tensor]:
+        with self.accelerator.autocast():
+            _, fake, fmap_real, fmap_fake = self.net_d(out.wave, out.y_hat)
+        _z, z_p, m_p, logs_p, _m_q, logs_q = out.latents
+        mc = self.model_cfg
+        return generator_losses(
+            real=out.wave, fake=out.y_hat, disc_fake=fake, fmap_real=fmap_real, fmap_fake=fmap_fake,
+            z_p=z_p, logs_q=logs_q, m_p=m_p, logs_p=logs_p, z_mask=out.z_mask, sample_rate=mc.sample_rate,
+            hop=self.hop, n_fft=mc.filter_length, n_mels=mc.n_mel_channels, weights=self.cfg.weights,
+            multiscale=self.cfg.multiscale_loss, energy=self.cfg.energy_use)
+
+    def train_step(self, micro_batches: list[Batch]) -> dict[str, float] | None:
+        """One optimizer step of D then G over ``micro_batches``; returns the mean losses, or None if skipped."""
+        k = len(micro_batches)
+        outs = [self.generator_forward(b) for b in micro_batches]
+
+        # discriminator
+        self.optim_d.zero_grad(set_to_none=True)
+        loss_d = torch.zeros((), device=self.device)
+        for out in outs:
+            loss = self.discriminator_loss(out)
+            self.accelerator.backward(loss / k)
+            loss_d = loss_d + loss.detach() / k
+        self._average_gradients(self.net_d)
+        norm_d = self._grad_norm(self.net_d)
+        skip_d = self._any_rank(not torch.isfinite(loss_d).item())
+        if not skip_d:
+            self.optim_d.step()
+        self.optim_d.zero_grad(set_to_none=True)
+
+        # generator, against the updated (frozen) discriminator
+        self.optim_g.zero_grad(set_to_none=True)
+        self.net_d.requires_grad_(False)
+        sums: dict[str, torch.Tensor] = {}
+        try:
+            for out in outs:
+                losses = self.generator_loss(out)
+                self.accelerator.backward(losses["loss/g/total"] / k)
+                for name, value in losses.items():
+                    sums[name] = sums.get(name, 0) + value.detach() / k
+        finally:
+            self.net_d.requires_grad_(True)
+        self._average_gradients(self.net_g)
+        norm_g = self._grad_norm(self.net_g)
+        skip_g = self._any_rank(not torch.isfinite(sums["loss/g/total"]).item())
+        if not skip_g:
+            self.optim_g.step()
+        self.optim_g.zero_grad(set_to_none=True)
+
+        self._last = outs[-1]
+        names = ["loss/d/total", *sums, "grad/norm_d", "grad/norm_g"]
+        values = torch.stack([loss_d.float(), *(v.float() for v in sums.values()), norm_d.float().to(self.device),
+                              norm_g.float().to(self.device)]).tolist()
+        result = dict(zip(names, values))
+        result["learning_rate"] = self.optim_g.param_groups[0]["lr"]
+        self.last_losses = result
+        return None if (skip_d or skip_g) else result
+
+    # ------------------------------------------------------------------------------------------------ run
+    def fit(self) -> TrainResult:
+        cfg, acc = self.cfg, self.accelerator
+        start_time = time.perf_counter()
+        done = saved_epochs(self.paths)
+        if done:
+            latest = done[-1]
+            self.state, scaler_state = resume(self.paths, latest, net_g=_plain(self.net_g), net_d=_plain(self.net_d),
+                                              optim_g=self.optim_g, optim_d=self.optim_d,
+                                              steps_per_epoch=self.steps_per_epoch)
+            if scaler_state and acc.scaler is not None:
+                acc.scaler.load_state_dict(scaler_state)
+            self.overtrain.load_state_dict(self.state.overtrain or {})
+            self._info(f"resuming from epoch {latest} (step {self.state.step}) in {self.paths.root}")
+        else:
+            self._info("no pretrained G/D given: training from scratch" if self.from_scratch
+                       else f"starting from pretrains {cfg.pretrained_g or '-'} / {cfg.pretrained_d or '-'}")
+        for note in self.notes:
+            self._info(note)
+        sched_g = self._build_scheduler(self.optim_g, self.state.epoch - 1)
+        sched_d = self._build_scheduler(self.optim_d, self.state.epoch - 1)
+
+        if self.main:
+            total = cfg.epochs * self.steps_per_epoch
+            if cfg.max_steps:
+                total = min(total, cfg.max_steps)
+            self.logger = TrainLogger(self.paths.eval_dir, log_every=cfg.log_every, progress=cfg.progress,
+                                      total_steps=total, initial_step=min(self.state.step, total))
+        first_losses: dict[str, float] = {}
+        epoch_losses: dict[str, float] = {}
+        stop = ""
+        if self.state.epoch >= cfg.epochs:
+            stop = f"already trained to epoch {self.state.epoch} (--epochs {cfg.epochs})"
+        elif cfg.max_steps and self.state.step >= cfg.max_steps:
+            stop = f"already at step {self.state.step} (--max_steps {cfg.max_steps})"
+        elif cfg.overtrain_detect and self.overtrain.triggered:
+            stop = f"overtraining was detected before ({self.overtrain.summary()})"
+        if stop:
+            self.state.finished = True
+        else:
+            self.state.finished, self.state.stop_reason = False, ""
+        nonfinite_in_row = 0
+        aborted = False
+        epoch = self.state.epoch
+        while not stop and epoch < cfg.epochs:
+            epoch += 1
+            _plain(self.net_g).train()
+            _plain(self.net_d).train()
+            sums: dict[str, float] = {}
+            count = 0
+            pending: list[Batch] = []
+            for batch in self.batches(epoch):
+                pending.append(batch)
+                if len(pending) < cfg.grad_accum_steps:
+                    continue
+                losses = self.train_step(pending)
+                pending = []
+                if losses is None:
+                    nonfinite_in_row += 1
+                    self.state.nonfinite_steps += 1
+                    self._info(f"non-finite loss at epoch {epoch}, step {self.state.step + 1}: step skipped "
+                               f"({nonfinite_in_row} in a row)")
+                    if nonfinite_in_row >= cfg.max_nonfinite_steps:
+                        aborted = True
+                        stop = (f"{nonfinite_in_row} non-finite steps in a row; stopped, last good checkpoint kept "
+                                f"(try a lower --learning_rate or --precision fp32)")
+                        break
+                    continue
+                nonfinite_in_row = 0
+                self.state.step += 1
+                self._steps_here += 1
+                for name, v in losses.items():
+                    sums[name] = sums.get(name, 0.0) + v
+                count += 1
+                self.logger.step(self.state.step, epoch, losses)
+                if self.main and self.state.step % max(1, cfg.log_every) == 0:
+                    self._log_images()
+                if cfg.max_steps and self.state.step >= cfg.max_steps:
+                    stop = f"reached --max_steps {cfg.max_steps}"
+                    break
+            if aborted:
+                break
+            sched_g.step()
+            sched_d.step()
+            epoch_losses = self._reduce_means(sums, count)
+            if not first_losses:
+                first_losses = dict(epoch_losses)
+            self.state.epoch = epoch
+            self.state.last_losses = epoch_losses
+            self.logger.end_epoch(epoch, self.state.step, epoch_losses)
+            if cfg.overtrain_detect and "loss/g/total" in epoch_losses:
+                if self.overtrain.update(epoch, epoch_losses["loss/g/total"]):
+                    stop = f"overtraining detected ({self.overtrain.summary()})"
+            self.state.overtrain = self.overtrain.state_dict()
+            last = bool(stop) or epoch >= cfg.epochs
+            if last:
+                self.state.finished = True
+                self.state.stop_reason = stop or f"reached --epochs {cfg.epochs}"
+            if epoch % max(1, cfg.save_every) == 0 or last:
+                self.save(epoch, weights=cfg.save_every_weights or last)
+
+        weights = self.final_weights() if (self.state.finished and not aborted) else None
+        self.logger.close()
+        self.accelerator.wait_for_everyone()
+        reason = stop or self.state.stop_reason or f"reached --epochs {cfg.epochs}"
+        self._info(f"training ended at epoch {self.state.epoch}, step {self.state.step}: {reason}")
+        if self.world > 1:
+            log.info("process %d/%d: %d optimizer steps done", self.accelerator.process_index, self.world,
+                     self._steps_here)
+        return TrainResult(self.state.epoch, self.state.step, reason, weights, first_losses, epoch_losses,
+                           time.perf_counter() - start_time)
+
+    def _reduce_means(self, sums: dict[str, float], count: int) -> dict[str, float]:
+        if self.world > 1:
+            keys = sorted(sums)
+            t = torch.tensor([sums[k] for k in keys] + [float(count)], device=self.device, dtype=torch.float64)
+            torch.distributed.all_reduce(t)
+            sums, count = dict(zip(keys, t[:-1].tolist())), int(t[-1].item())
+        return {k: v / count for k, v in sums.items()} if count else {}
+
+    def _info(self, message: str) -> None:
+        if self.main:
+            if isinstance(self.logger, TrainLogger):
+                self.logger.note(message)
+            else:
+                log.info(message)
+
+    # ------------------------------------------------------------------------------------------ saving
+    def save(self, epoch: int, weights: bool = False) -> None:
+        """Write G/D checkpoints (and an inference model when asked); main process only, all writes atomic."""
+        self.accelerator.wait_for_everyone()
+        if not self.main:
+            return
+        scaler = self.accelerator.scaler.state_dict() if self.accelerator.scaler is not None else None
+        save_training_checkpoint(
+            self.paths, epoch, net_g=_plain(self.net_g), net_d=_plain(self.net_d), optim_g=self.optim_g,
+            optim_d=self.optim_d, learning_rate=self.cfg.learning_rate, state=self.state, scaler_state=scaler,
+            only_latest=self.cfg.save_only_latest)
+        if weights:
+            self.write_weights(self.paths.weights(epoch, self.state.step))
+        self._log_reference_audio()
+
+    def metadata(self):
+        from arvc.formats import ModelMetadata
+
+        mc = self.model_cfg
+        extra = self.metadata_extra
+        return ModelMetadata(
+            sr=mc.sample_rate, f0=mc.use_f0, version=mc.version, vocoder=mc.vocoder,
+            embedder_model=extra.get("embedder_model"), epoch=self.state.epoch, step=self.state.step,
+            dataset_length=extra.get("dataset_length"),
+            overtrain_info=self.overtrain.summary() if self.cfg.overtrain_detect else None,
+            model_name=self.cfg.model_name, author=self.cfg.author or None,
+            speakers_id=extra.get("speakers_id"))
+
+    def write_weights(self, path: Path) -> Path:
+        from arvc.formats import write_model
+
+        return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
+
+    def final_weights(self) -> Path | None:
+        """``<model>_<E>e_<S>s.pth`` and ``<model>.pth`` in the experiment folder (main process)."""
+        if not self.main:
+            return None
+        path = self.paths.weights(self.state.epoch, self.state.step)
+        if not path.is_file():
+            self.write_weights(path)
+        final = self.paths.root / f"{self.cfg.model_name}.pth"
+        self.write_weights(final)
+        return final
+
+    # ---------------------------------------------------------------------------------------- tensorboard
+    @torch.no_grad()
+    def _log_images(self) -> None:
+        out = getattr(self, "_last", None)
+        if out is None:
+            return
+        mc = self.model_cfg
+        mels = [mel_spectrogram(w[:1, 0].float(), mc.sample_rate, mc.filter_length, self.hop, mc.n_mel_channels)[0]
+                for w in (out.wave, out.y_hat.detach())]
+        self.logger.images(self.state.step, mels[0], mels[1])
+
+    @torch.no_grad()
+    def _log_reference_audio(self) -> None:
+        if not isinstance(self.logger, TrainLogger) or len(self.dataset) == 0:
+            return
+        item = self.dataset[0]
+        frames = min(item.frames, 300)
+        net = _plain(self.net_g)
+        was_training = net.training
+        net.eval()
+        try:
+            phone = item.phone[:frames].unsqueeze(0).to(self.device)
+            lengths = torch.tensor([frames], device=self.device)
+            pitch = item.pitch[:frames].unsqueeze(0).to(self.device) if item.pitch is not None else None
+            pitchf = item.pitchf[:frames].unsqueeze(0).to(self.device) if item.pitchf is not None else None
+            sid = torch.tensor([item.sid], device=self.device)
+            audio = net.infer(phone, lengths, pitch, pitchf, sid)[0]
+            self.logger.audio(self.state.step, "audio/reference_gen", audio[0], self.model_cfg.sample_rate)
+            if self.state.epoch <= max(1, self.cfg.save_every):
+                self.logger.audio(self.state.step, "audio/reference_org", item.wav[: frames * self.hop],
+                                  self.model_cfg.sample_rate)
+        finally:
+            net.train(was_training)
+
+
+def stopped_early(result: TrainResult) -> bool:
+    return "non-finite" in result.stop_reason
+
+
+__all__ = ["Trainer", "TrainResult", "build_discriminator", "stopped_early"]

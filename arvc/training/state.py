@@ -1,0 +1,29 @@
+"""Progress of a training run that is not in the G/D checkpoints (saved beside them as JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TrainState:
+    """``epoch`` = epochs finished, ``step`` = optimizer steps done, ``nonfinite_steps`` = skipped steps in total."""
+
+    epoch: int = 0
+    step: int = 0
+    nonfinite_steps: int = 0
+    overtrain: dict = field(default_factory=dict)
+    last_losses: dict = field(default_factory=dict)
+    finished: bool = False
+    stop_reason: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainState":
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in raw.items() if k in known})

@@ -1,0 +1,55 @@
+"""Demo voice end to end: preprocess -> extract -> train (tiny) -> the model converts a male source."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
+    from arvc.audio.io import audio_info, load_audio
+    from arvc.formats import read_model
+    from arvc.inference.config import InferenceConfig
+    from arvc.stages.extract import ExtractConfig, extract
+    from arvc.stages.infer import InferRun, infer
+    from arvc.stages.preprocess import PreprocessConfig, preprocess
+    from arvc.stages.train import train
+    from arvc.training.config import TrainConfig
+
+    data = tmp_path / "datasets" / "demo"
+    data.mkdir(parents=True)
+    for i in (1, 2, 3, 4):
+        shutil.copy(voices_dir / "slt" / f"slt_{i:02d}.flac", data)
+    logs = tmp_path / "logs"
+    embedder = str(fixtures_dir / "pipeline_tiny" / "embedder")
+    preprocess(PreprocessConfig(model_name="demo", dataset_path=data, sample_rate=40000, cpu_cores=1,
+                                logs_dir=logs, progress=False))
+    extract(ExtractConfig(model_name="demo", f0_method="pm", embedder_model="custom", embedder_path=embedder,
+                          cpu_cores=1, include_mutes=1, logs_dir=logs, progress=False))
+    result = train(TrainConfig(model_name="demo", logs_dir=str(logs), model_size="tiny", epochs=6, batch_size=4,
+                               learning_rate=1e-3, save_every=3, progress=False, log_every=5))
+    first, last = result.first_epoch_losses["loss/g/mel"], result.last_epoch_losses["loss/g/mel"]
+    assert last < 0.9 * first, (first, last)
+    model = read_model(result.weights)
+    assert model.metadata.sr == 40000 and model.metadata.embedder_model == "custom" and model.metadata.epoch == 6
+
+    source = voices_dir / "kal" / "kal_51.flac"
+    out = tmp_path / "converted.wav"
+    res = infer(InferRun(model=result.weights, inputs=[source], output=out, config=InferenceConfig(
+        f0_method="pm", embedder_model="custom", embedder_path=embedder, index_rate=0.0, pitch=12)))
+    assert not res.failed and out.is_file()
+    sr, seconds = audio_info(out)
+    assert sr == 40000 and seconds == pytest.approx(audio_info(source)[1], abs=0.05)
+    y = load_audio(out)
+    assert np.isfinite(y).all() and np.sqrt(np.mean(y**2)) > 1e-4
