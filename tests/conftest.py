@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# huggingface_hub reads these once at import time: set them before anything imports it.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ARVC_SHARED_DIR", ROOT.parent / "shared"))
 ASSETS = ROOT / "assets"

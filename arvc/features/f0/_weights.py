@@ -58,7 +58,6 @@ _OPAQUE_MODULES = ("omegaconf.",)
 
 
 def _restricted_pickle_module():
-    import builtins
     import collections
     import types
 
@@ -86,8 +85,6 @@ def _restricted_pickle_module():
     mod = types.ModuleType("arvc_restricted_pickle")
     mod.Unpickler = RestrictedUnpickler
     mod.load = lambda f, **kw: RestrictedUnpickler(f, **kw).load()
-    mod.__name__ = "arvc_restricted_pickle"
-    del builtins
     return mod
 
 
