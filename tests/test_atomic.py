@@ -21,3 +21,17 @@ def test_atomic_write_replaces_and_cleans(tmp_path):
     (tmp_path / ".a.json.tmp-1-abc.json").write_text("junk")
     assert remove_stale_temporaries(tmp_path) == 1
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    """mkstemp creates 0600 files; models/chunks written atomically must be readable like any other file."""
+    import os
+
+    from arvc.atomic import write_text
+
+    mask = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644

@@ -274,3 +274,22 @@ def test_extract_after_the_real_preprocess_stage(tmp_path, voices_dir, tiny_embe
         if "/mute/" not in wav:
             n16 = sf.info(str(pre.paths.sliced_16k / Path(wav).name)).frames
             assert np.load(f0).shape == (n16 // 160,) and np.load(feat).shape == ((n16 - 400) // 320 + 1, 128)
+
+
+def test_bad_settings_on_rerun_keep_the_existing_outputs(tmp_path, experiment_template, tiny_embedder):
+    """A typo in --f0_method or an embedder that cannot load must fail before removing the previous outputs."""
+    from arvc.stages.extract import extract
+
+    root = _copy_experiment(experiment_template, tmp_path / "logs")
+    extract(_cfg(tiny_embedder))
+    before = _outputs(root)
+    info_before = json.loads((root / "model_info.json").read_text())
+    with pytest.raises(ArvcError, match="unknown F0 method"):
+        extract(_cfg(tiny_embedder, f0_method="nope"))
+    with pytest.raises(ArvcError):
+        extract(_cfg(tiny_embedder, embedder_path=str(tmp_path / "no_such_embedder")))
+    after = _outputs(root)
+    assert after.keys() == before.keys() and len(after) >= 18  # 6 chunks x (f0, f0_voiced, extracted)
+    assert all(np.array_equal(after[k], before[k]) for k in before)
+    assert json.loads((root / "model_info.json").read_text()) == info_before
+    assert extract(_cfg(tiny_embedder)).features_computed == 0

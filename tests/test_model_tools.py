@@ -152,3 +152,16 @@ def test_export_onnx_no_pitch_batch_and_refinegan(tmp_path):
     assert float(np.abs(both[0] - both[1]).max()) > 1e-4  # the speaker input is used
     with pytest.raises(ArvcError, match="RefineGAN"):
         export_synthesizer(Synthesizer(ModelConfig.tiny(vocoder="RefineGAN")), tmp_path / "r.onnx")
+
+
+@pytest.mark.parametrize("command", ["model-merge", "export-onnx"])
+def test_unwritable_output_is_a_one_line_error(tmp_path, capsys, v2_model, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "out.pth"
+    argv = ([command, str(v2_model), str(v2_model), "-o", str(out)] if command == "model-merge"
+            else [command, str(v2_model), "-o", str(out), "--check", "false"])
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write") and str(out) in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

@@ -87,10 +87,10 @@ def test_batched_infer_equals_single(vocoder):
         assert torch.allclose(audio[b:b + 1, :, :n * cfg.hop_length], single, atol=1e-5), b
 
 
-def test_refinegan_infer_and_nof0_infer():
+def test_refinegan_nof0_and_v1_infer():
     torch.manual_seed(3)
-    for vocoder, use_f0 in (("RefineGAN", True), ("HiFi-GAN", False)):
-        cfg = ModelConfig.tiny(vocoder=vocoder, use_f0=use_f0)
+    for vocoder, use_f0, version in (("RefineGAN", True, "v2"), ("HiFi-GAN", False, "v2"), ("HiFi-GAN", True, "v1")):
+        cfg = ModelConfig.tiny(version, vocoder=vocoder, use_f0=use_f0)
         model = Synthesizer(cfg).eval().set_deterministic(True)
         phone, lens, pitch, pitchf = _batch(cfg, [11])
         a = model.infer(phone, lens, pitch, pitchf, torch.tensor([0]), noise_scale=0)[0]
@@ -161,13 +161,15 @@ def test_discriminator_outputs():
     version = "v3"
     torch.manual_seed(0)
     disc = MultiPeriodDiscriminator(version)
-    y, y_hat = torch.randn(2, 1, 2400) * 0.1, torch.randn(2, 1, 2400) * 0.1
-    y_d_rs, y_d_gs, fmap_rs, fmap_gs = disc(y, y_hat)
+    y, y_hat = torch.randn(2, 1, 1000) * 0.1, torch.randn(2, 1, 1000) * 0.1
+    with torch.no_grad():
+        y_d_rs, y_d_gs, fmap_rs, fmap_gs = disc(y, y_hat)
     n = 1 + len(disc.periods) + (3 if version == "v3" else 0)
     assert len(y_d_rs) == len(y_d_gs) == len(fmap_rs) == len(fmap_gs) == n
     for r, g_, fr, fg in zip(y_d_rs, y_d_gs, fmap_rs, fmap_gs):
         assert r.shape == g_.shape and r.dim() == 2 and r.shape[0] == 2
         assert len(fr) == len(fg) >= 6 and all(a.shape == b.shape for a, b in zip(fr, fg))
-    sum(d.mean() for d in y_d_gs).backward()
-    assert disc.discriminators[1].convs[0].weight_v.grad is not None
+    logits, _ = disc.discriminators[1](y_hat)
+    logits.mean().backward()
+    assert disc.discriminators[1].convs[0].weight_v.grad.abs().sum() > 0
     assert discriminator_version_for("RefineGAN") == "v3" and discriminator_version_for("HiFi-GAN", "v1") == "v1"

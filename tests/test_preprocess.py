@@ -329,3 +329,17 @@ def test_subprocess_exit_code_and_message(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"error: dataset path {missing} does not exist"]
     _assert_nothing_written()
     assert not (tmp_path / "logs").exists()
+
+
+def test_unwritable_logs_dir_is_a_one_line_error(tmp_path, capsys):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    sf.write(ds / "a.wav", _noise(40000, 2.0), 40000)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, out, err = _run_cli(capsys, "m", "--dataset_path", str(ds), "--cpu_cores", "1",
+                              "--logs_dir", str(blocker / "logs"))
+    assert code == 1
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "cannot write" in lines[0] and str(blocker / "logs") in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "ds"]

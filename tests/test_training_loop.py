@@ -132,10 +132,12 @@ def test_bf16_adamw_runs_on_cpu(tmp_path):
 
     loop.Trainer.train_step = spy
     try:
-        r = train(_cfg("bf", logs, epochs=1, bf16_adamw=True, fast_train=True, save_every=1))
+        r = train(_cfg("bf", logs, epochs=1, bf16_adamw=True, fast_train=True, checkpointing=True, save_every=1,
+                      energy_use=True))
     finally:
         loop.Trainer.train_step = original
     assert r.step == 1 and math.isfinite(r.last_epoch_losses["loss/g/total"])
+    assert r.last_epoch_losses["loss/g/energy"] > 0
     assert seen["optim"] is AnyPrecisionAdamW and seen["mp"] == "bf16"
     assert torch.bfloat16 in seen["dtypes"]
 
@@ -147,7 +149,7 @@ def test_nonfinite_losses_skip_then_stop_keeping_last_checkpoint(tmp_path, monke
 
     logs = tmp_path / "logs"
     make_experiment(logs / "nan", n_items=8, seconds=0.4)
-    r = train(_cfg("nan", logs, epochs=1, save_every=1))
+    r = train(_cfg("nan", logs, epochs=1, save_every=1, cache_data_in_gpu=True))
     paths = ExperimentPaths.of("nan", logs)
     before = paths.g_checkpoint(1).read_bytes()
     real = loop.generator_losses

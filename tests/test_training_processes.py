@@ -69,7 +69,7 @@ def test_two_processes_gloo_only_rank0_writes(tmp_path):
     make_experiment(tmp_path / "logs" / "ddp", n_items=8, seconds=0.4)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
            str(29500 + os.getpid() % 1000), *_train_cmd("ddp", "--epochs", "2", "--save_every", "1",
-                                                          "--batch_size", "2")[1:]]
+                                                          "--batch_size", "2", "--save_only_latest")[1:]]
     out = subprocess.run(cmd, env=_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=400)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
@@ -77,6 +77,6 @@ def test_two_processes_gloo_only_rank0_writes(tmp_path):
     assert steps == {0: 4, 1: 4}, log[-3000:]  # 8 items / (2 ranks x batch 2) = 2 steps per epoch each
     root = tmp_path / "logs" / "ddp"
     assert len(list((root / "eval").glob("events.out.tfevents.*"))) == 1
-    assert sorted(p.name for p in root.glob("G_*.pth")) == ["G_1.pth", "G_2.pth"]
+    assert sorted(p.name for p in root.glob("[GD]_*.pth")) == ["D_2.pth", "G_2.pth"]  # --save_only_latest
     assert log.count("training ended at epoch 2") == 1  # rank 0 reports, rank 1 stays quiet
     assert not list(root.rglob(".*.tmp-*"))

@@ -3,43 +3,65 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+
+SLICE = 1 << 21  # samples handled at once, so memory stays bounded for long outputs
 
 
 def frame_rms(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """RMS per frame of ``y`` (N,) with centred zero padding, as ``librosa.feature.rms(center=True)``.
 
-    Returns float64 (1 + N // hop_length,). Uses a running sum of squares, so memory stays O(N).
+    Returns float64 ``(1 + N // hop_length,)``; works through ``y`` in slices (O(1) extra memory).
     """
-    pad = frame_length // 2
-    sq = np.square(np.asarray(y, dtype=np.float64))
-    c = np.concatenate([[0.0], np.cumsum(np.pad(sq, (pad, pad)))])
-    n_frames = 1 + (len(y) + 2 * pad - frame_length) // hop_length
-    starts = np.arange(n_frames) * hop_length
-    power = (c[starts + frame_length] - c[starts]) / frame_length
-    return np.sqrt(np.maximum(power, 0.0))
+    y = np.asarray(y)
+    n, pad = len(y), frame_length // 2
+    n_frames = 1 + (n + 2 * pad - frame_length) // hop_length
+    out = np.empty(n_frames, dtype=np.float64)
+    step = max(1, SLICE // hop_length)
+    for k in range(0, n_frames, step):
+        m = min(step, n_frames - k)
+        lo = k * hop_length - pad  # first sample of frame k in unpadded coordinates
+        hi = lo + (m - 1) * hop_length + frame_length
+        seg = np.zeros(hi - lo, dtype=np.float64)
+        a, b = max(lo, 0), min(hi, n)
+        if b > a:
+            seg[a - lo : b - lo] = y[a:b]
+        c = np.concatenate([[0.0], np.cumsum(seg * seg)])
+        starts = np.arange(m) * hop_length
+        out[k : k + m] = (c[starts + frame_length] - c[starts]) / frame_length
+    return np.sqrt(np.maximum(out, 0.0))
 
 
-def _stretch(values: np.ndarray, size: int) -> torch.Tensor:
-    """Linear interpolation (align_corners False) of (F,) frame values to ``size`` samples, float32."""
-    t = torch.from_numpy(np.asarray(values, dtype=np.float32)).view(1, 1, -1)
-    return F.interpolate(t, size=size, mode="linear").view(-1)
+def stretch(values: np.ndarray, start: int, stop: int, size: int) -> np.ndarray:
+    """Samples ``start:stop`` of (F,) frame values linearly stretched to ``size`` samples
+    (``F.interpolate(mode="linear", align_corners=False)``), float64."""
+    f = len(values)
+    src = (np.arange(start, stop, dtype=np.float64) + 0.5) * (f / size) - 0.5
+    src = np.maximum(src, 0.0)
+    i0 = np.minimum(src.astype(np.int64), f - 1)
+    i1 = np.minimum(i0 + 1, f - 1)
+    w = src - i0
+    return values[i0] * (1 - w) + values[i1] * w
 
 
 def mix_rms(source: np.ndarray, source_sr: int, target: np.ndarray, target_sr: int, rate: float) -> np.ndarray:
     """Give ``target`` the loudness contour of ``source``: ``y · rms_src^(1−rate) · rms_tgt^(rate−1)``.
 
     ``rate`` 1 keeps the converted loudness, 0 copies the input's. RMS frames are half a second
-    long with a quarter-second hop, each stretched linearly to the output length.
+    long with a quarter-second hop, each stretched linearly to the output length (float32 result).
     """
     if rate >= 1:
         return target
-    rms_src = _stretch(frame_rms(source, source_sr // 2 * 2, source_sr // 2), len(target))
-    rms_tgt = _stretch(frame_rms(target, target_sr // 2 * 2, target_sr // 2), len(target))
-    rms_tgt = torch.clamp(rms_tgt, min=1e-6)
-    gain = torch.pow(rms_src, 1 - rate) * torch.pow(rms_tgt, rate - 1)
-    return (torch.from_numpy(np.asarray(target, dtype=np.float32)) * gain).numpy()
+    rms_src = frame_rms(source, source_sr // 2 * 2, source_sr // 2).astype(np.float32).astype(np.float64)
+    rms_tgt = frame_rms(target, target_sr // 2 * 2, target_sr // 2).astype(np.float32).astype(np.float64)
+    n = len(target)
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, SLICE):
+        b = min(n, a + SLICE)
+        g_src = stretch(rms_src, a, b, n)
+        g_tgt = np.maximum(stretch(rms_tgt, a, b, n), 1e-6)
+        out[a:b] = target[a:b] * (np.power(g_src, 1 - rate) * np.power(g_tgt, rate - 1))
+    return out
 
 
 def peak_normalize(y: np.ndarray, limit: float = 0.99) -> np.ndarray:

@@ -87,7 +87,12 @@ def load_input(path: str | os.PathLike) -> np.ndarray:
 
 
 class VoiceConverter:
-    """A voice model ready to convert audio: synthesizer + embedder + F0 method + optional index."""
+    """A voice model ready to convert audio: synthesizer + embedder + F0 method + optional index.
+
+    Long inputs are processed chunk by chunk (at most ``batch_size`` chunks in flight). On CPU, set
+    ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` low (the ``infer`` CLI uses 64) before the first convolution:
+    oneDNN keeps kernels and buffers per input length, and every chunk has a new length.
+    """
 
     def __init__(self, model_path: str | os.PathLike, index_path: str | os.PathLike | None = None,
                  config: InferenceConfig | None = None):
@@ -136,6 +141,8 @@ class VoiceConverter:
         if self.cfg.embedder_path and not self.cfg.embedder_model:
             name = "custom"
         self.embedder_name = name
+        if name == "custom" and not self.cfg.embedder_path:
+            raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")
         self.embedder = load_embedder(
             name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
         )

@@ -151,3 +151,30 @@ def pad_to(x: torch.Tensor, length: int) -> torch.Tensor:
     if t > length:
         return x[..., :length]
     return F.pad(x, (0, length - t))
+
+
+def to_nwc(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, T)`` -> ``(B, C, 1, T)`` in channels-last memory (oneDNN's fast layout for these convs)."""
+    return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+
+
+def from_nwc(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, 1, T)`` -> contiguous ``(B, C, T)``."""
+    return x.squeeze(2).contiguous()
+
+
+def conv_nwc(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a ``Conv1d`` / ``ConvTranspose1d`` to ``x (B, C, 1, T)`` channels-last, as the equivalent 2-D conv.
+
+    Same maths as ``conv(x.squeeze(2))`` (inference fast path; the CPU runs channels-last 2-D convs
+    1.2-4x faster than 1-D ones at HiFi-GAN sizes). Returns ``(B, C_out, 1, T_out)`` channels-last.
+    """
+    if is_weight_normed(conv):
+        _WeightNormHook(conv._arvc_weight_norm_name)(conv, ())
+    w = conv.weight.unsqueeze(2)
+    if isinstance(conv, nn.ConvTranspose1d):
+        return F.conv_transpose2d(x, w, conv.bias, (1, conv.stride[0]), (0, conv.padding[0]),
+                                  (0, conv.output_padding[0]), conv.groups, (1, conv.dilation[0]))
+    if isinstance(conv.padding, str):
+        raise ValueError("conv_nwc needs numeric padding")
+    return F.conv2d(x, w, conv.bias, (1, conv.stride[0]), (0, conv.padding[0]), (1, conv.dilation[0]), conv.groups)

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arvc.models.commons import (LRELU_SLOPE, fused_add_tanh_sigmoid_multiply, get_padding, init_weights,
-                                 masked, weight_norm)
+from arvc.models.commons import (LRELU_SLOPE, conv_nwc, fused_add_tanh_sigmoid_multiply, get_padding,
+                                 init_weights, masked, weight_norm)
 
 
 class LayerNorm(nn.Module):
@@ -96,17 +96,24 @@ class ResBlock1(nn.Module):
             x = conv2(xt) + x
         return masked(x, x_mask)
 
-    def _forward_inplace(self, x: torch.Tensor, x_mask: torch.Tensor | None) -> torch.Tensor:
-        """Same values without the temporaries (inference only; ``x`` itself is not modified)."""
+    def _forward_inplace(self, x: torch.Tensor, x_mask: torch.Tensor | None, nwc: bool = False) -> torch.Tensor:
+        """Same values without the temporaries (inference only; ``x`` itself is not modified).
+
+        ``nwc=True``: ``x (B, C, 1, T)`` channels-last and ``x_mask (B, 1, 1, T)`` (see ``conv_nwc``).
+        """
         for conv1, conv2 in zip(self.convs1, self.convs2):
             xt = F.leaky_relu(x, LRELU_SLOPE)
             if x_mask is not None:
                 xt.mul_(x_mask)
-            xt = F.leaky_relu_(conv1(xt), LRELU_SLOPE)
+            xt = F.leaky_relu_(conv_nwc(conv1, xt) if nwc else conv1(xt), LRELU_SLOPE)
             if x_mask is not None:
                 xt.mul_(x_mask)
-            x = conv2(xt).add_(x)
+            x = (conv_nwc(conv2, xt) if nwc else conv2(xt)).add_(x)
         return masked(x, x_mask)
+
+    def forward_nwc(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Inference on channels-last ``x (B, C, 1, T)``, ``x_mask (B, 1, 1, T) | None``."""
+        return self._forward_inplace(x, x_mask, nwc=True)
 
 
 class ResBlock2(nn.Module):
@@ -122,6 +129,12 @@ class ResBlock2(nn.Module):
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
         for conv in self.convs:
             x = conv(masked(F.leaky_relu(x, LRELU_SLOPE), x_mask)) + x
+        return masked(x, x_mask)
+
+    def forward_nwc(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Inference on channels-last ``x (B, C, 1, T)``, ``x_mask (B, 1, 1, T) | None``."""
+        for conv in self.convs:
+            x = conv_nwc(conv, masked(F.leaky_relu(x, LRELU_SLOPE), x_mask)).add_(x)
         return masked(x, x_mask)
 
 

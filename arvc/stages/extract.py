@@ -298,10 +298,20 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     feat_settings = {"embedder_model": embedder_name, "embedder_path": embedder_path, "version": cfg.version,
                      "embedder_layer": cfg.embedder_layer,
                      "embedders_mix": [mix.layer_a, mix.layer_b, mix.ratio] if mix else None}
-    if any(info.get(k) != v for k, v in f0_settings.items()):
+    options = F0Options(hop_length=cfg.hop_length, f0_min=cfg.f0_min, f0_max=cfg.f0_max)
+    f0_changed = any(info.get(k) != v for k, v in f0_settings.items())
+    feat_changed = any(info.get(k) != v for k, v in feat_settings.items())
+    device = select_device(cfg.gpu)
+    # a bad F0 method or embedder fails here, before the files made with the previous settings are removed
+    method = get_f0_method(cfg.f0_method, options=options, device=device) if f0_changed else None
+    embedder = None
+    if feat_changed:
+        embedder = load_embedder(embedder_name, path=cfg.embedder_path, version=cfg.version,
+                                 layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
+    if f0_changed:
         _purge(paths.f0_coarse, "F0 settings changed")
         _purge(paths.f0_hz, "F0 settings changed")
-    if any(info.get(k) != v for k, v in feat_settings.items()):
+    if feat_changed:
         _purge(paths.features, "embedder settings changed")
     for key in ("content_dim", "extract_complete"):
         info.pop(key, None)
@@ -309,7 +319,6 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     info.update(feat_settings)
     write_json(paths.model_info, info)  # record what the files on disk are made with, before making any
 
-    device = select_device(cfg.gpu)
     todo_f0 = [n for n in names if not (paths.f0_coarse / f"{n}.npy").is_file() or not (paths.f0_hz / f"{n}.npy").is_file()]
     todo_feat = [n for n in names if not (paths.features / f"{n}.npy").is_file()]
     for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
@@ -317,13 +326,12 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     log.info("extract %s: %d chunks (%d need F0, %d need features)", paths.root, len(names), len(todo_f0), len(todo_feat))
 
     if todo_f0:
-        options = F0Options(hop_length=cfg.hop_length, f0_min=cfg.f0_min, f0_max=cfg.f0_max)
         cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(todo_f0) // MIN_CHUNKS_PER_WORKER)
         jobs = [(str(paths.sliced_16k / n), str(paths.f0_coarse / f"{n}.npy"), str(paths.f0_hz / f"{n}.npy"))
                 for n in todo_f0]
         with tqdm(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})", disable=not cfg.progress) as bar:
             if cores <= 1 or device.type != "cpu":
-                method = get_f0_method(cfg.f0_method, options=options, device=device)
+                method = method or get_f0_method(cfg.f0_method, options=options, device=device)
                 for src, c_out, h_out in jobs:
                     _write_f0(method, Path(src), Path(c_out), Path(h_out), cfg.hop_length)
                     bar.update(1)
@@ -332,7 +340,9 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                get_f0_method(cfg.f0_method, options=options, device="cpu")  # fail fast on a bad name
+                if method is None:
+                    get_f0_method(cfg.f0_method, options=options, device="cpu")  # fail fast on a bad name
+                method = None
                 ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(cores, mp_context=ctx, initializer=_f0_worker_init,
                                          initargs=(cfg.f0_method, options)) as pool:
@@ -340,8 +350,7 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
                         bar.update(1)
 
     need_mute = cfg.include_mutes > 0 and not _mute_state(paths, sr, f0_settings, feat_settings)[2]
-    embedder = None
-    if todo_feat or need_mute:
+    if embedder is None and (todo_feat or need_mute):
         embedder = load_embedder(embedder_name, path=cfg.embedder_path, version=cfg.version,
                                  layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
         log.info("embedder: %s", embedder.describe())

@@ -441,9 +441,12 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
         raise ArvcError(f"{paths.root} exists and is not a directory")
     logs = paths.root.parent
     created = [p for p in (logs, *logs.parents) if not p.exists()]
-    logs.mkdir(parents=True, exist_ok=True)
-    _remove_dead_staging(logs, cfg.model_name)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{cfg.model_name}-{os.getpid()}-", dir=logs))
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        _remove_dead_staging(logs, cfg.model_name)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{cfg.model_name}-{os.getpid()}-", dir=logs))
+    except OSError as e:
+        raise ArvcError(f"cannot write the experiment folder under {logs}: {e.strerror or e}") from None
     try:
         (staging / "sliced_audios").mkdir()
         (staging / "sliced_audios_16k").mkdir()

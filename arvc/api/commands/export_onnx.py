@@ -15,12 +15,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bool(parser, "--check", True, "run the exported graph with onnxruntime and report the max abs error vs torch")
 
 
+def has_pitch(onnx_path: Path) -> bool:
+    import onnx
+
+    return any(i.name == "pitch" for i in onnx.load(str(onnx_path), load_external_data=False).graph.input)
+
+
 def run(args: argparse.Namespace) -> int:
+    from arvc.errors import ArvcError
     from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
 
     output = args.output or args.model.with_suffix(".onnx")
-    out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
-    msg = f"wrote {out} (inputs: phone, phone_lengths, [pitch, pitchf,] sid, rnd; output: audio)"
+    try:
+        out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
+    except OSError as e:
+        if e.filename and Path(e.filename) == args.model:
+            raise ArvcError(f"cannot read {args.model}: {e.strerror or e}") from None
+        raise ArvcError(f"cannot write {output}: {e.strerror or e}") from None
+    pitch = "pitch, pitchf, " if has_pitch(out) else ""
+    msg = f"wrote {out} (inputs: phone, phone_lengths, {pitch}sid, rnd; output: audio)"
     if err is not None:
         msg += f"; onnxruntime vs torch max abs error {err:.3g}"
     print(msg)

@@ -62,6 +62,11 @@ def _format_of(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    # oneDNN caches compiled kernels per input shape; every chunk of a long file has its own length, so the
+    # default cache (1024 primitives, each with its buffers) grows by hundreds of MB per chunk. Keep it small.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
     from arvc.inference.config import InferenceConfig
     from arvc.stages.infer import InferRun, infer
 

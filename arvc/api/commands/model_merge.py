@@ -26,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.ratio <= 1.0:
         raise ArvcError(f"--ratio must be between 0 and 1, got {args.ratio}")
     cfg = MergeConfig(args.model_a, args.model_b, args.output, args.ratio, args.name, args.author)
-    out = merge_models(cfg)
-    print(f"wrote {out} ({args.ratio:g} x {args.model_a.name} + {1 - args.ratio:g} x {args.model_b.name})")
+    try:
+        out = merge_models(cfg)
+    except OSError as e:
+        if e.filename and Path(e.filename) in (args.model_a, args.model_b):
+            raise ArvcError(f"cannot read {e.filename}: {e.strerror or e}") from None
+        raise ArvcError(f"cannot write {args.output}: {e.strerror or e}") from None
+    print(f"wrote {out} ({args.ratio:g} x {args.model_a} + {1 - args.ratio:g} x {args.model_b})")
     return 0

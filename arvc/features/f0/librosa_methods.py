@@ -145,7 +145,7 @@ class PiptrackF0(F0Method):
         import librosa
 
         o = self.options
-        if not np.any(audio):
+        if not np.any(audio) or len(audio) < self.n_fft // 2:  # silent, or too short for one spectrum
             return np.zeros(n_frames, dtype=np.float32)
         S = np.abs(librosa.stft(audio, n_fft=self.n_fft, hop_length=o.hop_length, center=True))
         pitches, mags = librosa.piptrack(

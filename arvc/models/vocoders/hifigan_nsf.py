@@ -9,7 +9,8 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
-from arvc.models.commons import LRELU_SLOPE, init_weights, masked, stage_mask, weight_norm
+from arvc.models.commons import (LRELU_SLOPE, conv_nwc, from_nwc, init_weights, masked, stage_mask, to_nwc,
+                                 weight_norm)
 from arvc.models.modules import make_resblock
 from arvc.models.vocoders.source import SineSource
 
@@ -49,6 +50,7 @@ class HiFiGANGenerator(nn.Module):
         self.upsample_rates = list(upsample_rates)
         self.upp = int(math.prod(upsample_rates))
         self.checkpointing = checkpointing
+        self.fast_inference = True
         if nsf:
             self.m_source = SineSource(sample_rate, harmonic_num=0)
         if nsf and mainline_order:
@@ -95,6 +97,36 @@ class HiFiGANGenerator(nn.Module):
             xs.add_(block(x, mask))
         return xs.div_(self.num_kernels)
 
+    def use_fast_path(self, x: torch.Tensor) -> bool:
+        """Inference on CPU without autograd: run the convs channels-last (``_forward_nwc``), same values."""
+        return self.fast_inference and not torch.is_grad_enabled() and x.device.type == "cpu"
+
+    def _forward_nwc(self, x: torch.Tensor, har: torch.Tensor | None, g: torch.Tensor | None,
+                     x_mask: torch.Tensor | None) -> torch.Tensor:
+        """``forward`` with every activation held as channels-last ``(B, C, 1, T)`` (inference only)."""
+        mask = x_mask.unsqueeze(2) if x_mask is not None else None
+        x = conv_nwc(self.conv_pre, to_nwc(masked(x, x_mask)))
+        if g is not None:
+            x.add_(self.cond(g).unsqueeze(2))
+        har = to_nwc(har) if har is not None else None
+        for i in range(len(self.ups)):
+            x = F.leaky_relu_(x, LRELU_SLOPE)
+            if mask is not None:
+                x.mul_(mask)
+            x = conv_nwc(self.ups[i], x)
+            mask = stage_mask(mask, self.upsample_rates[i])
+            if har is not None:
+                x.add_(conv_nwc(self.noise_convs[i], har))
+            blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
+            xs = blocks[0].forward_nwc(x, mask)
+            for block in blocks[1:]:
+                xs.add_(block.forward_nwc(x, mask))
+            x = xs.div_(self.num_kernels)
+        x = F.leaky_relu_(x)
+        if mask is not None:
+            x.mul_(mask)
+        return torch.tanh_(from_nwc(conv_nwc(self.conv_post, x)))
+
     def forward(self, x: torch.Tensor, f0: torch.Tensor | None = None, g: torch.Tensor | None = None,
                 x_mask: torch.Tensor | None = None) -> torch.Tensor:
         har = None
@@ -103,6 +135,8 @@ class HiFiGANGenerator(nn.Module):
                 raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
             har = self.source(f0).transpose(1, 2)
             har = masked(har, stage_mask(x_mask, self.upp))
+        if self.use_fast_path(x):
+            return self._forward_nwc(x, har, g, x_mask)
         x = self.conv_pre(masked(x, x_mask))
         if g is not None:
             x = x + self.cond(g)

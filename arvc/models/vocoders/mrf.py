@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
-from arvc.models.commons import LRELU_SLOPE, masked, stage_mask, weight_norm
+from arvc.models.commons import LRELU_SLOPE, conv_nwc, from_nwc, masked, stage_mask, to_nwc, weight_norm
 from arvc.models.vocoders.hifigan_nsf import noise_conv_geometry, upsample_geometry
 from arvc.models.vocoders.source import CumulativeSineSource
 
@@ -35,6 +35,16 @@ class MRFLayer(nn.Module):
         y = self.conv2(masked(F.leaky_relu(y, LRELU_SLOPE), mask))
         return x + y
 
+    def forward_nwc(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Inference on channels-last ``x (B, C, 1, T)``, ``mask (B, 1, 1, T) | None`` (see ``conv_nwc``)."""
+        y = F.leaky_relu(x, LRELU_SLOPE)
+        if mask is not None:
+            y.mul_(mask)
+        y = F.leaky_relu_(conv_nwc(self.conv1, y), LRELU_SLOPE)
+        if mask is not None:
+            y.mul_(mask)
+        return conv_nwc(self.conv2, y).add_(x)
+
 
 class MRFBlock(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: list[int]):
@@ -44,6 +54,11 @@ class MRFBlock(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x, mask)
+        return x
+
+    def forward_nwc(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer.forward_nwc(x, mask)
         return x
 
 
@@ -59,6 +74,7 @@ class HiFiGANMRFGenerator(nn.Module):
         self.upsample_rates = list(upsample_rates)
         self.upp = int(math.prod(upsample_rates))
         self.checkpointing = checkpointing
+        self.fast_inference = True
         self.m_source = CumulativeSineSource(sample_rate, harmonic_num)
         self.conv_pre = weight_norm(nn.Conv1d(in_channel, upsample_initial_channel, 7, 1, padding=3))
         self.upsamples = nn.ModuleList()
@@ -98,9 +114,40 @@ class HiFiGANMRFGenerator(nn.Module):
             xs.add_(block(x, mask))
         return xs.div_(self.num_kernels)
 
+    def use_fast_path(self, x: torch.Tensor) -> bool:
+        """Inference on CPU without autograd: run the convs channels-last (``_forward_nwc``), same values."""
+        return self.fast_inference and not torch.is_grad_enabled() and x.device.type == "cpu"
+
+    def _forward_nwc(self, x: torch.Tensor, har: torch.Tensor, g: torch.Tensor | None,
+                     x_mask: torch.Tensor | None) -> torch.Tensor:
+        """``forward`` with every activation held as channels-last ``(B, C, 1, T)`` (inference only)."""
+        mask = x_mask.unsqueeze(2) if x_mask is not None else None
+        x = conv_nwc(self.conv_pre, to_nwc(masked(x, x_mask)))
+        if g is not None:
+            x.add_(self.cond(g).unsqueeze(2))
+        har = to_nwc(har)
+        for i in range(len(self.upsamples)):
+            x = F.leaky_relu_(x, LRELU_SLOPE)
+            if mask is not None:
+                x.mul_(mask)
+            x = conv_nwc(self.upsamples[i], x)
+            mask = stage_mask(mask, self.upsample_rates[i])
+            x.add_(conv_nwc(self.noise_convs[i], har))
+            blocks = self.mrfs[i]
+            xs = blocks[0].forward_nwc(x, mask)
+            for block in blocks[1:]:
+                xs.add_(block.forward_nwc(x, mask))
+            x = xs.div_(self.num_kernels)
+        x = F.leaky_relu_(x)
+        if mask is not None:
+            x.mul_(mask)
+        return torch.tanh_(from_nwc(conv_nwc(self.conv_post, x)))
+
     def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None,
                 x_mask: torch.Tensor | None = None) -> torch.Tensor:
         har = masked(self.source(f0).transpose(1, 2), stage_mask(x_mask, self.upp))
+        if self.use_fast_path(x):
+            return self._forward_nwc(x, har, g, x_mask)
         x = self.conv_pre(masked(x, x_mask))
         if g is not None:
             x = x + self.cond(g)

@@ -73,7 +73,8 @@ class RefineGANGenerator(nn.Module):
     Applio's layout: ``pre_conv`` (1 -> start), ``downsample_blocks`` doubling channels at each of the
     reversed stages, ``mel_conv`` (inter -> uic/2), ``cond`` (gin -> uic/2), ``upsample_conv_blocks``.
     Applio always builds it with uic 512 / gin 256; arvc takes them from the config (same for every
-    standard config).
+    standard config). ``x_mask`` is accepted and ignored: its linear / sinc resamplers read across
+    item ends, so in a ragged batch the last few frames of a short item differ slightly from a solo run.
     """
 
     def __init__(self, sample_rate: int, upsample_rates: list[int], num_mels: int,

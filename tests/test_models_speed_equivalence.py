@@ -1,0 +1,86 @@
+"""The HiFi-GAN / MRF decoders' channels-last inference fast path gives the plain path's output (tiny models)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arvc.models.config import ModelConfig
+from arvc.models.synthesizer import Synthesizer
+
+
+def _inputs(cfg: ModelConfig, lengths: list[int]):
+    g = torch.Generator().manual_seed(1)
+    b, t = len(lengths), max(lengths)
+    phone = torch.randn(b, t, cfg.content_dim, generator=g)
+    pitch = torch.randint(1, 256, (b, t), generator=g) if cfg.use_f0 else None
+    pitchf = (100 + 200 * torch.rand(b, t, generator=g)) if cfg.use_f0 else None
+    if pitchf is not None:
+        pitchf[:, ::7] = 0  # unvoiced frames
+    return phone, torch.tensor(lengths), pitch, pitchf, torch.tensor([i % cfg.spk_embed_dim for i in range(b)])
+
+
+def _run(model: Synthesizer, args, fast: bool, grad: bool = False) -> torch.Tensor:
+    model.dec.fast_inference = fast
+    if grad:
+        return model.dec(*_dec_args(model, args)).detach()
+    return model.infer(*args, noise_scale=0.0)[0]
+
+
+def _dec_args(model: Synthesizer, args):
+    phone, lengths, pitch, pitchf, sid = args
+    with torch.no_grad():
+        m_p, _, x_mask = model.enc_p(phone, pitch, lengths)
+        z = model.flow(m_p * x_mask, x_mask, g=model._g(sid), reverse=True)
+    return z * x_mask, pitchf, model._g(sid), x_mask
+
+
+@pytest.mark.parametrize("vocoder,use_f0,resblock,folded,lengths", [
+    ("HiFi-GAN", True, "1", True, [12]),
+    ("HiFi-GAN", True, "1", False, [12, 7, 9]),
+    ("HiFi-GAN", False, "1", True, [10, 6]),
+    ("HiFi-GAN", True, "2", True, [11, 5]),
+    ("MRF HiFi-GAN", True, "1", True, [12]),
+    ("MRF HiFi-GAN", True, "1", False, [10, 6]),
+])
+def test_fast_path_matches_plain_path(vocoder, use_f0, resblock, folded, lengths):
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny(vocoder=vocoder, use_f0=use_f0, resblock=resblock)
+    model = Synthesizer(cfg, with_posterior=False).eval().set_deterministic(True)
+    if folded:
+        model.remove_weight_norm()
+    args = _inputs(cfg, lengths)
+    fast = _run(model, args, True)
+    plain = _run(model, args, False)
+    assert fast.shape == plain.shape
+    assert plain.abs().max() > 1e-3  # a silent decoder would make the comparison vacuous
+    assert (fast - plain).abs().max().item() <= 1e-5
+    assert fast.is_contiguous()
+
+
+def test_fast_path_is_inference_only():
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny()
+    model = Synthesizer(cfg, with_posterior=False).eval().set_deterministic(True)
+    args = _inputs(cfg, [9])
+    assert model.dec.use_fast_path(args[0]) is False  # grad enabled here: the plain path trains
+    with torch.no_grad():
+        assert model.dec.use_fast_path(args[0]) is True
+    with_grad = _run(model, args, True, grad=True)
+    no_grad = _run(model, args, True)
+    assert (with_grad - no_grad).abs().max().item() <= 1e-5
+
+
+def test_fast_path_tracks_weight_updates():
+    """Weight-normed convs are recomputed on each fast call, as the forward hook does on the plain path."""
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny()
+    model = Synthesizer(cfg, with_posterior=False).eval().set_deterministic(True)
+    args = _inputs(cfg, [9])
+    before = _run(model, args, True)
+    with torch.no_grad():
+        model.dec.resblocks[0].convs1[0].weight_g.mul_(3.0)
+    after_fast = _run(model, args, True)
+    after_plain = _run(model, args, False)
+    assert (after_fast - before).abs().max() > 1e-4
+    assert (after_fast - after_plain).abs().max().item() <= 1e-5
