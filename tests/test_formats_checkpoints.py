@@ -69,6 +69,61 @@ def test_applio_layout_and_round_trip(tmp_path, specs_dir):
     assert all(torch.equal(s1[i][k], s2[i][k]) for i in s1 for k in s1[i])
 
 
+def test_real_generator_and_discriminator_checkpoints(tmp_path, specs_dir):
+    """G_ of a Synthesizer and D_ of the v2 MultiPeriodDiscriminator: Applio's layout, the spec's D names and
+    shapes, float32, and a strict load back into fresh modules (also from new-style weight-norm names)."""
+    from arvc.formats.naming import to_parametrized_key
+    from arvc.models.config import ModelConfig
+    from arvc.models.discriminators import MultiPeriodDiscriminator
+    from arvc.models.synthesizer import Synthesizer
+
+    spec = json.loads((specs_dir / "rvc_checkpoints.json").read_text())
+    d_spec = json.loads((specs_dir / "rvc_discriminators.json").read_text())["v2"]
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny()
+    nets = {"G": Synthesizer(cfg)}
+    with torch.device("meta"):  # full-size (71 M parameters): allocate without running the initialisers
+        disc = MultiPeriodDiscriminator("v2")
+    disc = disc.to_empty(device="cpu")
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for t in disc.state_dict().values():
+            t.copy_(torch.randn(t.shape, generator=g))
+    nets["D"] = disc
+    for kind, net in nets.items():
+        state = net.state_dict()
+        opt = _adamw_state(net) if kind == "G" else None
+        path = save_checkpoint(tmp_path / f"{kind}_5.pth", state, opt, 1e-4, 5)
+        raw = torch.load(path, weights_only=True)
+        assert list(raw) == list(spec[kind]["top_level"])
+        types = {k: v["type"] for k, v in spec[kind]["top_level"].items()}
+        if opt is None:  # D is saved without optimizer state here (its AdamW moments would take another 570 MB)
+            types["optimizer"] = "NoneType"
+        assert {k: type(v).__name__ for k, v in raw.items()} == types
+        assert list(raw["model"]) == list(state) and all(t.dtype == torch.float32 for t in raw["model"].values())
+        if kind == "D":
+            assert [[k, list(t.shape)] for k, t in raw["model"].items()] == d_spec["state_dict"]
+            assert len(raw["model"]) == spec["D"]["model"]["n_entries"]
+        else:
+            assert len(raw["optimizer"]["state"]) == len(list(net.parameters()))
+        ck = load_checkpoint(path)
+        assert ck.kind == kind and ck.iteration == 5 and ck.learning_rate == 1e-4 and ck.scaler == {}
+        if kind == "D":
+            assert list(ck.model) == list(state)
+            continue
+        fresh = Synthesizer(cfg)
+        fresh.load_state_dict(to_module_names(ck.model, fresh.state_dict().keys()), strict=True)
+        assert all(torch.equal(a, b) for a, b in zip(state.values(), fresh.state_dict().values()))
+        # a client that saved parametrization names: read back as the legacy names, same tensors
+        renamed = tmp_path / f"{kind}_new_names.pth"
+        new_names = OrderedDict((to_parametrized_key(k), v) for k, v in raw["model"].items())
+        assert sum(".parametrizations.weight.original1" in k for k in new_names) > 10
+        torch.save({"model": new_names, "iteration": 5}, renamed)
+        again = load_checkpoint(renamed)
+        assert list(again.model) == list(state)
+        assert all(torch.equal(again.model[k], v) for k, v in state.items())
+
+
 def test_mainline_and_bare_pretrains(tmp_path):
     net = _tiny_net()
     legacy = OrderedDict((k.replace(".parametrizations.weight.original0", ".weight_g")

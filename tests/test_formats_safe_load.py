@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,17 +29,37 @@ class _Planted:
         return (open, (str(self.target), "w"))
 
 
+def _unpickle_unsafely(path: Path) -> None:
+    """Control, on files these tests made: what an unrestricted unpickler does with ``path``'s pickle
+    (proves the planted object really creates its file). Tensor storages are not rebuilt."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            data = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+    else:
+        data = path.read_bytes()
+
+    class Unrestricted(pickle.Unpickler):
+        def persistent_load(self, pid):
+            raise pickle.UnpicklingError("the control does not rebuild tensors")
+
+    with contextlib.suppress(pickle.UnpicklingError):
+        Unrestricted(io.BytesIO(data)).load()
+
+
 @pytest.mark.parametrize("how", ["system", "open"])
 def test_torch_saved_malicious_pickle_is_refused(tmp_path, how):
     target = tmp_path / "PWNED"
     evil = tmp_path / "evil.pth"
-    torch.save({"weight": {"a": torch.zeros(2)}, "config": _Planted(target, how)}, evil)
+    # the planted object comes first, so an unrestricted unpickler runs it before reaching any tensor
+    torch.save({"config": _Planted(target, how), "weight": {"a": torch.zeros(2)}}, evil)
     with pytest.raises(ArvcError) as e:
         safe_torch_load(evil)
     assert "refused" in str(e.value) and str(evil) in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(ArvcError):
         read_model(evil)
     assert not target.exists()
+    _unpickle_unsafely(evil)  # control: the same bytes, unpickled without restrictions, do create it
+    assert target.exists()
 
 
 def test_raw_pickle_malicious_is_refused(tmp_path):
@@ -46,7 +69,11 @@ def test_raw_pickle_malicious_is_refused(tmp_path):
         pickle.dump({"weight": _Planted(target)}, f, protocol=2)
     with pytest.raises(ArvcError, match="refused"):
         safe_torch_load(evil)
+    with pytest.raises(ArvcError, match="refused"):
+        read_model(evil)
     assert not target.exists()
+    _unpickle_unsafely(evil)  # control: the planted pickle is live
+    assert target.exists()
 
 
 def test_legacy_format_and_plain_types_load(tmp_path):

@@ -142,6 +142,54 @@ def test_continuous_signal_chunk_count(tmp_path, chunk_len, overlap_len):
     assert counts["Simple"] == int((seconds - chunk_len) // (chunk_len - overlap_len)) + 1
 
 
+def test_ten_minute_recording_gives_applio_chunk_counts(tmp_path):
+    """The bar's numbers end to end: 10 min of continuous audio, L=3.0 s, O=0.3 s -> 222 chunks (Applio's count);
+    O=0.5 s -> more (240). Formula: arvc.audio.slicer.window_spans."""
+    sr = 32000
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    sf.write(ds / "ten_minutes.wav", _noise(sr, 600.0, 7), sr, subtype="FLOAT")
+    counts = {}
+    for overlap in (0.3, 0.5):
+        res = preprocess(PreprocessConfig(f"ten_{overlap}", dataset_path=ds, sample_rate=sr, chunk_len=3.0,
+                                          overlap_len=overlap, cpu_cores=1, progress=False))
+        counts[overlap] = res.chunk_count
+        assert len(_chunks(f"ten_{overlap}")) == len(_chunks(f"ten_{overlap}", "sliced_audios_16k")) == res.chunk_count
+        assert _info(f"ten_{overlap}")["chunk_count"] == res.chunk_count
+    assert counts == {0.3: 222, 0.5: 240}
+
+
+def _record_worker_pid(source, job):
+    """Stand-in for ``process_file`` that notes which process ran it (module level: pickled by name)."""
+    result = _REAL_PROCESS_FILE(source, job)
+    (Path(os.environ["ARVC_TEST_PID_DIR"]) / f"{source.index}_{os.getpid()}").touch()
+    return result
+
+
+_REAL_PROCESS_FILE = stage.process_file
+
+
+def test_cpu_cores_spreads_files_over_processes(tmp_path, monkeypatch):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    for i in range(8):
+        sf.write(ds / f"{i}.wav", _noise(40000, 2.0, i), 40000)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("ARVC_TEST_PID_DIR", str(pids))
+    monkeypatch.setattr(stage, "process_file", _record_worker_pid)
+    res = preprocess(PreprocessConfig("cores", dataset_path=ds, cpu_cores=2, progress=False))
+    assert res.chunk_count == 8
+    ran = [p.name.split("_") for p in pids.iterdir()]
+    assert sorted(int(i) for i, _ in ran) == list(range(8))
+    workers = {int(pid) for _, pid in ran}
+    assert os.getpid() not in workers and len(workers) == 2  # two worker processes shared the files
+    for p in pids.iterdir():
+        p.unlink()
+    preprocess(PreprocessConfig("one", dataset_path=ds, cpu_cores=1, progress=False))
+    assert {int(p.name.split("_")[1]) for p in pids.iterdir()} == {os.getpid()}  # 1 core: in-process
+
+
 def test_skip_keeps_short_files_whole(tmp_path):
     ds = tmp_path / "ds"
     ds.mkdir()

@@ -13,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, default=None, help="ONNX file to write (default: <model>.onnx)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     add_bool(parser, "--check", True, "run the exported graph with onnxruntime and report the max abs error vs torch")
+    parser.add_argument("--tolerance", type=float, default=1e-3,
+                        help="--check fails (exit 1, the .onnx is kept) when the max abs error exceeds this (default 1e-3)")
 
 
 def has_pitch(onnx_path: Path) -> bool:
@@ -37,4 +39,6 @@ def run(args: argparse.Namespace) -> int:
     if err is not None:
         msg += f"; onnxruntime vs torch max abs error {err:.3g}"
     print(msg)
+    if err is not None and not err <= args.tolerance:
+        raise ArvcError(f"{out}: onnxruntime output differs from torch by {err:.3g} (> --tolerance {args.tolerance:g})")
     return 0
