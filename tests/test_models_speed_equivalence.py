@@ -84,3 +84,24 @@ def test_fast_path_tracks_weight_updates():
     after_plain = _run(model, args, False)
     assert (after_fast - before).abs().max() > 1e-4
     assert (after_fast - after_plain).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("lengths", [[700], [600, 300, 257]])
+def test_blocked_attention_matches_full_attention(lengths):
+    """The inference path (query blocks, band-only relative terms) equals the VITS formulation."""
+    from arvc.models.attentions import MultiHeadAttention
+
+    torch.manual_seed(0)
+    m = MultiHeadAttention(32, 32, 2).eval()
+    t = max(lengths)
+    x = torch.randn(len(lengths), 32, t)
+    x_mask = (torch.arange(t)[None] < torch.tensor(lengths)[:, None]).float().unsqueeze(1)
+    b = len(lengths)
+    q, k, v = (conv(x).view(b, 2, 16, t).transpose(2, 3) for conv in (m.conv_q, m.conv_k, m.conv_v))
+    q = q / 4.0
+    with torch.no_grad():
+        full = m._forward_full(q, k, v, x_mask)
+        blocked = m._forward_blocked(q, k, v, x_mask)
+        assert t > m.BLOCK_ROWS and (m(x, x_mask) - m.conv_o(blocked.transpose(2, 3).reshape(b, 32, t))).abs().max() == 0
+    assert full.abs().max() > 0.1
+    assert (full - blocked).abs().max().item() <= 1e-5

@@ -16,7 +16,10 @@ class MultiHeadAttention(nn.Module):
     """Self-attention over ``(B, C, T)`` with relative key/value embeddings within ``window_size``.
 
     Parameters ``emb_rel_k`` / ``emb_rel_v`` are ``(1, 2 * window + 1, C // n_heads)`` (shared by heads).
+    Without autograd, long inputs take :meth:`_forward_blocked` (same values, memory O(block * T)).
     """
+
+    BLOCK_ROWS = 256  # query rows per block of the inference path
 
     def __init__(self, channels: int, out_channels: int, n_heads: int, p_dropout: float = 0.0,
                  window_size: int | None = 10):
@@ -38,27 +41,72 @@ class MultiHeadAttention(nn.Module):
         nn.init.xavier_uniform_(self.conv_k.weight)
         nn.init.xavier_uniform_(self.conv_v.weight)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x (B, C, T)``, ``attn_mask (B, 1, T, T)`` (1 = attend) -> ``(B, C_out, T)``."""
+    def forward(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (B, C, T)``, ``x_mask (B, 1, T)`` (1 = valid frame) -> ``(B, C_out, T)``.
+
+        Frame i attends to frame j when both are valid (RVC's ``attn_mask = x_mask_i * x_mask_j``).
+        """
         b, c, t = x.shape
         q = self.conv_q(x).view(b, self.n_heads, self.k_channels, t).transpose(2, 3)
         k = self.conv_k(x).view(b, self.n_heads, self.k_channels, t).transpose(2, 3)
         v = self.conv_v(x).view(b, self.n_heads, self.k_channels, t).transpose(2, 3)
         q = q / math.sqrt(self.k_channels)
+        if self.window_size is not None and not torch.is_grad_enabled() and t > self.BLOCK_ROWS:
+            out = self._forward_blocked(q, k, v, x_mask)
+        else:
+            out = self._forward_full(q, k, v, x_mask)
+        out = out.transpose(2, 3).reshape(b, c, t)
+        return self.conv_o(out)
+
+    def _forward_full(self, q, k, v, x_mask):
+        """The VITS formulation: ``(B, H, T, T)`` scores with relative logits shifted into place."""
+        t = q.shape[2]
         scores = torch.matmul(q, k.transpose(-2, -1))
         if self.window_size is not None:
             rel_k = self._relative_embeddings(self.emb_rel_k, t)
             rel_logits = torch.matmul(q, rel_k.unsqueeze(0).transpose(-2, -1))
             scores = scores + _relative_to_absolute(rel_logits)
-        if attn_mask is not None:
+        if x_mask is not None:
+            attn_mask = x_mask.unsqueeze(2) * x_mask.unsqueeze(-1)
             scores = scores.masked_fill(attn_mask == 0, -1e4)
         p_attn = self.drop(F.softmax(scores, dim=-1))
         out = torch.matmul(p_attn, v)
         if self.window_size is not None:
             rel_v = self._relative_embeddings(self.emb_rel_v, t)
             out = out + torch.matmul(_absolute_to_relative(p_attn), rel_v.unsqueeze(0))
-        out = out.transpose(2, 3).reshape(b, c, t)
-        return self.conv_o(out)
+        return out
+
+    def _forward_blocked(self, q, k, v, x_mask):
+        """Same result, ``BLOCK_ROWS`` query rows at a time; relative terms only on the ``2W+1`` band.
+
+        Beyond the window the relative embeddings are zero, so the relative logits of row i live on
+        columns ``i - W .. i + W`` and the relative value term reads the attention weights there.
+        """
+        t = q.shape[2]
+        w = self.window_size
+        rel = torch.matmul(q, self.emb_rel_k[0].transpose(0, 1))  # (B, H, T, 2W+1)
+        cols = torch.arange(t, device=q.device)[:, None] + torch.arange(-w, w + 1, device=q.device)[None, :]
+        inside = ((cols >= 0) & (cols < t)).to(q.dtype)  # (T, 2W+1)
+        rel = rel * inside
+        cols = cols.clamp(0, t - 1)
+        masked_cols = masked_rows = None
+        if x_mask is not None:
+            masked_cols = x_mask[:, :, None, :] == 0  # (B, 1, 1, T)
+            masked_rows = x_mask[:, :, :, None] == 0  # (B, 1, T, 1)
+        band = torch.empty_like(rel)
+        out = torch.empty_like(q)
+        for a in range(0, t, self.BLOCK_ROWS):
+            e = min(t, a + self.BLOCK_ROWS)
+            scores = torch.matmul(q[:, :, a:e], k.transpose(-2, -1))  # (B, H, n, T)
+            idx = cols[a:e].expand(*scores.shape[:2], -1, -1)
+            scores.scatter_add_(-1, idx, rel[:, :, a:e])
+            if masked_cols is not None:
+                scores.masked_fill_(masked_cols, -1e4)
+                scores.masked_fill_(masked_rows[:, :, a:e], -1e4)
+            p_attn = torch.softmax(scores, dim=-1)
+            band[:, :, a:e] = p_attn.gather(-1, idx)
+            out[:, :, a:e] = torch.matmul(p_attn, v)
+        return out + torch.matmul(band * inside, self.emb_rel_v[0])
 
     def _relative_embeddings(self, emb: torch.Tensor, length: int) -> torch.Tensor:
         """``(1, 2W+1, D)`` -> ``(1, 2*length-1, D)`` (zero-padded beyond the window)."""
@@ -128,18 +176,17 @@ class Encoder(nn.Module):
             self.norm_layers_2.append(LayerNorm(hidden_channels))
         self.checkpointing = False
 
-    def _layer(self, i: int, x: torch.Tensor, x_mask: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
-        y = self.drop(self.attn_layers[i](x, attn_mask))
+    def _layer(self, i: int, x: torch.Tensor, x_mask: torch.Tensor) -> torch.Tensor:
+        y = self.drop(self.attn_layers[i](x, x_mask))
         x = self.norm_layers_1[i](x + y)
         y = self.drop(self.ffn_layers[i](x, x_mask))
         return self.norm_layers_2[i](x + y)
 
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor) -> torch.Tensor:
-        attn_mask = x_mask.unsqueeze(2) * x_mask.unsqueeze(-1)
         x = x * x_mask
         for i in range(self.n_layers):
             if self.checkpointing and self.training:
-                x = torch.utils.checkpoint.checkpoint(self._layer, i, x, x_mask, attn_mask, use_reentrant=False)
+                x = torch.utils.checkpoint.checkpoint(self._layer, i, x, x_mask, use_reentrant=False)
             else:
-                x = self._layer(i, x, x_mask, attn_mask)
+                x = self._layer(i, x, x_mask)
         return x * x_mask
