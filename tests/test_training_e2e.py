@@ -38,9 +38,20 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
     extract(ExtractConfig(model_name="demo", f0_method="pm", embedder_model="custom", embedder_path=embedder,
                           cpu_cores=1, include_mutes=1, logs_dir=logs, progress=False))
     result = train(TrainConfig(model_name="demo", logs_dir=str(logs), model_size="tiny", epochs=6, batch_size=4,
-                               learning_rate=1e-3, save_every=3, progress=False, log_every=5))
+                               learning_rate=1e-3, save_every=3, progress=False, log_every=5, eval_every=3,
+                               eval_clips=[str(voices_dir / "kal" / "kal_52.flac")],
+                               eval_references=[str(voices_dir / "slt_test")], eval_pitch=12))
     first, last = result.first_epoch_losses["loss/g/mel"], result.last_epoch_losses["loss/g/mel"]
     assert last < 0.9 * first, (first, last)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(logs / "demo" / "eval"), size_guidance={"scalars": 0})
+    acc.Reload()
+    for tag in ("eval/sim_target", "eval/sim_source", "eval/voicing_agreement", "eval/mos_ovrl", "eval/combined"):
+        assert tag in acc.Tags()["scalars"], tag
+        values = [e.value for e in acc.Scalars(tag)]
+        assert len(values) == 2 and all(np.isfinite(values)), (tag, values)  # epochs 3 and 6
+    assert all(-1 <= e.value <= 1 for e in acc.Scalars("eval/sim_target"))
     model = read_model(result.weights)
     assert model.metadata.sr == 40000 and model.metadata.embedder_model == "custom" and model.metadata.epoch == 6
 

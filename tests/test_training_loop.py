@@ -69,6 +69,34 @@ def test_train_losses_fall_and_everything_is_written(tmp_path):
     assert "audio/reference_gen" in tags["audio"]
 
 
+def test_time_budget_stops_saves_and_resumes(tmp_path):
+    from arvc.formats import read_model
+    from arvc.stages.train import train
+
+    logs = tmp_path / "logs"
+    make_experiment(logs / "budget", n_items=8, seconds=0.5)
+    r = train(_cfg("budget", logs, epochs=50, save_every=100, max_minutes=1e-6))
+    assert r.step == 1 and r.epoch == 1 and "time budget" in r.stop_reason
+    assert read_model(r.weights).metadata.step == 1
+    assert ExperimentPaths.of("budget", logs).g_checkpoint(1).is_file()
+    again = train(_cfg("budget", logs, epochs=50, save_every=100, max_minutes=1e-6))
+    assert (again.epoch, again.step) == (2, 2)  # resumed from epoch 1, one more step
+
+
+def test_small_model_size_builds_and_steps(tmp_path):
+    from arvc.models.config import ModelConfig
+    from arvc.stages.train import train
+
+    mc = ModelConfig.for_size("small", sample_rate=32000)
+    assert mc.hop_length == 320 and mc.hidden_channels < ModelConfig.preset().hidden_channels
+    with pytest.raises(ArvcError, match="choices: full, small, tiny"):
+        ModelConfig.for_size("medium")
+    logs = tmp_path / "logs"
+    make_experiment(logs / "small", n_items=4, seconds=0.5, sample_rate=32000)
+    r = train(_cfg("small", logs, model_size="small", max_steps=1, epochs=1))
+    assert r.step == 1 and math.isfinite(r.last_epoch_losses["loss/g/total"])
+
+
 def _equal_item_trainer(tmp_path, name: str):
     """A Trainer over 4 equal-length items whose length is the segment (deterministic windows)."""
     from accelerate import Accelerator

@@ -183,6 +183,27 @@ class ModelConfig:
         small.update(overrides)
         return base.replace(**small)
 
+    @classmethod
+    def small(cls, version: str = "v2", sample_rate: int | str = 40000, vocoder: str = "HiFi-GAN",
+              use_f0: bool = True, **overrides: Any) -> "ModelConfig":
+        """A reduced config that trains from scratch on a CPU in minutes (the quickstart's): RVC's layout
+        (same hop, spectrogram, resblock kernels and dilations) at about a quarter of the widths."""
+        base = cls.preset(version, sample_rate, vocoder, use_f0)
+        small = dict(
+            inter_channels=96, hidden_channels=96, filter_channels=384, n_heads=2, n_layers=4,
+            upsample_initial_channel=128, spk_embed_dim=1, gin_channels=128,
+        )
+        small.update(overrides)
+        return base.replace(**small)
+
+    @classmethod
+    def for_size(cls, size: str, **kwargs: Any) -> "ModelConfig":
+        """``size`` full (RVC's preset), small (quickstart) or tiny (tests)."""
+        builders = {"full": cls.preset, "small": cls.small, "tiny": cls.tiny}
+        if size not in builders:
+            raise ArvcError(f"unknown model size {size!r}; choices: {', '.join(builders)}")
+        return builders[size](**kwargs)
+
     def replace(self, **changes: Any) -> "ModelConfig":
         changes.setdefault("stored_list", None)
         return dataclasses.replace(self, **changes)

@@ -163,7 +163,10 @@ def quickstart(cfg: QuickstartConfig) -> dict:
         max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=10,
     ))
     timings["train"] = time.time() - t
-    model_path = Path(res.weights_path)
+    if res.weights is None:
+        raise ArvcError(f"training stopped without a model: {res.stop_reason}")
+    model_path = Path(res.weights)
+    _say(f"    {res.epoch} epochs, {res.step} steps ({res.stop_reason})")
     _say(f"    model: {model_path}")
 
     f0 = get_f0_method(f0_name)

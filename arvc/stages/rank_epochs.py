@@ -56,7 +56,7 @@ def saved_weights(model_dir: Path) -> list[tuple[int, int, Path]]:
     return sorted(found)
 
 
-def _default_clips(model_dir: Path, n: int = 3) -> list[Path]:
+def default_clips(model_dir: Path, n: int = 3) -> list[Path]:
     chunks = sorted((model_dir / "sliced_audios_16k").glob("*.wav"))
     if not chunks:
         return []
@@ -113,7 +113,7 @@ def rank_epochs(cfg: RankConfig) -> RankResult:
     weights = saved_weights(model_dir)
     if not weights:
         raise ArvcError(f"{model_dir}: no saved weights (<name>_<E>e_<S>s.pth); train with --save_every_weights")
-    clips = list(cfg.clips) or _default_clips(model_dir)
+    clips = list(cfg.clips) or default_clips(model_dir)
     if not clips:
         raise ArvcError(f"{model_dir}: no clips to convert; pass --clips")
     references = list(cfg.references) or [model_dir / "sliced_audios_16k"]

@@ -40,11 +40,34 @@ def resolve_model_config(cfg: TrainConfig, info: dict, n_speakers: int):
         raise ArvcError(f"--version {cfg.version} but the features were extracted for {info_version}; "
                         f"re-run `arvc extract --version {cfg.version}`")
     vocoder = canonical_vocoder(cfg.vocoder or "HiFi-GAN")
-    build = ModelConfig.tiny if cfg.model_size == "tiny" else ModelConfig.preset
-    mc = build(version=version, sample_rate=int(sample_rate), vocoder=vocoder, use_f0=cfg.use_f0)
+    mc = ModelConfig.for_size(cfg.model_size, version=version, sample_rate=int(sample_rate), vocoder=vocoder,
+                              use_f0=cfg.use_f0)
     if n_speakers > mc.spk_embed_dim:
         mc = mc.replace(spk_embed_dim=n_speakers)
     return mc
+
+
+def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: dict):
+    """``weights -> mean scores`` for ``--eval_every``: converts the eval clips with the weights file and scores
+    them as ``arvc evaluate`` does (defaults: three of the run's chunks, the run's chunks as references)."""
+    import tempfile
+    from pathlib import Path
+
+    from arvc.stages.rank_epochs import default_clips, score_weights
+
+    clips = [Path(c) for c in cfg.eval_clips] or default_clips(paths.root)
+    references = [Path(r) for r in cfg.eval_references] or [paths.sliced_16k]
+    indexes = sorted(paths.root.glob("*.index"))
+
+    def evaluator(weights: Path) -> dict[str, float]:
+        with tempfile.TemporaryDirectory(dir=paths.root) as tmp:
+            return score_weights(weights, clips, references, Path(tmp), index=indexes[0] if indexes else None,
+                                 text=Path(cfg.eval_text) if cfg.eval_text else None, pitch=cfg.eval_pitch,
+                                 f0_method=info.get("f0_method") or cfg.eval_f0_method,
+                                 embedder_path=info.get("embedder_path"), score_f0_method=cfg.eval_f0_method,
+                                 asr=cfg.eval_text is not None)
+
+    return evaluator
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -103,7 +126,9 @@ def train(cfg: TrainConfig) -> TrainResult:
                  n_speakers, cfg.batch_size, cfg.grad_accum_steps, used_precision, accelerator.device,
                  accelerator.num_processes)
     torch.manual_seed(cfg.seed)
+    evaluator = make_evaluator(cfg, paths, info) if cfg.eval_every and accelerator.is_main_process else None
     trainer = Trainer(cfg, model_cfg, dataset, paths, accelerator, precision=used_precision, notes=notes,
+                      evaluator=evaluator,
                       metadata_extra={"embedder_model": info.get("embedder_model"),
                                       "dataset_length": info.get("total_dataset_duration"),
                                       "speakers_id": n_speakers})

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+MODEL_SIZES = ("full", "small", "tiny")
+
+
 @dataclass
 class LossWeights:
     """Weights of the generator loss terms (RVC: c_mel 45, c_kl 1.0; feature matching already doubled inside)."""
@@ -23,7 +26,9 @@ class LossWeights:
 class TrainConfig:
     """Everything a training run needs besides the data on disk.
 
-    ``model_size="tiny"`` builds a debug-size synthesizer (tests, quickstart); ``"full"`` is RVC's preset.
+    ``model_size``: ``"full"`` is RVC's preset (the only size RVC pretrains fit), ``"small"`` a reduced model
+    that trains from scratch on a CPU (quickstart), ``"tiny"`` a debug size for tests.
+    ``max_minutes``: a wall-clock budget; the run stops after the step that exceeds it and saves.
     ``sample_rate``/``version``/``vocoder`` default to model_info.json / the pretrains when None.
     """
 
@@ -40,6 +45,7 @@ class TrainConfig:
     # schedule
     epochs: int = 300
     max_steps: int | None = None
+    max_minutes: float | None = None
     batch_size: int = 8
     grad_accum_steps: int = 1
     learning_rate: float = 1e-4
@@ -73,6 +79,12 @@ class TrainConfig:
     save_only_latest: bool = False
     save_every_weights: bool = False
     log_every: int = 50
+    eval_every: int = 0  # score the model every N epochs (eval/* in TensorBoard); 0 = never
+    eval_clips: list[str] = field(default_factory=list)  # default: three of the run's own chunks
+    eval_references: list[str] = field(default_factory=list)  # default: the run's chunks
+    eval_text: str | None = None
+    eval_pitch: float = 0.0
+    eval_f0_method: str = "fcpe"
     overtrain_detect: bool = False
     overtrain_threshold: int = 50
     overtrain_smoothing: float = 0.9
@@ -83,8 +95,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.version not in (None, "v1", "v2"):
             raise ValueError(f"version must be v1 or v2, got {self.version!r}")
-        if self.model_size not in ("tiny", "full"):
-            raise ValueError(f"model_size must be tiny or full, got {self.model_size!r}")
+        if self.model_size not in MODEL_SIZES:
+            raise ValueError(f"model_size must be one of {', '.join(MODEL_SIZES)}, got {self.model_size!r}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError("max_minutes must be > 0")
         if self.precision not in ("fp32", "fp16", "bf16"):
             raise ValueError(f"precision must be fp32, fp16 or bf16, got {self.precision!r}")
         if self.batch_size < 1 or self.grad_accum_steps < 1 or self.epochs < 1:

@@ -1,8 +1,8 @@
-"""Debug-size discriminator for ``--model_size tiny`` (tests, quickstart).
+"""Narrow discriminators for ``--model_size tiny`` (tests) and ``small`` (quickstart on a CPU).
 
-RVC's discriminator has a fixed width (~71 M parameters for v2) that dominates a tiny run on a CPU. These
+RVC's discriminator has a fixed width (~71 M parameters for v2) that dominates a small run on a CPU. These
 subclasses keep the forward code and the period / resolution sets of :mod:`arvc.models.discriminators`,
-with narrow convolutions (widths ``[1, 8, 16, 32, 32, 32]`` instead of ``[1, 32, 128, 512, 1024, 1024]``).
+with narrow convolutions (``TINY_WIDTHS`` / ``SMALL_WIDTHS`` instead of ``[1, 32, 128, 512, 1024, 1024]``).
 Their state dicts do not fit RVC's pretrains.
 """
 
@@ -15,6 +15,8 @@ from arvc.models.discriminators import (PERIODS, RESOLUTIONS, DiscriminatorP, Di
                                         MultiPeriodDiscriminator)
 
 TINY_WIDTHS = (1, 8, 16, 32, 32, 32)
+SMALL_WIDTHS = (1, 16, 32, 64, 128, 128)
+WIDTHS = {"tiny": TINY_WIDTHS, "small": SMALL_WIDTHS}
 
 
 class TinyDiscriminatorS(DiscriminatorS):
@@ -42,13 +44,13 @@ class TinyDiscriminatorP(DiscriminatorP):
 
 
 class TinyMultiPeriodDiscriminator(MultiPeriodDiscriminator):
-    """Same outputs as ``MultiPeriodDiscriminator(version)``, a few thousand parameters per sub-discriminator."""
+    """Same outputs as ``MultiPeriodDiscriminator(version)`` with the narrow ``widths`` in every sub-discriminator."""
 
-    def __init__(self, version: str = "v2", checkpointing: bool = False):
+    def __init__(self, version: str = "v2", checkpointing: bool = False, widths=TINY_WIDTHS):
         nn.Module.__init__(self)
         self.version = version
         self.periods = PERIODS[version]
         self.checkpointing = checkpointing
         self.discriminators = nn.ModuleList(
-            [TinyDiscriminatorS()] + [TinyDiscriminatorP(p) for p in self.periods]
+            [TinyDiscriminatorS(widths)] + [TinyDiscriminatorP(p, widths) for p in self.periods]
             + [DiscriminatorR(r) for r in RESOLUTIONS.get(version, [])])

@@ -75,6 +75,12 @@ class TrainLogger:
         self.window.reset()
         self.writer.flush()
 
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        """Write ``values`` now (not averaged), e.g. the ``eval/*`` scores."""
+        for k, v in values.items():
+            self.writer.add_scalar(k, v, step)
+        self.writer.flush()
+
     def end_epoch(self, epoch: int, step: int, means: dict[str, float]) -> None:
         """Write the epoch means as ``epoch/<name>`` and print one summary line."""
         for k, v in means.items():
@@ -111,6 +117,7 @@ class NullLogger:
 
     def step(self, *a, **k) -> None: ...
     def flush(self, *a, **k) -> None: ...
+    def scalars(self, *a, **k) -> None: ...
     def end_epoch(self, *a, **k) -> None: ...
     def images(self, *a, **k) -> None: ...
     def audio(self, *a, **k) -> None: ...

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import torch
 
 from arvc.data import Batch, BucketBatchSampler, collate
+from arvc.errors import ArvcError
 from arvc.models.commons import slice_segments
 from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
@@ -64,15 +65,15 @@ def _plain(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "_orig_mod", model)
 
 
-def build_discriminator(model_cfg, checkpointing: bool = False, tiny: bool = False) -> torch.nn.Module:
-    """RVC's discriminator for the config (v1 / v2 periods; v3 for RefineGAN); ``tiny`` = debug width."""
+def build_discriminator(model_cfg, checkpointing: bool = False, size: str = "full") -> torch.nn.Module:
+    """RVC's discriminator for the config (v1 / v2 periods; v3 for RefineGAN); ``size`` small/tiny = narrow."""
     from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
 
     version = discriminator_version_for(model_cfg.vocoder, model_cfg.version)
-    if tiny:
-        from arvc.training.debug_models import TinyMultiPeriodDiscriminator
+    if size != "full":
+        from arvc.training.debug_models import WIDTHS, TinyMultiPeriodDiscriminator
 
-        return TinyMultiPeriodDiscriminator(version, checkpointing=checkpointing)
+        return TinyMultiPeriodDiscriminator(version, checkpointing=checkpointing, widths=WIDTHS[size])
     return MultiPeriodDiscriminator(version=version, checkpointing=checkpointing)
 
 
@@ -81,7 +82,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, model_cfg, dataset, paths: ExperimentPaths, accelerator, *,
                  precision: str = "fp32", metadata_extra: dict | None = None,
-                 optimizer_factory: Callable | None = None, notes: list[str] | None = None):
+                 optimizer_factory: Callable | None = None, notes: list[str] | None = None,
+                 evaluator: Callable[[Path], dict[str, float]] | None = None):
         from arvc.models.synthesizer import Synthesizer
 
         self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
@@ -89,11 +91,12 @@ class Trainer:
         self.device = accelerator.device
         self.precision = precision
         self.metadata_extra = metadata_extra or {}
+        self.evaluator = evaluator  # weights file -> mean scores, logged as eval/* every cfg.eval_every epochs
         self.hop = model_cfg.hop_length
         self.segment = model_cfg.segment_frames * self.hop
 
         net_g = Synthesizer(model_cfg, checkpointing=cfg.checkpointing)
-        net_d = build_discriminator(model_cfg, cfg.checkpointing, tiny=cfg.model_size == "tiny")
+        net_d = build_discriminator(model_cfg, cfg.checkpointing, size=cfg.model_size)
         expect = f"{model_cfg.version} {model_cfg.sample_rate} Hz {model_cfg.vocoder}"
         if cfg.pretrained_g:
             load_pretrained(net_g, cfg.pretrained_g, "G", expect)
@@ -338,6 +341,7 @@ class Trainer:
             self.state.finished = True
         else:
             self.state.finished, self.state.stop_reason = False, ""
+        deadline = start_time + 60 * cfg.max_minutes if cfg.max_minutes else None
         nonfinite_in_row = 0
         aborted = False
         epoch = self.state.epoch
@@ -377,6 +381,9 @@ class Trainer:
                 if cfg.max_steps and self.state.step >= cfg.max_steps:
                     stop = f"reached --max_steps {cfg.max_steps}"
                     break
+                if deadline is not None and self._any_rank(time.perf_counter() >= deadline):
+                    stop = f"reached the time budget (--max_minutes {cfg.max_minutes:g})"
+                    break
             if aborted:
                 break
             sched_g.step()
@@ -397,6 +404,8 @@ class Trainer:
                 self.state.stop_reason = stop or f"reached --epochs {cfg.epochs}"
             if epoch % max(1, cfg.save_every) == 0 or last:
                 self.save(epoch, weights=cfg.save_every_weights or last)
+            if self.evaluator is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
+                self.evaluate_now(epoch)
 
         weights = self.final_weights() if (self.state.finished and not aborted) else None
         self.logger.close()
@@ -438,6 +447,27 @@ class Trainer:
         if weights:
             self.write_weights(self.paths.weights(epoch, self.state.step))
         self._log_reference_audio()
+
+    def evaluate_now(self, epoch: int) -> dict[str, float]:
+        """Score the current generator with ``self.evaluator`` and log the means as ``eval/<name>`` (main process)."""
+        self.accelerator.wait_for_everyone()
+        if not self.main:
+            return {}
+        import tempfile
+
+        path = self.paths.weights(epoch, self.state.step)
+        with tempfile.TemporaryDirectory(dir=self.paths.root) as tmp:
+            if not path.is_file():
+                path = self.write_weights(Path(tmp) / path.name)
+            try:
+                scores = self.evaluator(path)
+            except (ArvcError, OSError) as e:  # a bad clip or reference must not end a training run
+                self._info(f"evaluation at epoch {epoch} failed: {e}")
+                return {}
+        numeric = {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and v == v}
+        self.logger.scalars({f"eval/{k}": v for k, v in numeric.items()}, self.state.step)
+        self._info(f"eval at epoch {epoch}: " + ", ".join(f"{k} {v:.3f}" for k, v in numeric.items()))
+        return numeric
 
     def metadata(self):
         from arvc.formats import ModelMetadata

@@ -38,11 +38,11 @@ def fetch_pretrains(version: str, sample_rate: int, use_f0: bool = True, vocoder
     if g_local.is_file() and d_local.is_file():
         return g_local, d_local
     g_name, d_name = pretrain_filenames(version, sample_rate, use_f0)
-    try:
-        from huggingface_hub import hf_hub_download
+    from arvc.hub import hub_download
 
+    try:
         for name in (g_name, d_name):
-            hf_hub_download(PRETRAIN_REPO, name, local_dir=str(models_root()))
+            hub_download(PRETRAIN_REPO, name, local_dir=models_root())
     except Exception as e:  # noqa: BLE001 - network, offline mode, missing file
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ArvcError(

@@ -18,14 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--version", choices=("v1", "v2"), default=None, help="model version (default: the extraction's)")
     g.add_argument("--vocoder", default="HiFi-GAN", help="HiFi-GAN (default), MRF HiFi-GAN or RefineGAN")
     add_bool(g, "--pitch_guidance", True, "train with F0 (default true)")
-    g.add_argument("--model_size", choices=("tiny", "full"), default="full",
-                   help="full = RVC's architecture (default); tiny = debug size for tests/quickstart")
+    g.add_argument("--model_size", choices=("full", "small", "tiny"), default="full",
+                   help="full = RVC's architecture (default; what pretrains fit); small = reduced, trains from "
+                        "scratch on a CPU (quickstart); tiny = debug size for tests")
     g.add_argument("--pretrained_g", "--g_pretrained_path", default=None, help="generator pretrain (G_*.pth / f0G40k.pth)")
     g.add_argument("--pretrained_d", "--d_pretrained_path", default=None, help="discriminator pretrain (D_*.pth)")
 
     g = parser.add_argument_group("schedule")
     g.add_argument("--epochs", "--total_epoch", type=int, default=300, help="epochs to train (default 300)")
     g.add_argument("--max_steps", type=int, default=None, help="stop after this many optimizer steps")
+    g.add_argument("--max_minutes", type=float, default=None, help="stop (and save) after this much wall-clock time")
     g.add_argument("--batch_size", type=int, default=8, help="items per micro-batch (default 8)")
     g.add_argument("--grad_accum_steps", type=int, default=1,
                    help="micro-batches per optimizer step (effective batch = batch_size x this)")
@@ -63,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bool(g, "--save_only_latest", False, "keep only the newest G/D pair")
     add_bool(g, "--save_every_weights", False, "also write a small inference .pth at every save")
     g.add_argument("--log_every", type=int, default=50, help="TensorBoard scalars averaged over N steps (default 50)")
+    g.add_argument("--eval_every", type=int, default=0,
+                   help="every N epochs convert --eval_clips with the current model and log eval/* scores (0 = off)")
+    g.add_argument("--eval_clips", nargs="+", default=[], help="clips to convert (default: three of the run's chunks)")
+    g.add_argument("--eval_references", nargs="+", default=[], help="target-speaker audio (default: the run's chunks)")
+    g.add_argument("--eval_text", default=None, help="transcripts of the clips (enables CER; see arvc evaluate -t)")
+    g.add_argument("--eval_pitch", type=float, default=0.0, help="semitones applied when converting the clips")
     add_bool(g, "--overtrain_detect", False, "stop when the smoothed generator loss stops improving")
     g.add_argument("--overtrain_threshold", type=int, default=50, help="epochs without improvement before stopping")
     g.add_argument("--author", default="", help="author name stored in the model file")
@@ -77,7 +85,7 @@ def config_from_args(args: argparse.Namespace):
         model_name=args.model_name, logs_dir=args.logs_dir, sample_rate=args.sample_rate, version=args.version,
         vocoder=args.vocoder, use_f0=args.pitch_guidance, model_size=args.model_size,
         pretrained_g=args.pretrained_g, pretrained_d=args.pretrained_d, epochs=args.epochs, max_steps=args.max_steps,
-        batch_size=args.batch_size, grad_accum_steps=args.grad_accum_steps, learning_rate=args.learning_rate,
+        max_minutes=args.max_minutes, batch_size=args.batch_size, grad_accum_steps=args.grad_accum_steps, learning_rate=args.learning_rate,
         lr_decay=args.lr_decay, optimizer=args.optimizer, scheduler=args.scheduler, cosine_lr=args.cosine_lr,
         warmup_epochs=args.warmup_epochs, use_8bit_adam=args.use_8bit_adam, grad_clip=args.grad_clip, seed=args.seed,
         multiscale_loss=args.multiscale_loss, energy_use=args.energy_use,
@@ -86,7 +94,8 @@ def config_from_args(args: argparse.Namespace):
         compile_model=args.compile_model, bf16_adamw=args.bf16_adamw, cache_data_in_gpu=args.cache_data_in_gpu,
         num_workers=args.num_workers, save_every=args.save_every, save_only_latest=args.save_only_latest,
         save_every_weights=args.save_every_weights, log_every=args.log_every, overtrain_detect=args.overtrain_detect,
-        overtrain_threshold=args.overtrain_threshold, progress=args.progress, author=args.author,
+        overtrain_threshold=args.overtrain_threshold, eval_every=args.eval_every, eval_clips=args.eval_clips,
+        eval_references=args.eval_references, eval_text=args.eval_text, eval_pitch=args.eval_pitch, progress=args.progress, author=args.author,
     )
 
 
