@@ -38,7 +38,8 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
     extract(ExtractConfig(model_name="demo", f0_method="pm", embedder_model="custom", embedder_path=embedder,
                           cpu_cores=1, include_mutes=1, logs_dir=logs, progress=False))
     result = train(TrainConfig(model_name="demo", logs_dir=str(logs), model_size="tiny", epochs=6, batch_size=4,
-                               learning_rate=1e-3, save_every=3, progress=False, log_every=5, eval_every=3,
+                               learning_rate=1e-3, save_every=3, save_every_weights=True, progress=False,
+                               log_every=5, eval_every=3,
                                eval_clips=[str(voices_dir / "kal" / "kal_52.flac")],
                                eval_references=[str(voices_dir / "slt_test")], eval_pitch=12))
     first, last = result.first_epoch_losses["loss/g/mel"], result.last_epoch_losses["loss/g/mel"]
@@ -64,3 +65,17 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
     assert sr == 40000 and seconds == pytest.approx(audio_info(source)[1], abs=0.05)
     y = load_audio(out)
     assert np.isfinite(y).all() and np.sqrt(np.mean(y**2)) > 1e-4
+
+    # epoch ranking over the two saved weights files (epochs 3 and 6)
+    from arvc.api.cli import main
+
+    rank_dir = tmp_path / "ranking"
+    assert main(["evaluate", "--model_dir", str(logs / "demo"), "--clips", str(source), "-r", str(voices_dir / "slt_test"),
+                 "--pitch", "12", "--f0_method_convert", "pm", "--embedder_path", embedder, "--asr", "false",
+                 "-o", str(rank_dir)]) == 0
+    import json
+
+    ranking = json.loads((rank_dir / "eval_ranking.json").read_text())["ranking"]
+    assert sorted(r["epoch"] for r in ranking) == [3, 6] and [r["rank"] for r in ranking] == [1, 2]
+    assert ranking[0]["combined"] >= ranking[1]["combined"]
+    assert all(-1 <= r["sim_target"] <= 1 for r in ranking)
