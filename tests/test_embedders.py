@@ -249,6 +249,7 @@ def test_hub_cache_lookup(tiny_dir, reference, monkeypatch):
         return str(path)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr("arvc.hub.offline_reason", lambda: None)  # pretend the hub answers
     got = load_embedder("someone/tiny-hubert").extract(audio)
     torch.testing.assert_close(got, out.last_hidden_state, atol=1e-5, rtol=1e-5)
     assert calls[0] == ("someone/tiny-hubert", None, "config.json", True)
@@ -259,3 +260,58 @@ def test_hub_cache_lookup(tiny_dir, reference, monkeypatch):
     assert calls[0] == ("IAHispano/Applio", "Resources/embedders/contentvec", "config.json", True)
     assert ("IAHispano/Applio", "Resources/embedders/contentvec", "pytorch_model.bin", True) in calls
     assert calls[-1] == ("IAHispano/Applio", "Resources/embedders/contentvec", "config.json", False)
+
+
+@pytest.mark.parametrize(
+    "label, config, weights, match",
+    [
+        ("list_config", "[1, 2]", None, "config.json: expected a JSON object"),
+        ("bad_json", "{", None, "config.json: unreadable config"),
+        ("bad_type", {"hidden_size": "abc"}, None, "config.json: invalid HuBERT config"),
+        ("bad_heads", {"num_attention_heads": 3}, None, "config.json: invalid HuBERT config"),
+        ("wrong_size", {"hidden_size": 64, "num_attention_heads": 2}, None, "model.safetensors: the weights do not fit"),
+        ("not_hubert", {"model_type": "whisper"}, None, "is not a HuBERT model"),
+        ("junk_weights", None, b"not a safetensors file", "model.safetensors: not a readable safetensors file"),
+    ],
+)
+def test_bad_embedder_folders_give_one_line_naming_the_file(tiny_dir, tmp_path, label, config, weights, match):
+    import shutil
+
+    folder = tmp_path / label
+    shutil.copytree(tiny_dir, folder)
+    if isinstance(config, dict):
+        cfg = json.loads((tiny_dir / "config.json").read_text())
+        cfg.update(config)
+        (folder / "config.json").write_text(json.dumps(cfg))
+    elif config is not None:
+        (folder / "config.json").write_text(config)
+    if weights is not None:
+        (folder / "model.safetensors").write_bytes(weights)
+    with pytest.raises(ArvcError, match=match) as err:
+        load_embedder("custom", path=folder)
+    assert str(folder) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_single_weight_file(tmp_path):
+    junk = tmp_path / "hubert.pt"
+    junk.write_bytes(b"\x80\x02garbage")
+    with pytest.raises(ArvcError, match="hubert.pt") as err:
+        load_embedder("custom", path=junk)
+    assert "\n" not in str(err.value)
+
+
+def test_precision_auto():
+    from arvc.features.embedders.base import resolve_precision
+
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cuda", 0)) == "fp16"  # resolution only; no GPU needed
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    with pytest.raises(ArvcError, match="precision"):
+        resolve_precision("int8", torch.device("cpu"))
+
+
+def test_precision_auto_on_cpu_is_fp32(tiny_dir, reference):
+    audio, out, _ = reference
+    emb = load_embedder("custom", path=tiny_dir, precision="auto")
+    assert emb.precision == "fp32"
+    torch.testing.assert_close(emb.extract(audio), out.last_hidden_state, atol=1e-5, rtol=1e-5)

@@ -167,8 +167,11 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 
     path = tmp_path / "evil.pt"
     torch.save({"x": Evil()}, path)
-    with pytest.raises(ArvcError, match="refusing to load global"):
+    before = set(torch.serialization.get_safe_globals())
+    with pytest.raises(ArvcError, match="(?i)unsupported global") as err:
         load_restricted(path)
+    assert "evil.pt" in str(err.value) and "\n" not in str(err.value)
+    assert set(torch.serialization.get_safe_globals()) == before  # the extra allowed globals do not leak
 
 
 # ---------------------------------------------------------------- rmvpe
@@ -208,6 +211,25 @@ def test_rmvpe_loads_from_models_dir_and_runs(rmvpe_random, monkeypatch):
     assert f0.shape == (len(audio) // HOP,) and np.isfinite(f0).all()
 
 
+def test_rmvpe_silence_and_other_hops(rmvpe_random):
+    """Random weights: silence runs (shape, finite; voicing needs the real weights, see the last test) and
+    other hops are the 10 ms contour resampled (hop 320 = every second 10 ms frame, exactly)."""
+    from arvc.features.f0.rmvpe import RmvpeF0, load_rmvpe
+
+    net = load_rmvpe(rmvpe_random / "rmvpe.pt")
+    silent = RmvpeF0(net=net).compute(np.zeros(SR // 8, dtype=np.float32))
+    assert silent.shape == (SR // 8 // HOP,) and np.isfinite(silent).all()
+    audio = harmonic_tone(220.0, 0.3)
+    ref = RmvpeF0(net=net, threshold=0.0).compute(audio)
+    assert (ref > 0).any()
+    f320 = RmvpeF0(F0Options(hop_length=320), net=net, threshold=0.0).compute(audio)
+    assert f320.shape == (len(audio) // 320,)
+    np.testing.assert_array_equal(f320, ref[::2][: len(f320)])
+    f80 = RmvpeF0(F0Options(hop_length=80), net=net, threshold=0.0).compute(audio)
+    assert f80.shape == (len(audio) // 80,)
+    np.testing.assert_array_equal(f80[::2][: len(ref)], ref)
+
+
 def test_rmvpe_explicit_path_and_bad_file(rmvpe_random, tmp_path):
     from arvc.features.f0.rmvpe import RmvpeF0, rmvpe_weights_path
 
@@ -218,6 +240,11 @@ def test_rmvpe_explicit_path_and_bad_file(rmvpe_random, tmp_path):
         RmvpeF0(path=bad)
     with pytest.raises(ArvcError, match="not found"):
         RmvpeF0(path=tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a checkpoint")
+    with pytest.raises(ArvcError, match="junk.pt") as err:
+        RmvpeF0(path=junk)
+    assert "\n" not in str(err.value)
 
 
 def test_rmvpe_offline_without_weights_says_what_to_download(tmp_path, monkeypatch):

@@ -8,8 +8,9 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_name", help="experiment name (a folder made by 'arvc preprocess')")
     parser.add_argument("--f0_method", default="rmvpe",
-                        help="pitch method: rmvpe, crepe, crepe-tiny, fcpe, harvest, dio, pm, ... or hybrid[a+b] "
-                             "(default rmvpe)")
+                        help="pitch method: rmvpe, crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, piptrack, "
+                             "swipe, rapt, swift, pesto, or hybrid[a+b+...] (per frame: voiced when at least half "
+                             "the methods say so, F0 = median in log-Hz of their voiced estimates) (default rmvpe)")
     parser.add_argument("--embedder_model", default="contentvec",
                         help="contentvec (default), hubert_base, chinese-hubert-base, japanese-hubert-base, "
                              "japanese-hubert-large, korean-hubert-base, spin, spin-v2, whisper-tiny.en, custom, "
@@ -35,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="blend two transformer layers: RATIO * layer A + (1 - RATIO) * layer B (e.g. 9,12,0.5)")
     parser.add_argument("--embedder_layer", type=int, default=None,
                         help="take features from this transformer layer (default: last for v2, 9 for v1)")
-    parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                        help="embedder precision (fp16 on GPUs only; default fp32)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
+                        help="embedder precision (default auto: fp16 on a CUDA GPU, fp32 on the CPU; fp16 on GPUs only)")
     parser.add_argument("--logs_dir", default=None, help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)")
     from arvc.api.argtypes import add_bool
 

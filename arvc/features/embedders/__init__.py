@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix, n_frames
+from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix, n_frames, resolve_precision
 from arvc.registry import Registry
 
 EMBEDDERS: Registry[Callable[..., Embedder]] = Registry("embedder")
@@ -45,11 +45,12 @@ def load_embedder(name: str = "contentvec", *, path=None, version: str = "v2", l
 
     ``version`` "v2" gives the final hidden state (768 for base models), "v1" the 256-dim RVC v1
     features; ``layer`` picks one transformer layer's output; ``mix=(a, b, ratio)`` blends two layers.
-    ``device`` None -> CPU; ``precision`` fp32 | fp16 (GPU) | bf16.
+    ``device`` None -> CPU; ``precision`` fp32 | fp16 (GPU) | bf16 | auto (fp16 on CUDA, else fp32).
     """
     import torch
 
     device = torch.device(device) if device is not None else torch.device("cpu")
+    precision = resolve_precision(precision, device)
     kwargs = dict(path=path, version=version, layer=layer, mix=mix, device=device, precision=precision)
     if name not in EMBEDDERS and "/" in name:
         return _hubert_loader(name, **kwargs)

@@ -93,16 +93,16 @@ def _weights_in(folder: Path) -> Path | None:
 def _download(name: str, source: HubSource) -> Path:
     """Fetch config + weights through huggingface_hub (its cache; works offline when cached)."""
     local = local_embedder_dir(name)
-    from huggingface_hub import hf_hub_download
+    from arvc.hub import HubUnavailable, hub_download
 
     sub = source.subfolder or None
 
     def fetch(cache_only: bool) -> Path:
-        cfg = hf_hub_download(source.repo_id, "config.json", subfolder=sub, local_files_only=cache_only)
+        cfg = hub_download(source.repo_id, "config.json", subfolder=sub, cache_only=cache_only)
         last: Exception | None = None
         for fname in source.weights:
             try:
-                hf_hub_download(source.repo_id, fname, subfolder=sub, local_files_only=cache_only)
+                hub_download(source.repo_id, fname, subfolder=sub, cache_only=cache_only)
                 return Path(cfg).parent
             except Exception as e:  # try the next weight file name
                 last = e
@@ -116,7 +116,7 @@ def _download(name: str, source: HubSource) -> Path:
         log.info("downloading embedder %s from %s", name, source.url(""))
         return fetch(cache_only=False)
     except Exception as e:
-        reason = type(e).__name__
+        reason = str(e) if isinstance(e, HubUnavailable) else type(e).__name__
         raise ArvcError(
             f"embedder {name!r} is not downloaded and could not be fetched ({reason}); download "
             f"{source.url('config.json')} and {source.url(source.weights[0])} into {local}/ "
@@ -160,7 +160,11 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as e:  # damaged or not a safetensors file
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ArvcError(f"{path}: not a readable safetensors file ({msg})") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -225,6 +229,12 @@ def infer_config(sd: dict[str, torch.Tensor]):
     )
 
 
+def _first_line(e: Exception) -> str:
+    """The exception's message on one line (at most 200 characters)."""
+    text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+    return (text[:197] + "...") if len(text) > 200 else (text or type(e).__name__)
+
+
 def load_hubert_model(path: Path):
     """Build a ``HubertWithFinalProj`` from a folder or weight file. Returns (model, has_final_proj)."""
     from transformers import HubertConfig
@@ -242,20 +252,32 @@ def load_hubert_model(path: Path):
             cfg_dict = json.loads(cfg_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise ArvcError(f"{cfg_file}: unreadable config ({e})") from None
+        if not isinstance(cfg_dict, dict):
+            raise ArvcError(f"{cfg_file}: expected a JSON object (a transformers HubertConfig)")
         mtype = cfg_dict.get("model_type", "hubert")
         if mtype not in ("hubert", "wav2vec2"):
             raise ArvcError(f"{cfg_file}: model_type {mtype!r} is not a HuBERT model")
-        config = HubertConfig.from_dict(cfg_dict)
+        try:
+            config = HubertConfig.from_dict(cfg_dict)
+        except Exception as e:  # bad field types / values
+            raise ArvcError(f"{cfg_file}: invalid HuBERT config ({_first_line(e)})") from None
     else:
         config = infer_config(sd)
     config.layerdrop = 0.0
-    model = _hubert_class()(config)
+    try:
+        model = _hubert_class()(config)
+    except Exception as e:  # e.g. hidden_size not divisible by num_attention_heads
+        raise ArvcError(f"{cfg_file if cfg_file.is_file() else weights}: invalid HuBERT config ({_first_line(e)})") from None
     expected = set(model.state_dict())
     sd = normalize_keys(sd, expected)
     has_proj = "final_proj.weight" in sd and sd["final_proj.weight"].shape == model.final_proj.weight.shape
     if not has_proj:
         sd = {k: v for k, v in sd.items() if not k.startswith("final_proj.")}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError as e:  # shape mismatches between the weights and config.json
+        lines = [line.strip() for line in str(e).splitlines() if line.strip().startswith("size mismatch")]
+        raise ArvcError(f"{weights}: the weights do not fit the config ({lines[0] if lines else _first_line(e)})") from None
     missing = [k for k in missing if not k.startswith("final_proj.") and k != "masked_spec_embed"]
     if missing:
         raise ArvcError(f"{weights}: {len(missing)} weights missing for this config (e.g. {missing[0]})")

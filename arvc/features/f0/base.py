@@ -54,3 +54,19 @@ def fit_length(f0: np.ndarray, n: int) -> np.ndarray:
     if len(f0) >= n:
         return np.ascontiguousarray(f0[:n])
     return np.concatenate([f0, np.zeros(n - len(f0), dtype=f0.dtype)])
+
+
+def to_hop(f0: np.ndarray, native_hop: int, options: F0Options, n_frames: int) -> np.ndarray:
+    """A network's F0 at its own hop (frame i at ``i * native_hop``) onto the options' hop grid.
+
+    Unchanged when the hops agree; otherwise resampled (linear between voiced frames, nearest
+    beside unvoiced ones), as Applio interpolates FCPE onto other hops. The time resolution
+    stays the network's.
+    """
+    if options.hop_length == native_hop:
+        return f0
+    from arvc.features.f0.postprocess import contour_to_grid
+
+    sr = options.sample_rate
+    return contour_to_grid(np.arange(len(f0)) * native_hop / sr, f0, np.arange(n_frames) * options.hop_length / sr)
+

@@ -22,7 +22,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
-from arvc.features.f0.base import F0Method, F0Options
+from arvc.features.f0.base import F0Method, F0Options, to_hop
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,9 @@ def load_fcpe(path=None, device: torch.device | str = "cpu") -> FCPE:
 
 
 class FcpeF0(F0Method):
-    """FCPE pitch (``fcpe``); returns ``1 + N // hop`` frames before fitting to ``n_frames``.
+    """FCPE pitch (``fcpe``); returns ``1 + N // 160`` frames before fitting to ``n_frames``.
+
+    The network's frames are 10 ms apart; another ``hop_length`` gets them resampled (:func:`to_hop`).
 
     Frames outside ``[f0_min, f0_max]`` are set to 0 (Applio keeps FCPE's own 32.7–1975.5 Hz range;
     the two agree whenever the pitch stays inside the options' range).
@@ -200,10 +202,9 @@ class FcpeF0(F0Method):
                  path=None, net: FCPE | None = None):
         super().__init__(options, device)
         self.net = net.eval().to(self.device) if net is not None else load_fcpe(path, self.device)
-        if self.options.sample_rate != self.net.cfg.sample_rate or self.options.hop_length != self.net.cfg.hop_size:
+        if self.options.sample_rate != self.net.cfg.sample_rate:
             raise ArvcError(
-                f"fcpe works at {self.net.cfg.sample_rate} Hz with hop {self.net.cfg.hop_size}; got "
-                f"sample_rate={self.options.sample_rate}, hop_length={self.options.hop_length}"
+                f"fcpe works at {self.net.cfg.sample_rate} Hz; got sample_rate={self.options.sample_rate}"
             )
         self.threshold = threshold
 
@@ -212,7 +213,7 @@ class FcpeF0(F0Method):
         x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(self.device)[None]
         f0 = self.net.decode(self.net(log_mel(x, self.net.cfg)), self.threshold)[0].cpu().numpy()
         f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0
-        return f0
+        return to_hop(f0, self.net.cfg.hop_size, self.options, n_frames)
 
 
 F0_METHODS.add("fcpe", FcpeF0)

@@ -19,6 +19,23 @@ def frame_length_for(options) -> int:
     return max(1024, 2 ** math.ceil(math.log2(need)))
 
 
+EDGE_CENTS = 1.0
+
+
+def drop_search_edges(f0: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Unvoice frames whose F0 lies within 1 cent of the search bounds ``lo`` / ``hi``.
+
+    pyin and SWIPE' answer a pitch outside their search range with the bound itself (a 220 Hz tone
+    searched over 250..1000 Hz reads exactly 250 Hz; a 700 Hz tone over 50..650 Hz reads 50 Hz),
+    so a value on the bound is the search clamping, not a measurement. Widening the search instead
+    changes SWIPE' results inside the range (measured: clean RPA 1.00 -> 0.95 with a semitone lower).
+    """
+    f0 = np.asarray(f0, dtype=np.float64).copy()
+    edge = 2 ** (EDGE_CENTS / 1200)
+    f0[(f0 > 0) & ((f0 < lo * edge) | (f0 > hi / edge))] = 0
+    return f0
+
+
 def _frames(audio: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
     """Centred frames, zero-padded like librosa's ``center=True``: ``(N,) -> (T, frame_length)``."""
     import librosa
@@ -86,7 +103,10 @@ class YinF0(F0Method):
 
 @F0_METHODS.register("pyin")
 class PyinF0(F0Method):
-    """librosa's probabilistic YIN with HMM voicing (accurate, slow; numba compiles on first use)."""
+    """librosa's probabilistic YIN with HMM voicing (accurate, slow; numba compiles on first use).
+
+    pyin pins an out-of-range pitch to the edge of its search range; those frames are unvoiced
+    (:func:`drop_search_edges`)."""
 
     name = "pyin"
 
@@ -100,7 +120,8 @@ class PyinF0(F0Method):
             audio, fmin=o.f0_min, fmax=o.f0_max, sr=o.sample_rate, frame_length=frame_length_for(o),
             hop_length=o.hop_length, center=True,
         )
-        return limit_range(np.where(voiced, np.nan_to_num(f0), 0.0), o.f0_min, o.f0_max)
+        f0 = drop_search_edges(np.where(voiced, np.nan_to_num(f0), 0.0), o.f0_min, o.f0_max)
+        return limit_range(f0, o.f0_min, o.f0_max)
 
 
 @F0_METHODS.register("piptrack")
@@ -148,8 +169,10 @@ class PiptrackF0(F0Method):
         if not np.any(audio) or len(audio) < self.n_fft // 2:  # silent, or too short for one spectrum
             return np.zeros(n_frames, dtype=np.float32)
         S = np.abs(librosa.stft(audio, n_fft=self.n_fft, hop_length=o.hop_length, center=True))
+        # peaks are looked for from an octave below f0_min: a fundamental just under the range must
+        # still count against the candidate at its octave (else a 220 Hz tone reads 440 Hz when f0_min = 250)
         pitches, mags = librosa.piptrack(
-            S=S, sr=o.sample_rate, hop_length=o.hop_length, fmin=o.f0_min,
+            S=S, sr=o.sample_rate, hop_length=o.hop_length, fmin=o.f0_min / 2,
             fmax=o.sample_rate / 2, threshold=0.01,
         )
         frame_peak = mags.max(axis=0)

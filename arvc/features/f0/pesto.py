@@ -7,8 +7,9 @@ a Toeplitz (translation-equivariant) linear layer to 384 bins (1/3 semitone each
 a softmax; pitch by argmax-local weighted averaging. A small classifier on the CQT power gives
 the voicing confidence; frames below ``confidence_threshold`` are unvoiced.
 
-The checkpoint stores its hyper-parameters as OmegaConf objects, so it is read with the
-restricted unpickler of ``_weights.load_restricted`` (no code from the file is run).
+The checkpoint stores its hyper-parameters as OmegaConf objects, so it is read by
+``_weights.load_restricted``: torch's weights-only unpickler with inert stand-ins allowed for the
+OmegaConf classes (no code from the file is run).
 """
 
 from __future__ import annotations

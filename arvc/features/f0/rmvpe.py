@@ -21,7 +21,7 @@ from torch import nn
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict
-from arvc.features.f0.base import F0Method, F0Options
+from arvc.features.f0.base import F0Method, F0Options, to_hop
 
 N_MELS = 128
 N_BINS = 360
@@ -214,12 +214,13 @@ def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) ->
     hint = f"download {HF_FILE} from https://huggingface.co/{HF_REPO} and put it at {local}"
     if not download:
         raise ArvcError(f"RMVPE weights missing: {hint}")
-    try:
-        from huggingface_hub import hf_hub_download
+    from arvc.hub import HubUnavailable, hub_download
 
-        return Path(hf_hub_download(HF_REPO, HF_FILE, local_dir=str(root)))
+    try:
+        return hub_download(HF_REPO, HF_FILE, local_dir=root)
     except Exception as e:  # offline mode, no network, hub errors
-        raise ArvcError(f"RMVPE weights missing and download failed ({type(e).__name__}): {hint}") from None
+        reason = str(e) if isinstance(e, HubUnavailable) else type(e).__name__
+        raise ArvcError(f"RMVPE weights missing and download failed ({reason}): {hint}") from None
 
 
 def load_rmvpe(path: str | Path | None = None, device: torch.device | str = "cpu") -> E2E:
@@ -246,11 +247,8 @@ class RmvpeF0(F0Method):
     def __init__(self, options: F0Options | None = None, device=None, path: str | Path | None = None,
                  threshold: float = 0.03, net: E2E | None = None):
         super().__init__(options, device)
-        if self.options.sample_rate != 16000 or self.options.hop_length != 160:
-            raise ArvcError(
-                f"rmvpe works at 16 kHz with hop 160; got sample_rate={self.options.sample_rate}, "
-                f"hop_length={self.options.hop_length}"
-            )
+        if self.options.sample_rate != 16000:
+            raise ArvcError(f"rmvpe works at 16 kHz; got sample_rate={self.options.sample_rate}")
         self.net = net.eval().to(self.device) if net is not None else load_rmvpe(path, self.device)
         self.threshold = threshold
 
@@ -270,7 +268,7 @@ class RmvpeF0(F0Method):
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         f0 = salience_to_hz(self.salience(audio), self.threshold).astype(np.float32)
         f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0  # Applio keeps RMVPE's full range
-        return f0
+        return to_hop(f0, 160, self.options, n_frames)  # 10 ms frames; other hops are resampled
 
 
 F0_METHODS.add("rmvpe", RmvpeF0)
