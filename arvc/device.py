@@ -106,6 +106,26 @@ def supports_fp16(device: torch.device) -> bool:
     return device.type in ("cuda", "xpu", "mps", "cpu")
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """Inference precision: ``"auto"`` -> fp16 on a CUDA GPU (as RVC clients run there), fp32 elsewhere.
+
+    Explicit fp32 / fp16 / bf16 are checked and returned as given.
+    """
+    from arvc.errors import ArvcError
+
+    if precision == "auto":
+        return "fp16" if device.type == "cuda" else "fp32"
+    if precision not in PRECISIONS:
+        raise ArvcError(f"--precision {precision!r}: choices are auto, {', '.join(PRECISIONS)}")
+    return precision
+
+
+def default_chunk_batch(device: torch.device) -> int:
+    """Chunks of one long input synthesized together: 1 on the CPU (its convolutions are already large, a
+    batch only multiplies memory), 4 on an accelerator (where batching fills the device)."""
+    return 1 if device.type == "cpu" else 4
+
+
 def dtype_of(precision: str) -> torch.dtype:
     if precision not in _DTYPES:
         raise ValueError(f"unknown precision {precision!r}; choices: {', '.join(PRECISIONS)}")

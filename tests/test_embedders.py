@@ -301,7 +301,7 @@ def test_bad_single_weight_file(tmp_path):
 
 
 def test_precision_auto():
-    from arvc.features.embedders.base import resolve_precision
+    from arvc.device import resolve_precision
 
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("auto", torch.device("cuda", 0)) == "fp16"  # resolution only; no GPU needed

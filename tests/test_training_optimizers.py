@@ -62,6 +62,43 @@ def test_anyprecision_keeps_bf16_state_and_fp32_master_weights():
     assert model.weight.dtype == torch.float32
 
 
+def test_kahan_summation_keeps_tiny_updates_of_bf16_parameters():
+    """lr 1e-4 steps are below bf16's spacing at 1.0: plain updates are lost, Kahan accumulates them."""
+    moved = {}
+    for kahan in (False, True):
+        p = torch.nn.Parameter(torch.ones(16, dtype=torch.bfloat16))
+        opt = AnyPrecisionAdamW([p], lr=1e-4, use_kahan_summation=kahan)
+        for _ in range(200):
+            p.grad = torch.ones_like(p)
+            opt.step()
+        moved[kahan] = 1.0 - float(p.float().mean())
+    assert moved[False] == 0.0
+    assert moved[True] == pytest.approx(0.02, rel=0.25)
+
+
+def test_anyprecision_updates_match_the_per_parameter_formula():
+    """The foreach implementation against AdamW written out by hand (bf16 moments, fp32 weights)."""
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(7))]
+    ref = [p.detach().clone() for p in params]
+    m_ref = [torch.zeros_like(r, dtype=torch.bfloat16) for r in ref]
+    v_ref = [torch.zeros_like(r, dtype=torch.bfloat16) for r in ref]
+    lr, b1, b2, eps, wd = 1e-2, 0.8, 0.99, 1e-9, 0.01
+    opt = AnyPrecisionAdamW(params, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    for t in range(1, 6):
+        grads = [torch.randn_like(r) for r in ref]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        opt.step()
+        for i, g in enumerate(grads):
+            m = m_ref[i].float() * b1 + (1 - b1) * g
+            v = v_ref[i].float() * b2 + (1 - b2) * g * g
+            m_ref[i], v_ref[i] = m.bfloat16(), v.bfloat16()
+            ref[i] = ref[i] - lr * ((m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps) + wd * ref[i])
+    for p, r in zip(params, ref):
+        torch.testing.assert_close(p.detach(), r, atol=1e-6, rtol=1e-5)
+
+
 def test_adabelief_v2_uses_amsgrad_and_inverse_sqrt():
     model, *_ = _problem()
     opt = build_optimizer("AdaBeliefV2", model.parameters(), lr=1e-3)
@@ -76,10 +113,11 @@ def test_unknown_optimizer_lists_choices():
         build_optimizer("sgd", model.parameters(), lr=1e-3)
 
 
-def test_fused_only_requested_on_cuda():
+def test_fused_adamw_on_cpu_and_cuda_only():
     model, *_ = _problem()
-    opt = build_optimizer("AdamW", model.parameters(), lr=1e-3, device=torch.device("cpu"))
-    assert not opt.param_groups[0].get("fused")
+    assert build_optimizer("AdamW", model.parameters(), lr=1e-3, device=torch.device("cpu")).param_groups[0]["fused"]
+    assert not build_optimizer("AdamW", model.parameters(), lr=1e-3, device=torch.device("mps")).param_groups[0]["fused"]
+    assert not build_optimizer("AdamW", model.parameters(), lr=1e-3).param_groups[0]["fused"]  # device unknown
 
 
 def test_schedules_are_pure_functions():

