@@ -36,7 +36,7 @@ class QuickstartConfig:
     sample_rate: int = 32000
     train_minutes: float = 12.0  # wall-clock budget of the training run
     epochs: int = 2000  # upper bound; the time budget usually ends the run first
-    batch_size: int = 8
+    batch_size: int = 4
     offline: bool = False  # don't try the hub at all
     f0_method: str | None = None  # None: rmvpe if available, else fcpe
     embedder_model: str | None = None  # None: contentvec if available, else whisper-tiny.en

@@ -64,10 +64,11 @@ class TrainLogger:
         if step % self.log_every == 0:
             self.flush(step)
         if self.bar is not None:
-            self.bar.update(1)
             self.bar.set_postfix_str(
                 f"epoch {epoch} g {values.get('loss/g/total', float('nan')):.2f} "
-                f"d {values.get('loss/d/total', float('nan')):.2f} mel {values.get('loss/g/mel', float('nan')):.2f}")
+                f"d {values.get('loss/d/total', float('nan')):.2f} mel {values.get('loss/g/mel', float('nan')):.2f}",
+                refresh=False)
+            self.bar.update(1)  # redraws when the bar's interval has passed
 
     def flush(self, step: int) -> None:
         for k, v in self.window.means().items():

@@ -14,12 +14,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_dir", type=Path, default=Path("outputs/quickstart"), help="converted audio and scores")
     p.add_argument("--sample_rate", type=int, choices=(32000, 40000, 48000), default=32000)
     p.add_argument("--train_minutes", type=float, default=12.0, help="training time budget (default 12)")
-    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--batch_size", type=int, default=4, help="training batch size (default 4)")
     add_bool(p, "--offline", False, "don't try the model hub (Whisper embedder, training from scratch)")
     p.add_argument("--f0_method", default=None, help="default: rmvpe if its weights are present, else fcpe")
     p.add_argument("--embedder_model", default=None, help="default: contentvec if available, else whisper-tiny.en")
     p.add_argument("--pitch", type=float, default=None, help="semitones (default: from the median F0s)")
     p.add_argument("--cpu_cores", type=int, default=None)
+    p.add_argument("--voices", type=Path, default=None,
+                   help="folder with slt/, slt_test/, kal/ and sentences.txt (default: the bundled assets/voices)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         model_name=args.model_name, logs_dir=args.logs_dir, output_dir=args.output_dir,
         sample_rate=args.sample_rate, train_minutes=args.train_minutes, batch_size=args.batch_size,
         offline=args.offline, f0_method=args.f0_method, embedder_model=args.embedder_model, pitch=args.pitch,
-        cpu_cores=args.cpu_cores,
+        cpu_cores=args.cpu_cores, **({"voices": args.voices} if args.voices else {}),
     ))
     print()
     print(f"experiment folder : {s['experiment']}")
