@@ -31,11 +31,20 @@ def _model():
     return WhisperModel(str(packaged_whisper_dir()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
+TOKENS_PER_SECOND = 6  # well above fluent speech (~3 words/s): caps Whisper's repetition loops on garbled audio
+
+
 def transcribe(audio16k: np.ndarray) -> str:
-    """English transcription of a 16 kHz mono signal (greedy decoding, deterministic)."""
+    """English transcription of a 16 kHz mono signal (greedy decoding, deterministic).
+
+    Garbled audio makes Whisper loop ("the bad, the bad, ..."): repeated 4-grams are blocked and the text is
+    capped at ``TOKENS_PER_SECOND`` tokens per second of audio, so such a file scores a CER near 1, not 30.
+    """
+    audio = np.asarray(audio16k, dtype=np.float32)
+    max_tokens = int(np.ceil(len(audio) / 16000 * TOKENS_PER_SECOND)) + 8
     segments, _ = _model().transcribe(
-        np.asarray(audio16k, dtype=np.float32), language="en", beam_size=1, temperature=0.0,
-        condition_on_previous_text=False, vad_filter=False,
+        audio, language="en", beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False,
+        no_repeat_ngram_size=4, max_new_tokens=max_tokens,
     )
     return " ".join(s.text.strip() for s in segments).strip()
 

@@ -160,7 +160,7 @@ def quickstart(cfg: QuickstartConfig) -> dict:
         model_name=cfg.model_name, logs_dir=cfg.logs_dir, sample_rate=cfg.sample_rate, version="v2",
         model_size=model_size, pretrained_g=g_pre, pretrained_d=d_pre, epochs=cfg.epochs,
         batch_size=cfg.batch_size, learning_rate=2e-4 if not g_pre else 1e-4, save_every=10 ** 6,
-        max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=10,
+        max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=50,
     ))
     timings["train"] = time.time() - t
     if res.weights is None:

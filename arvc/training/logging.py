@@ -62,6 +62,10 @@ class TrainLogger:
     def step(self, step: int, epoch: int, values: dict[str, float]) -> None:
         self.window.add(values)
         if step % self.log_every == 0:
+            if self.bar is not None and self.bar.disable:  # no live bar (not a terminal): a line instead
+                means = self.window.means()
+                self.note(f"step {step} (epoch {epoch}): " + ", ".join(
+                    f"{k.split('/', 1)[-1]} {v:.3f}" for k, v in means.items() if k.startswith("loss/")))
             self.flush(step)
         if self.bar is not None:
             self.bar.set_postfix_str(

@@ -44,5 +44,9 @@ def run(args: argparse.Namespace) -> int:
     sim_o, sim_s = s["mean_similarity_output_to_target"], s["mean_similarity_source_to_target"]
     print(f"speaker similarity to slt: converted {sim_o:.3f} vs unconverted kal {sim_s:.3f}")
     print(f"CER {s['mean_cer']:.3f}   F0 correlation {s['mean_f0_corr']:.3f}   DNSMOS {s['mean_dnsmos']:.2f}")
+    if not s["pretrains"].startswith("standard pretrains"):
+        print("note: a few minutes of from-scratch training on a CPU learn the target's timbre first; clear speech "
+              "and following the source's pitch contour take hours of training, or the standard pretrains "
+              "(downloaded when the Hugging Face hub is reachable)")
     print(f"wall time {s['wall_s'] / 60:.1f} min")
     return 0
