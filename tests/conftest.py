@@ -44,6 +44,17 @@ def voices_dir() -> Path:
     return _require(ASSETS / "voices")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op torch thread (the CPU is shared; avoids OpenMP oversubscription; test speed only)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """Keep every test's logs/models/datasets under its own tmp folder."""

@@ -14,13 +14,7 @@ from arvc.formats.naming import to_parametrized_key
 from arvc.formats.rvc_pth import build_model_dict, inference_weights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small-op heavy tests run far faster on one thread when the 2 shared cores are busy; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 APPLIO_TOP = ["weight", "config", "epoch", "step", "sr", "f0", "version", "creation_date", "model_hash",

@@ -13,13 +13,7 @@ from arvc.api.cli import main
 from arvc.formats import ModelMetadata, load_synthesizer, read_model, write_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small-op heavy tests run far faster on one thread when the 2 shared cores are busy; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,8 @@ import json
 import shutil
 
 import pytest
-import torch
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_quickstart_runs_every_stage_and_writes_scores(tmp_path, voices_dir, capsys):

@@ -14,14 +14,7 @@ from arvc.paths import ExperimentPaths
 from arvc.training.config import TrainConfig
 from arvc.training.overtrain import OvertrainDetector
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CPU is shared: one intra-op thread avoids OpenMP oversubscription (test speed only)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(name: str, logs, **kw) -> TrainConfig:

@@ -322,6 +322,18 @@ def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
     return net
 
 
+def mismatch_summary(missing: list[str], unexpected: list[str], wrong: list[str]) -> str:
+    """``"3 missing (e.g. a); 1 with other shapes (e.g. b (2,) vs (3,))"``: what differs between two state dicts."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+    if wrong:
+        parts.append(f"{len(wrong)} with other shapes (e.g. {wrong[0]})")
+    return "; ".join(parts)
+
+
 def load_weights_into(net: "torch.nn.Module", weights: Mapping[str, "torch.Tensor"], source: str = "model") -> None:
     """Strictly load file weights (either naming) into ``net``; names the first mismatches on failure."""
     import torch
@@ -333,14 +345,8 @@ def load_weights_into(net: "torch.nn.Module", weights: Mapping[str, "torch.Tenso
     wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
              if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-        if wrong:
-            parts.append(f"{len(wrong)} with other shapes (e.g. {wrong[0]})")
-        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: {'; '.join(parts)}")
+        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: "
+                        f"{mismatch_summary(missing, unexpected, wrong)}")
     with torch.no_grad():
         net.load_state_dict(OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()), strict=True)
 

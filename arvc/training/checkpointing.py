@@ -108,15 +108,11 @@ def _describe_mismatch(kind: str, path: str, wrong: list[tuple[str, tuple, tuple
         if wrong and any(k.startswith("dec.") for k, *_ in wrong):
             return (f"--pretrained_g {path} has another decoder shape ({wrong[0][0]} {wrong[0][1]} vs {wrong[0][2]}): "
                     f"it was made for another sample rate or vocoder; this run trains {expect}")
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-    if wrong:
-        parts.append(f"{len(wrong)} with other shapes (e.g. {wrong[0][0]} {wrong[0][1]} vs {wrong[0][2]})")
+    from arvc.formats.rvc_pth import mismatch_summary
+
     flag = "--pretrained_g" if kind == "G" else "--pretrained_d"
-    return f"{flag} {path} does not fit {expect}: {'; '.join(parts)}"
+    summary = mismatch_summary(missing, unexpected, [f"{k} {a} vs {b}" for k, a, b in wrong])
+    return f"{flag} {path} does not fit {expect}: {summary}"
 
 
 def load_pretrained(net: torch.nn.Module, path: str | Path, kind: str, expect: str) -> None:

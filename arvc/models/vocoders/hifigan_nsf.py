@@ -30,6 +30,60 @@ def upsample_geometry(u: int, k: int, nsf: bool = True) -> tuple[int, int]:
     return u // 2 + u % 2, u % 2
 
 
+def decode(gen: nn.Module, x: torch.Tensor, har: torch.Tensor | None, g: torch.Tensor | None,
+           x_mask: torch.Tensor | None) -> torch.Tensor:
+    """The HiFi-GAN family's decoder pass: ``conv_pre`` (+ speaker ``cond``), one ``gen._stage`` per upsampling
+    rate (activation-checkpointed when training with ``gen.checkpointing``), leaky ReLU, ``conv_post``, tanh.
+
+    CPU inference takes ``gen._forward_nwc`` (channels-last, same values). ``x (B, C, T)`` -> ``(B, 1, T * hop)``.
+    """
+    if gen.use_fast_path(x):
+        return gen._forward_nwc(x, har, g, x_mask)
+    x = gen.conv_pre(masked(x, x_mask))
+    if g is not None:
+        x = x + gen.cond(g)
+    mask = x_mask
+    for i, rate in enumerate(gen.upsample_rates):
+        if gen.training and gen.checkpointing:
+            x = torch.utils.checkpoint.checkpoint(gen._stage, i, x, har, mask, use_reentrant=False)
+        else:
+            x = gen._stage(i, x, har, mask)
+        mask = stage_mask(mask, rate)
+    x = masked(F.leaky_relu(x), mask)
+    return torch.tanh(gen.conv_post(x))
+
+
+def decode_channels_last(gen: nn.Module, ups: nn.ModuleList, block_groups: list, x: torch.Tensor,
+                         har: torch.Tensor | None, g: torch.Tensor | None, x_mask: torch.Tensor | None) -> torch.Tensor:
+    """The HiFi-GAN family's ``forward`` with every activation channels-last ``(B, C, 1, T)`` (CPU inference).
+
+    ``gen`` holds ``conv_pre``, ``cond``, ``noise_convs``, ``conv_post``, ``upsample_rates``, ``num_kernels``;
+    ``ups[i]`` upsamples stage i and ``block_groups[i]`` are its residual blocks (averaged). Same values as
+    the plain path. ``x (B, C, T)``, ``har (B, 1, T * hop) | None`` -> ``(B, 1, T * hop)``.
+    """
+    mask = x_mask.unsqueeze(2) if x_mask is not None else None
+    x = conv_nwc(gen.conv_pre, to_nwc(masked(x, x_mask)))
+    if g is not None:
+        x.add_(gen.cond(g).unsqueeze(2))
+    har = to_nwc(har) if har is not None else None
+    for i, blocks in enumerate(block_groups):
+        x = F.leaky_relu_(x, LRELU_SLOPE)
+        if mask is not None:
+            x.mul_(mask)
+        x = conv_nwc(ups[i], x)
+        mask = stage_mask(mask, gen.upsample_rates[i])
+        if har is not None:
+            x.add_(conv_nwc(gen.noise_convs[i], har))
+        xs = blocks[0].forward_nwc(x, mask)
+        for block in blocks[1:]:
+            xs.add_(block.forward_nwc(x, mask))
+        x = xs.div_(gen.num_kernels)
+    x = F.leaky_relu_(x)
+    if mask is not None:
+        x.mul_(mask)
+    return torch.tanh_(from_nwc(conv_nwc(gen.conv_post, x)))
+
+
 class HiFiGANGenerator(nn.Module):
     """``dec`` of RVC: conv_pre -> [lrelu, ConvTranspose, (+ source conv), mean of ResBlocks] x N -> conv_post.
 
@@ -103,29 +157,8 @@ class HiFiGANGenerator(nn.Module):
 
     def _forward_nwc(self, x: torch.Tensor, har: torch.Tensor | None, g: torch.Tensor | None,
                      x_mask: torch.Tensor | None) -> torch.Tensor:
-        """``forward`` with every activation held as channels-last ``(B, C, 1, T)`` (inference only)."""
-        mask = x_mask.unsqueeze(2) if x_mask is not None else None
-        x = conv_nwc(self.conv_pre, to_nwc(masked(x, x_mask)))
-        if g is not None:
-            x.add_(self.cond(g).unsqueeze(2))
-        har = to_nwc(har) if har is not None else None
-        for i in range(len(self.ups)):
-            x = F.leaky_relu_(x, LRELU_SLOPE)
-            if mask is not None:
-                x.mul_(mask)
-            x = conv_nwc(self.ups[i], x)
-            mask = stage_mask(mask, self.upsample_rates[i])
-            if har is not None:
-                x.add_(conv_nwc(self.noise_convs[i], har))
-            blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
-            xs = blocks[0].forward_nwc(x, mask)
-            for block in blocks[1:]:
-                xs.add_(block.forward_nwc(x, mask))
-            x = xs.div_(self.num_kernels)
-        x = F.leaky_relu_(x)
-        if mask is not None:
-            x.mul_(mask)
-        return torch.tanh_(from_nwc(conv_nwc(self.conv_post, x)))
+        groups = [self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels] for i in range(len(self.ups))]
+        return decode_channels_last(self, self.ups, groups, x, har, g, x_mask)
 
     def forward(self, x: torch.Tensor, f0: torch.Tensor | None = None, g: torch.Tensor | None = None,
                 x_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -135,17 +168,4 @@ class HiFiGANGenerator(nn.Module):
                 raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
             har = self.source(f0).transpose(1, 2)
             har = masked(har, stage_mask(x_mask, self.upp))
-        if self.use_fast_path(x):
-            return self._forward_nwc(x, har, g, x_mask)
-        x = self.conv_pre(masked(x, x_mask))
-        if g is not None:
-            x = x + self.cond(g)
-        mask = x_mask
-        for i in range(len(self.ups)):
-            if self.training and self.checkpointing:
-                x = torch.utils.checkpoint.checkpoint(self._stage, i, x, har, mask, use_reentrant=False)
-            else:
-                x = self._stage(i, x, har, mask)
-            mask = stage_mask(mask, self.upsample_rates[i])
-        x = masked(F.leaky_relu(x), mask)
-        return torch.tanh(self.conv_post(x))
+        return decode(self, x, har, g, x_mask)

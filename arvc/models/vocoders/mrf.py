@@ -10,8 +10,8 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
-from arvc.models.commons import LRELU_SLOPE, conv_nwc, from_nwc, masked, stage_mask, to_nwc, weight_norm
-from arvc.models.vocoders.hifigan_nsf import noise_conv_geometry, upsample_geometry
+from arvc.models.commons import LRELU_SLOPE, conv_nwc, masked, stage_mask, weight_norm
+from arvc.models.vocoders.hifigan_nsf import decode, decode_channels_last, noise_conv_geometry, upsample_geometry
 from arvc.models.vocoders.source import CumulativeSineSource
 
 
@@ -120,43 +120,9 @@ class HiFiGANMRFGenerator(nn.Module):
 
     def _forward_nwc(self, x: torch.Tensor, har: torch.Tensor, g: torch.Tensor | None,
                      x_mask: torch.Tensor | None) -> torch.Tensor:
-        """``forward`` with every activation held as channels-last ``(B, C, 1, T)`` (inference only)."""
-        mask = x_mask.unsqueeze(2) if x_mask is not None else None
-        x = conv_nwc(self.conv_pre, to_nwc(masked(x, x_mask)))
-        if g is not None:
-            x.add_(self.cond(g).unsqueeze(2))
-        har = to_nwc(har)
-        for i in range(len(self.upsamples)):
-            x = F.leaky_relu_(x, LRELU_SLOPE)
-            if mask is not None:
-                x.mul_(mask)
-            x = conv_nwc(self.upsamples[i], x)
-            mask = stage_mask(mask, self.upsample_rates[i])
-            x.add_(conv_nwc(self.noise_convs[i], har))
-            blocks = self.mrfs[i]
-            xs = blocks[0].forward_nwc(x, mask)
-            for block in blocks[1:]:
-                xs.add_(block.forward_nwc(x, mask))
-            x = xs.div_(self.num_kernels)
-        x = F.leaky_relu_(x)
-        if mask is not None:
-            x.mul_(mask)
-        return torch.tanh_(from_nwc(conv_nwc(self.conv_post, x)))
+        return decode_channels_last(self, self.upsamples, list(self.mrfs), x, har, g, x_mask)
 
     def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None,
                 x_mask: torch.Tensor | None = None) -> torch.Tensor:
         har = masked(self.source(f0).transpose(1, 2), stage_mask(x_mask, self.upp))
-        if self.use_fast_path(x):
-            return self._forward_nwc(x, har, g, x_mask)
-        x = self.conv_pre(masked(x, x_mask))
-        if g is not None:
-            x = x + self.cond(g)
-        mask = x_mask
-        for i in range(len(self.upsamples)):
-            if self.training and self.checkpointing:
-                x = torch.utils.checkpoint.checkpoint(self._stage, i, x, har, mask, use_reentrant=False)
-            else:
-                x = self._stage(i, x, har, mask)
-            mask = stage_mask(mask, self.upsample_rates[i])
-        x = masked(F.leaky_relu(x), mask)
-        return torch.tanh(self.conv_post(x))
+        return decode(self, x, har, g, x_mask)
