@@ -101,6 +101,36 @@ class TrainLogger:
         self.writer.add_image("slice/mel_org", mel_image(mel_org), step)
         self.writer.add_image("slice/mel_gen", mel_image(mel_gen), step)
 
+    @torch.no_grad()
+    def mel_images(self, step: int, wave: torch.Tensor, y_hat: torch.Tensor, model_cfg) -> None:
+        """``slice/mel_org`` / ``slice/mel_gen`` of the first item of a step's real and generated ``(B, 1, N)``."""
+        from arvc.training.mel import mel_spectrogram
+
+        mc = model_cfg
+        mel_org, mel_gen = (mel_spectrogram(w[:1, 0].float(), mc.sample_rate, mc.filter_length, mc.hop_length,
+                                            mc.n_mel_channels)[0] for w in (wave, y_hat.detach()))
+        self.images(step, mel_org, mel_gen)
+
+    @torch.no_grad()
+    def reference_audio(self, step: int, net: torch.nn.Module, item, device: torch.device, sample_rate: int,
+                        hop: int, with_original: bool = False, max_frames: int = 300) -> None:
+        """``audio/reference_gen``: the generator's conversion of a training item's first ``max_frames`` frames
+        (and ``audio/reference_org``, the recording, when ``with_original``)."""
+        frames = min(item.frames, max_frames)
+        was_training = net.training
+        net.eval()
+        try:
+            def first(t):
+                return t[:frames].unsqueeze(0).to(device) if t is not None else None
+
+            audio = net.infer(first(item.phone), torch.tensor([frames], device=device), first(item.pitch),
+                              first(item.pitchf), torch.tensor([item.sid], device=device))[0]
+            self.audio(step, "audio/reference_gen", audio[0], sample_rate)
+            if with_original:
+                self.audio(step, "audio/reference_org", item.wav[: frames * hop], sample_rate)
+        finally:
+            net.train(was_training)
+
     def audio(self, step: int, tag: str, wav: torch.Tensor, sample_rate: int) -> None:
         self.writer.add_audio(tag, wav.detach().float().cpu().reshape(1, -1).clamp(-1, 1), step, sample_rate=sample_rate)
 
@@ -126,5 +156,7 @@ class NullLogger:
     def end_epoch(self, *a, **k) -> None: ...
     def images(self, *a, **k) -> None: ...
     def audio(self, *a, **k) -> None: ...
+    def mel_images(self, *a, **k) -> None: ...
+    def reference_audio(self, *a, **k) -> None: ...
     def note(self, *a, **k) -> None: ...
     def close(self) -> None: ...

@@ -9,8 +9,8 @@ one optimizer step over ``grad_accum_steps`` micro-batches:
 
 Accumulating this way gives exactly the update of one batch ``grad_accum_steps`` times larger (the
 discriminator is frozen during the generator pass, so its gradients never mix). Multi-process runs average
-gradients with one all-reduce per model (no DDP wrapper, which cannot follow this two-phase order); every
-rank-0-only action goes through :meth:`Trainer.main`.
+gradients with one all-reduce per model (:mod:`arvc.training.distributed`; a DDP wrapper would reduce inside
+``backward``, out of this two-phase order); every rank-0-only action goes through :meth:`Trainer.main`.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from arvc.models.commons import slice_segments
 from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
 from arvc.training.config import TrainConfig
+from arvc.training.distributed import any_rank, average_gradients, broadcast_parameters, sum_across
 from arvc.training.logging import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
-from arvc.training.mel import mel_spectrogram
 from arvc.training.overtrain import OvertrainDetector
 from arvc.training.state import TrainState
 
@@ -104,7 +104,7 @@ class Trainer:
             load_pretrained(net_d, cfg.pretrained_d, "D", expect)
         self.from_scratch = not (cfg.pretrained_g or cfg.pretrained_d)
         self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
-        self._broadcast_parameters()
+        broadcast_parameters(self.net_g, self.net_d)
 
         make_opt = optimizer_factory or self._build_optimizer
         optim_g, optim_d = make_opt(self.net_g.parameters()), make_opt(self.net_d.parameters())
@@ -165,36 +165,6 @@ class Trainer:
     @property
     def world(self) -> int:
         return self.accelerator.num_processes
-
-    def _broadcast_parameters(self) -> None:
-        if self.world <= 1:
-            return
-        for model in (self.net_g, self.net_d):
-            for t in list(model.parameters()) + list(model.buffers()):
-                torch.distributed.broadcast(t.data, src=0)
-
-    def _average_gradients(self, model: torch.nn.Module) -> None:
-        """All-reduce (mean) every gradient across processes in one flat buffer."""
-        if self.world <= 1:
-            return
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= self.world
-        offset = 0
-        for g in grads:
-            n = g.numel()
-            g.copy_(flat[offset : offset + n].view_as(g))
-            offset += n
-
-    def _any_rank(self, flag: bool) -> bool:
-        if self.world <= 1:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        torch.distributed.all_reduce(t)
-        return bool(t.item() > 0)
 
     def _grad_norm(self, model: torch.nn.Module) -> torch.Tensor:
         """Total gradient norm (before clipping); clips to ``grad_clip`` when set."""
@@ -265,9 +235,9 @@ class Trainer:
             loss = self.discriminator_loss(out)
             self.accelerator.backward(loss / k)
             loss_d = loss_d + loss.detach() / k
-        self._average_gradients(self.net_d)
+        average_gradients(self.net_d)
         norm_d = self._grad_norm(self.net_d)
-        skip_d = self._any_rank(not torch.isfinite(loss_d).item())
+        skip_d = any_rank(not torch.isfinite(loss_d).item(), self.device)
         if not skip_d:
             self.optim_d.step()
         self.optim_d.zero_grad(set_to_none=True)
@@ -284,9 +254,9 @@ class Trainer:
                     sums[name] = sums.get(name, 0) + value.detach() / k
         finally:
             self.net_d.requires_grad_(True)
-        self._average_gradients(self.net_g)
+        average_gradients(self.net_g)
         norm_g = self._grad_norm(self.net_g)
-        skip_g = self._any_rank(not torch.isfinite(sums["loss/g/total"]).item())
+        skip_g = any_rank(not torch.isfinite(sums["loss/g/total"]).item(), self.device)
         if not skip_g:
             self.optim_g.step()
         self.optim_g.zero_grad(set_to_none=True)
@@ -381,7 +351,7 @@ class Trainer:
                 if cfg.max_steps and self.state.step >= cfg.max_steps:
                     stop = f"reached --max_steps {cfg.max_steps}"
                     break
-                if deadline is not None and self._any_rank(time.perf_counter() >= deadline):
+                if deadline is not None and any_rank(time.perf_counter() >= deadline, self.device):
                     stop = f"reached the time budget (--max_minutes {cfg.max_minutes:g})"
                     break
             if aborted:
@@ -421,9 +391,8 @@ class Trainer:
     def _reduce_means(self, sums: dict[str, float], count: int) -> dict[str, float]:
         if self.world > 1:
             keys = sorted(sums)
-            t = torch.tensor([sums[k] for k in keys] + [float(count)], device=self.device, dtype=torch.float64)
-            torch.distributed.all_reduce(t)
-            sums, count = dict(zip(keys, t[:-1].tolist())), int(t[-1].item())
+            *totals, n = sum_across([sums[k] for k in keys] + [float(count)], self.device)
+            sums, count = dict(zip(keys, totals)), int(n)
         return {k: v / count for k, v in sums.items()} if count else {}
 
     def _info(self, message: str) -> None:
@@ -499,38 +468,16 @@ class Trainer:
         return final
 
     # ---------------------------------------------------------------------------------------- tensorboard
-    @torch.no_grad()
     def _log_images(self) -> None:
         out = getattr(self, "_last", None)
-        if out is None:
-            return
-        mc = self.model_cfg
-        mels = [mel_spectrogram(w[:1, 0].float(), mc.sample_rate, mc.filter_length, self.hop, mc.n_mel_channels)[0]
-                for w in (out.wave, out.y_hat.detach())]
-        self.logger.images(self.state.step, mels[0], mels[1])
+        if out is not None:
+            self.logger.mel_images(self.state.step, out.wave, out.y_hat, self.model_cfg)
 
-    @torch.no_grad()
     def _log_reference_audio(self) -> None:
-        if not isinstance(self.logger, TrainLogger) or len(self.dataset) == 0:
-            return
-        item = self.dataset[0]
-        frames = min(item.frames, 300)
-        net = _plain(self.net_g)
-        was_training = net.training
-        net.eval()
-        try:
-            phone = item.phone[:frames].unsqueeze(0).to(self.device)
-            lengths = torch.tensor([frames], device=self.device)
-            pitch = item.pitch[:frames].unsqueeze(0).to(self.device) if item.pitch is not None else None
-            pitchf = item.pitchf[:frames].unsqueeze(0).to(self.device) if item.pitchf is not None else None
-            sid = torch.tensor([item.sid], device=self.device)
-            audio = net.infer(phone, lengths, pitch, pitchf, sid)[0]
-            self.logger.audio(self.state.step, "audio/reference_gen", audio[0], self.model_cfg.sample_rate)
-            if self.state.epoch <= max(1, self.cfg.save_every):
-                self.logger.audio(self.state.step, "audio/reference_org", item.wav[: frames * self.hop],
-                                  self.model_cfg.sample_rate)
-        finally:
-            net.train(was_training)
+        if isinstance(self.logger, TrainLogger) and len(self.dataset):
+            first_save = self.state.epoch <= max(1, self.cfg.save_every)
+            self.logger.reference_audio(self.state.step, _plain(self.net_g), self.dataset[0], self.device,
+                                        self.model_cfg.sample_rate, self.hop, with_original=first_save)
 
 
 def stopped_early(result: TrainResult) -> bool:
