@@ -12,6 +12,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+SOURCE_INIT_GAIN = 2.0
+
+
+def init_source_linear(linear: nn.Linear, gain: float = SOURCE_INIT_GAIN) -> None:
+    """From-scratch init of the layer that merges the harmonic sines into one excitation.
+
+    Harmonic ``h`` (1-based) gets weight ``gain / h`` and the bias 0, so a fresh model hears its
+    pitch: PyTorch's default ``U(-1/sqrt(dim), 1/sqrt(dim))`` draws a random sign and often a
+    near-zero weight, and a model trained from scratch then learns to ignore F0. Loading any
+    weights (a pretrain, a model) overwrites this.
+    """
+    with torch.no_grad():
+        harmonics = torch.arange(1, linear.in_features + 1, dtype=linear.weight.dtype)
+        linear.weight.copy_((gain / harmonics).expand_as(linear.weight))
+        if linear.bias is not None:
+            linear.bias.zero_()
+
 
 def _noise(sine: torch.Tensor, uv: torch.Tensor, sine_amp: float, noise_std: float) -> torch.Tensor:
     amp = uv * noise_std + (1 - uv) * sine_amp / 3
@@ -49,6 +66,7 @@ class SineSource(nn.Module):
         self.voiced_threshold = voiced_threshold
         self.deterministic = False
         self.l_linear = nn.Linear(self.dim, 1)
+        init_source_linear(self.l_linear)
 
     def excitation(self, f0: torch.Tensor, upp: int) -> torch.Tensor:
         """Pre-linear excitation ``(B, T * upp, dim)``."""
@@ -110,8 +128,10 @@ class CumulativeSineSource(nn.Module):
         self.refinegan = refinegan
         if refinegan:
             self.merge = nn.Sequential(nn.Linear(self.dim, 1, bias=False), nn.Tanh())
+            init_source_linear(self.merge[0])
         else:
             self.l_linear = nn.Linear(self.dim, 1)
+            init_source_linear(self.l_linear)
 
     def excitation(self, f0_up: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
