@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_quickstart_runs_every_stage_and_writes_scores(tmp_path, voices_dir, cap
     shutil.copy(voices_dir / "sentences.txt", voices)
     out = tmp_path / "out"
     rc = main(["quickstart", "--offline", "--voices", str(voices), "--logs_dir", str(tmp_path / "logs"),
-               "--output_dir", str(out), "--train_minutes", "0.05", "--cpu_cores", "1"])
+               "--output_dir", str(out), "--train_minutes", "0.15", "--cpu_cores", "1", "--save_every", "1"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "whisper-tiny.en" in text and "training from scratch" in text
@@ -35,3 +36,7 @@ def test_quickstart_runs_every_stage_and_writes_scores(tmp_path, voices_dir, cap
     for key in ("mean_similarity_output_to_target", "mean_similarity_source_to_target", "mean_cer"):
         assert isinstance(summary[key], float), key
     assert summary["pitch"] > 0  # male source, female target: transposed up
+    ranking = json.loads(Path(summary["ranking"]).read_text())["ranking"]
+    assert 2 <= len(ranking) <= 4 and [r["rank"] for r in ranking] == list(range(1, len(ranking) + 1))
+    assert summary["model"].endswith(ranking[0]["weights"])  # converted with the best-ranked epoch
+    assert "epoch ranking" in text

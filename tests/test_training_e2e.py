@@ -74,3 +74,10 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
     assert sorted(r["epoch"] for r in ranking) == [3, 6] and [r["rank"] for r in ranking] == [1, 2]
     assert ranking[0]["combined"] >= ranking[1]["combined"]
     assert all(-1 <= r["sim_target"] <= 1 for r in ranking)
+
+    # --last 1: only the newest weights file is scored
+    last_dir = tmp_path / "ranking_last"
+    assert main(["evaluate", "--model_dir", str(logs / "demo"), "--clips", str(source), "-r", str(voices_dir / "slt_test"),
+                 "--pitch", "12", "--f0_method_convert", "pm", "--embedder_path", embedder, "--asr", "false",
+                 "--mos", "false", "--last", "1", "-o", str(last_dir)]) == 0
+    assert [r["epoch"] for r in json.loads((last_dir / "eval_ranking.json").read_text())["ranking"]] == [6]

@@ -50,6 +50,8 @@ class QuickstartConfig:
     protect: float = 0.33
     cpu_cores: int | None = None
     seed: int = 1234
+    rank_last: int = 4  # rank the last N saved epochs on held-out clips, convert with the best (< 2: the final one)
+    save_every: int = 5  # epochs between saved weights files (the ranking's candidates)
 
 
 def _say(msg: str) -> None:
@@ -111,6 +113,12 @@ def median_f0(files: list[Path], f0_method) -> float:
     return float(np.median(v)) if len(v) else 0.0
 
 
+def transposition(source_files: list[Path], target_f0: float, f0_method) -> tuple[float, float]:
+    """(semitones rounded to an integer, median source F0) taking ``source_files`` to ``target_f0`` Hz."""
+    src_f0 = median_f0(source_files, f0_method)
+    return (float(np.round(12 * np.log2(target_f0 / src_f0))) if src_f0 > 0 and target_f0 > 0 else 0.0), src_f0
+
+
 def quickstart(cfg: QuickstartConfig) -> dict:
     """Run every stage; returns a summary dict (paths, choices, scores). Raises ArvcError on failure."""
     from arvc.features.f0 import get_f0_method
@@ -121,6 +129,7 @@ def quickstart(cfg: QuickstartConfig) -> dict:
     from arvc.stages.extract import ExtractConfig, extract
     from arvc.stages.infer import InferRun, infer
     from arvc.stages.preprocess import PreprocessConfig, preprocess
+    from arvc.stages.rank_epochs import RankConfig, rank_epochs, saved_weights
     from arvc.stages.train import train
     from arvc.training.config import TrainConfig
 
@@ -164,8 +173,9 @@ def quickstart(cfg: QuickstartConfig) -> dict:
     res = train(TrainConfig(
         model_name=cfg.model_name, logs_dir=cfg.logs_dir, sample_rate=cfg.sample_rate, version="v2",
         model_size=model_size, pretrained_g=g_pre, pretrained_d=d_pre, epochs=cfg.epochs,
-        batch_size=cfg.batch_size, learning_rate=1e-4 if g_pre else SCRATCH_LR, save_every=10 ** 6,
-        max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=50,
+        batch_size=cfg.batch_size, learning_rate=1e-4 if g_pre else SCRATCH_LR,
+        save_every=cfg.save_every if cfg.rank_last > 1 else 10 ** 6, save_every_weights=cfg.rank_last > 1,
+        save_only_latest=True, max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=50,
     ))
     timings["train"] = time.time() - t
     if res.weights is None:
@@ -175,13 +185,32 @@ def quickstart(cfg: QuickstartConfig) -> dict:
     _say(f"    model: {model_path}")
 
     f0 = get_f0_method(f0_name)
+    tgt_f0 = median_f0(sorted(paths.sliced_16k.glob("*.wav"))[:10], f0)
     if cfg.pitch is None:
-        src_f0 = median_f0(sorted((voices / "kal").glob("*.flac"))[:5], f0)
-        tgt_f0 = median_f0(sorted(paths.sliced_16k.glob("*.wav"))[:10], f0)
-        pitch = float(np.round(12 * np.log2(tgt_f0 / src_f0))) if src_f0 > 0 and tgt_f0 > 0 else 0.0
+        pitch, src_f0 = transposition(sorted((voices / "kal").glob("*.flac"))[:5], tgt_f0, f0)
         _say(f"    transposition {pitch:+g} semitones (median F0 {src_f0:.0f} Hz source -> {tgt_f0:.0f} Hz target)")
     else:
         pitch = cfg.pitch
+
+    ranking_path = None
+    if cfg.rank_last > 1 and len(saved_weights(paths.root)) > 1:
+        t = time.time()
+        # Held-out clips of another voice (never the kal sentences scored below) against the training chunks;
+        # without that folder, three of the run's own chunks (a resynthesis).
+        rank_voice = voices / "espeak_m3"
+        clips = sorted(rank_voice.glob("*.flac"))[:3] if rank_voice.is_dir() else []
+        rank_pitch = transposition(clips, tgt_f0, f0)[0] if clips else 0.0
+        n = min(cfg.rank_last, len(saved_weights(paths.root)))
+        _say(f"    ranking the last {n} saved epochs on {rank_voice.name if clips else 'training'} clips")
+        ranked = rank_epochs(RankConfig(
+            model_dir=paths.root, clips=clips, pitch=rank_pitch, index=index_path, f0_method=f0_name,
+            embedder_model=embedder, score_f0_method=f0_name, asr=False, mos=False, index_rate=cfg.index_rate,
+            last=cfg.rank_last, output_dir=out_dir / "ranking"))
+        print(ranked.table)
+        model_path = paths.root / ranked.ranking[0]["weights"]
+        ranking_path = ranked.json_path
+        _say(f"    converting with {model_path.name} (ranked first)")
+        timings["rank"] = time.time() - t
 
     t = time.time()
     converted_dir = out_dir / "converted"
@@ -206,6 +235,7 @@ def quickstart(cfg: QuickstartConfig) -> dict:
         "model": str(model_path), "index": str(index_path), "experiment": str(paths.root),
         "converted": str(converted_dir), "scores": str(ev.json_path), "plots": str(eval_dir / "plots"),
         "embedder": embedder, "f0_method": f0_name, "pretrains": why_pre, "pitch": pitch,
+        "ranking": str(ranking_path) if ranking_path else None,
         "mean_similarity_output_to_target": ev.mean.get("sim_target"),
         "mean_similarity_source_to_target": ev.mean.get("source_sim_target"),
         "mean_cer": ev.mean.get("cer"), "mean_f0_corr": ev.mean.get("f0_corr"),

@@ -21,7 +21,8 @@ _WEIGHTS_RE = re.compile(r"_(\d+)e_(\d+)s\.pth$")
 class RankConfig:
     """``model_dir``: an experiment folder (logs/<model>). ``clips``: audio converted with each epoch (default:
     three of the run's own 16 kHz chunks). ``references``: target-speaker audio (default: the run's chunks).
-    ``text``/``pitch`` as in EvaluateConfig. ``f0_method``: for the conversions; ``score_f0_method`` for scoring."""
+    ``text``/``pitch`` as in EvaluateConfig. ``f0_method``: for the conversions; ``score_f0_method`` for scoring.
+    ``last``: score only the last N saved weights files (None: all)."""
 
     model_dir: Path
     clips: list[Path] = field(default_factory=list)
@@ -37,6 +38,7 @@ class RankConfig:
     asr: bool = True
     mos: bool = True
     index_rate: float = 0.75
+    last: int | None = None
 
 
 @dataclass
@@ -113,6 +115,10 @@ def rank_epochs(cfg: RankConfig) -> RankResult:
     weights = saved_weights(model_dir)
     if not weights:
         raise ArvcError(f"{model_dir}: no saved weights (<name>_<E>e_<S>s.pth); train with --save_every_weights")
+    if cfg.last is not None:
+        if cfg.last < 1:
+            raise ArvcError(f"--last must be at least 1, not {cfg.last}")
+        weights = weights[-cfg.last:]
     clips = list(cfg.clips) or default_clips(model_dir)
     if not clips:
         raise ArvcError(f"{model_dir}: no clips to convert; pass --clips")

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--f0_method_convert", default="rmvpe", help="F0 method for --model_dir conversions")
     p.add_argument("--embedder_model", default=None, help="embedder for --model_dir conversions (default: the model's)")
     p.add_argument("--embedder_path", default=None)
+    p.add_argument("--last", type=int, default=None, help="rank only the last N saved weights files (--model_dir)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             pitch=args.pitch, index=args.index, f0_method=args.f0_method_convert,
             embedder_model=args.embedder_model, embedder_path=args.embedder_path,
             output_dir=args.output_dir if args.output_dir != Path("eval") else None,
-            score_f0_method=args.f0_method, asr=args.asr, mos=args.mos,
+            score_f0_method=args.f0_method, asr=args.asr, mos=args.mos, last=args.last,
         ))
         print(res.table)
         print(f"ranking written to {res.json_path}")

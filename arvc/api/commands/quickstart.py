@@ -20,6 +20,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder_model", default=None, help="default: contentvec if available, else whisper-tiny.en")
     p.add_argument("--pitch", type=float, default=None, help="semitones (default: from the median F0s)")
     p.add_argument("--cpu_cores", type=int, default=None)
+    p.add_argument("--rank_last", type=int, default=4,
+                   help="rank the last N saved epochs on held-out clips and convert with the best (default 4; "
+                        "0 or 1: the final weights)")
+    p.add_argument("--save_every", type=int, default=5, help="epochs between saved weights files (default 5)")
     p.add_argument("--voices", type=Path, default=None,
                    help="folder with slt/, slt_test/, kal/ and sentences.txt (default: the bundled assets/voices)")
 
@@ -31,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         model_name=args.model_name, logs_dir=args.logs_dir, output_dir=args.output_dir,
         sample_rate=args.sample_rate, train_minutes=args.train_minutes, batch_size=args.batch_size,
         offline=args.offline, f0_method=args.f0_method, embedder_model=args.embedder_model, pitch=args.pitch,
-        cpu_cores=args.cpu_cores, **({"voices": args.voices} if args.voices else {}),
+        cpu_cores=args.cpu_cores, rank_last=args.rank_last, save_every=args.save_every, **({"voices": args.voices} if args.voices else {}),
     ))
     print()
     print(f"experiment folder : {s['experiment']}")
@@ -40,13 +44,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"converted audio   : {s['converted']}")
     print(f"scores            : {s['scores']}")
     print(f"spectrogram PNGs  : {s['plots']}")
+    if s.get("ranking"):
+        print(f"epoch ranking     : {s['ranking']}")
     print(f"embedder / F0     : {s['embedder']} / {s['f0_method']}  ({s['pretrains']})")
     sim_o, sim_s = s["mean_similarity_output_to_target"], s["mean_similarity_source_to_target"]
     print(f"speaker similarity to slt: converted {sim_o:.3f} vs unconverted kal {sim_s:.3f}")
     print(f"CER {s['mean_cer']:.3f}   F0 correlation {s['mean_f0_corr']:.3f}   DNSMOS {s['mean_dnsmos']:.2f}")
     if not s["pretrains"].startswith("standard pretrains"):
-        print("note: a few minutes of from-scratch training on a CPU learn the target's timbre first; clear speech "
-              "and following the source's pitch contour take hours of training, or the standard pretrains "
-              "(downloaded when the Hugging Face hub is reachable)")
+        print("note: a few minutes of from-scratch training on a CPU learn the target's timbre and follow the "
+              "source's pitch, but clear speech takes hours of training, or the standard pretrains "
+              "(downloaded when the Hugging Face hub is reachable); scores vary from run to run")
     print(f"wall time {s['wall_s'] / 60:.1f} min")
     return 0
