@@ -35,6 +35,21 @@ def _noise(sine: torch.Tensor, uv: torch.Tensor, sine_amp: float, noise_std: flo
     return amp * torch.randn_like(sine)
 
 
+class _Source(nn.Module):
+    """Settings shared by the harmonic sources: ``dim`` = harmonics incl. the fundamental, ``deterministic``
+    drops the random phase offsets and noise."""
+
+    def __init__(self, sample_rate: int, harmonic_num: int, sine_amp: float, noise_std: float,
+                 voiced_threshold: float):
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.dim = harmonic_num + 1
+        self.sine_amp = sine_amp
+        self.noise_std = noise_std
+        self.voiced_threshold = voiced_threshold
+        self.deterministic = False
+
+
 def hifigan_sine_phase(f0: torch.Tensor, upp: int, sample_rate: int) -> torch.Tensor:
     """Applio's HiFi-GAN-NSF phase in cycles, vectorised: ``f0 (B, T)`` Hz -> ``(B, T * upp)``.
 
@@ -50,7 +65,7 @@ def hifigan_sine_phase(f0: torch.Tensor, upp: int, sample_rate: int) -> torch.Te
     return inc.reshape(b, t * upp)
 
 
-class SineSource(nn.Module):
+class SineSource(_Source):
     """HiFi-GAN-NSF source (Applio ``SourceModuleHnNSF`` with its ``SineGenerator``).
 
     ``forward(f0 (B, T) Hz, upp) -> (B, T * upp, 1)`` = ``tanh(l_linear(excitation))``.
@@ -58,13 +73,7 @@ class SineSource(nn.Module):
 
     def __init__(self, sample_rate: int, harmonic_num: int = 0, sine_amp: float = 0.1,
                  noise_std: float = 0.003, voiced_threshold: float = 0.0):
-        super().__init__()
-        self.sample_rate = sample_rate
-        self.dim = harmonic_num + 1
-        self.sine_amp = sine_amp
-        self.noise_std = noise_std
-        self.voiced_threshold = voiced_threshold
-        self.deterministic = False
+        super().__init__(sample_rate, harmonic_num, sine_amp, noise_std, voiced_threshold)
         self.l_linear = nn.Linear(self.dim, 1)
         init_source_linear(self.l_linear)
 
@@ -110,7 +119,7 @@ def cumulative_sines(f0_up: torch.Tensor, sample_rate: int, dim: int, determinis
     return torch.sin(torch.cumsum(rad + shift, dim=1) * 2 * math.pi)
 
 
-class CumulativeSineSource(nn.Module):
+class CumulativeSineSource(_Source):
     """Source of MRF HiFi-GAN (``l_linear``, 9 harmonics) and RefineGAN (``merge``, no bias).
 
     ``forward(f0_up (B, N) Hz at the output rate) -> (B, N, 1)``.
@@ -118,13 +127,7 @@ class CumulativeSineSource(nn.Module):
 
     def __init__(self, sample_rate: int, harmonic_num: int = 0, sine_amp: float = 0.1,
                  noise_std: float = 0.003, voiced_threshold: float = 0.0, refinegan: bool = False):
-        super().__init__()
-        self.sample_rate = sample_rate
-        self.dim = harmonic_num + 1
-        self.sine_amp = sine_amp
-        self.noise_std = noise_std
-        self.voiced_threshold = voiced_threshold
-        self.deterministic = False
+        super().__init__(sample_rate, harmonic_num, sine_amp, noise_std, voiced_threshold)
         self.refinegan = refinegan
         if refinegan:
             self.merge = nn.Sequential(nn.Linear(self.dim, 1, bias=False), nn.Tanh())
