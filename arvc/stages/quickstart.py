@@ -193,14 +193,15 @@ def quickstart(cfg: QuickstartConfig) -> dict:
         pitch = cfg.pitch
 
     ranking_path = None
-    if cfg.rank_last > 1 and len(saved_weights(paths.root)) > 1:
+    candidates = saved_weights(paths.root) if cfg.rank_last > 1 else []
+    if len(candidates) > 1:
         t = time.time()
         # Held-out clips of another voice (never the kal sentences scored below) against the training chunks;
         # without that folder, three of the run's own chunks (a resynthesis).
         rank_voice = voices / "espeak_m3"
         clips = sorted(rank_voice.glob("*.flac"))[:3] if rank_voice.is_dir() else []
         rank_pitch = transposition(clips, tgt_f0, f0)[0] if clips else 0.0
-        n = min(cfg.rank_last, len(saved_weights(paths.root)))
+        n = min(cfg.rank_last, len(candidates))
         _say(f"    ranking the last {n} saved epochs on {rank_voice.name if clips else 'training'} clips")
         ranked = rank_epochs(RankConfig(
             model_dir=paths.root, clips=clips, pitch=rank_pitch, index=index_path, f0_method=f0_name,

@@ -16,6 +16,7 @@ import torch
 
 from arvc.atomic import write_text
 from arvc.errors import ArvcError
+from arvc.formats.rvc_pth import mismatch_summary
 from arvc.paths import ExperimentPaths
 from arvc.training.state import TrainState
 
@@ -108,8 +109,6 @@ def _describe_mismatch(kind: str, path: str, wrong: list[tuple[str, tuple, tuple
         if wrong and any(k.startswith("dec.") for k, *_ in wrong):
             return (f"--pretrained_g {path} has another decoder shape ({wrong[0][0]} {wrong[0][1]} vs {wrong[0][2]}): "
                     f"it was made for another sample rate or vocoder; this run trains {expect}")
-    from arvc.formats.rvc_pth import mismatch_summary
-
     flag = "--pretrained_g" if kind == "G" else "--pretrained_d"
     summary = mismatch_summary(missing, unexpected, [f"{k} {a} vs {b}" for k, a, b in wrong])
     return f"{flag} {path} does not fit {expect}: {summary}"

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         model_name=args.model_name, logs_dir=args.logs_dir, output_dir=args.output_dir,
         sample_rate=args.sample_rate, train_minutes=args.train_minutes, batch_size=args.batch_size,
         offline=args.offline, f0_method=args.f0_method, embedder_model=args.embedder_model, pitch=args.pitch,
-        cpu_cores=args.cpu_cores, rank_last=args.rank_last, save_every=args.save_every, **({"voices": args.voices} if args.voices else {}),
+        cpu_cores=args.cpu_cores, rank_last=args.rank_last, save_every=args.save_every,
+        **({"voices": args.voices} if args.voices else {}),
     ))
     print()
     print(f"experiment folder : {s['experiment']}")
