@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -139,7 +140,10 @@ def test_weight_norm_names_and_single_file(tiny_dir, reference, tmp_path):
 def test_bf16_agrees_with_fp32(tiny_dir, reference):
     audio, _, _ = reference
     fp32 = load_embedder("custom", path=tiny_dir).extract(audio)
-    bf16 = load_embedder("custom", path=tiny_dir, precision="bf16").extract(audio)
+    emb = load_embedder("custom", path=tiny_dir, precision="bf16")
+    if emb.guard.kept_fp32:  # layers whose bf16 kernels drift on this CPU: visible in the test log
+        warnings.warn(emb.guard.summary("tiny HuBERT"))
+    bf16 = emb.extract(audio)
     assert bf16.dtype == torch.float32 and bf16.shape == fp32.shape
     rel = (bf16 - fp32).norm() / fp32.norm()
     assert rel < 0.05, rel

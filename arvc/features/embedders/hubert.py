@@ -289,6 +289,16 @@ def load_hubert_model(path: Path):
 # ---------------------------------------------------------------- the embedder
 
 
+def guard_probe_audio(seconds: float = 1.0) -> torch.Tensor:
+    """(1, N) 16 kHz speech-like probe: a gliding 8-harmonic tone with a noise floor (fixed seed)."""
+    n = int(16000 * seconds)
+    t = torch.arange(n, dtype=torch.float64) / 16000
+    phase = 2 * torch.pi * torch.cumsum(torch.linspace(110.0, 260.0, n, dtype=torch.float64), 0) / 16000
+    tone = sum(torch.sin(k * phase) / k for k in range(1, 9)) * (0.5 + 0.5 * torch.sin(2 * torch.pi * 3 * t))
+    noise = torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    return (0.2 * tone + 0.01 * noise).float().unsqueeze(0)
+
+
 class HubertEmbedder(Embedder):
     """A HuBERT-family model as an :class:`Embedder` (see the module docstring for the outputs)."""
 
@@ -314,11 +324,25 @@ class HubertEmbedder(Embedder):
         if precision == "fp16" and self.device.type == "cpu":
             raise ArvcError("precision fp16 is not supported on the CPU; use fp32 or bf16")
         self.dtype = dtype_of(precision)
-        self.model = model.to(self.device, self.dtype).eval()
+        self.model = model.to(self.device).eval()
         self.name, self.version, self.layer, self.mix, self.precision = name, version, layer, mix, precision
         self.hidden_size = model.config.hidden_size
         self.dim = model.config.classifier_proj_size if version == "v1" else self.hidden_size
         self.normalize_input = model.config.feat_extract_norm == "layer"
+        self.guard = None
+        if self.dtype != torch.float32 and self.device.type == "cpu":
+            self._guard_cpu_precision()
+        else:
+            self.model.to(self.dtype)
+
+    def _guard_cpu_precision(self) -> None:
+        """Reduced precision on the CPU: layers whose kernels drift on this CPU (e.g. AMX) stay in fp32."""
+        from arvc.device import guard_reduced_precision
+
+        audio = guard_probe_audio().to(self.device)
+        self.guard = guard_reduced_precision(self.model, lambda m, dt: m(audio.to(dt)), self.dtype)
+        if self.guard.kept_fp32:
+            log.warning("%s", self.guard.summary(f"embedder {self.name}"))
 
     def _forward(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T, dim)."""

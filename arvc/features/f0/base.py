@@ -43,7 +43,8 @@ class F0Method(ABC):
         audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         if n_frames is None:
             n_frames = len(audio) // self.options.hop_length
-        f0 = np.asarray(self._compute(audio, n_frames), dtype=np.float32).reshape(-1)
+        with torch.autocast(device_type=self.device.type, enabled=False):  # pitch networks always run in fp32
+            f0 = np.asarray(self._compute(audio, n_frames), dtype=np.float32).reshape(-1)
         f0 = np.nan_to_num(f0, nan=0.0, posinf=0.0, neginf=0.0)
         f0[f0 < 0] = 0
         return fit_length(f0, n_frames)
