@@ -109,17 +109,67 @@ def supports_fp16(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """Inference precision: ``"auto"`` -> fp16 on a CUDA GPU (as RVC clients run there), fp32 elsewhere.
-
-    Explicit fp32 / fp16 / bf16 are checked and returned as given.
-    """
+    """Inference precision: ``"auto"`` -> :func:`auto_precision`; explicit fp32 / fp16 / bf16 are checked and
+    returned as given."""
     from arvc.errors import ArvcError
 
     if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
+        return auto_precision(device)
     if precision not in PRECISIONS:
         raise ArvcError(f"--precision {precision!r}: choices are auto, {', '.join(PRECISIONS)}")
     return precision
+
+
+def auto_precision(device: torch.device, *, training: bool = False) -> str:
+    """The fastest precision that is right on ``device``.
+
+    CUDA: fp16 for inference (as RVC clients run there); for training bf16 where the GPU has it, else fp16.
+    CPU: bf16 where oneDNN can use AMX and :func:`cpu_bf16_selfcheck` passes, else fp32 (without AMX, bf16 on a
+    CPU is emulated or at best no faster). Other devices: fp32.
+    """
+    if device.type == "cuda":
+        return "bf16" if training and torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and cpu_amx_active() and cpu_bf16_selfcheck():
+        return "bf16"
+    return "fp32"
+
+
+SELFCHECK_TOLERANCE = 0.02
+
+
+def _selfcheck_error() -> float:
+    """Relative error of a small decoder-like conv stack in bf16 vs fp32 on this CPU (cast and autocast)."""
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv1d(64, 128, 7, padding=3), torch.nn.LeakyReLU(0.1),
+        torch.nn.ConvTranspose1d(128, 64, 16, stride=8, padding=4), torch.nn.LeakyReLU(0.1),
+        torch.nn.Conv1d(64, 64, 3, padding=1, groups=8), torch.nn.LeakyReLU(0.1), torch.nn.Conv1d(64, 1, 7, padding=3),
+    ).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) / max(p[0].numel(), 1) ** 0.5)
+        x = torch.randn(1, 64, 400, generator=g)
+        ref = net(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            auto = net(x)
+        cast = net.to(torch.bfloat16)(x.bfloat16())
+    return max(relative_error(auto, ref), relative_error(cast, ref))
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16_selfcheck() -> bool:
+    """True when bf16 convolutions on this CPU agree with fp32 (cached per CPU model, torch and ISA cap);
+    a CPU that fails falls back to fp32 and says so once."""
+    key = "selfcheck:" + _machine_key()
+    cached = _guard_cache().get(key)
+    if cached is None:
+        cached = {"error": _selfcheck_error()}
+        _guard_cache_store(key, cached)
+    ok = cached["error"] <= SELFCHECK_TOLERANCE
+    if not ok:
+        log.warning("bf16 on this CPU is wrong (conv stack differs %.3g from fp32; %s): precision auto uses fp32",
+                    cached["error"], describe_cpu_bf16())
+    return ok
 
 
 def default_chunk_batch(device: torch.device) -> int:
@@ -287,7 +337,7 @@ def guard_reduced_precision(model: torch.nn.Module, forward: Callable[[torch.nn.
             pin_fp32(pinned[name], dtype)
         return GuardReport(dtype, dict(cached["errors"]), tuple(cached["kept_fp32"]), cached=True)
     report = _run_guard(model, units, forward, dtype, tolerance)
-    _guard_cache_store(key, report)
+    _guard_cache_store(key, {"errors": report.errors, "kept_fp32": list(report.kept_fp32)})
     return report
 
 
@@ -306,11 +356,11 @@ def _guard_cache() -> dict:
         return {}
 
 
-def _guard_cache_store(key: str, report: "GuardReport") -> None:
+def _guard_cache_store(key: str, entry: dict) -> None:
     from arvc.atomic import write_json
 
     data = _guard_cache()
-    data[key] = {"errors": report.errors, "kept_fp32": list(report.kept_fp32)}
+    data[key] = entry
     try:
         _guard_cache_file().parent.mkdir(parents=True, exist_ok=True)
         write_json(_guard_cache_file(), data)
@@ -318,14 +368,19 @@ def _guard_cache_store(key: str, report: "GuardReport") -> None:
         log.debug("precision guard cache not written: %s", e)
 
 
+def _machine_key() -> str:
+    """CPU model, its bf16 features, torch version and oneDNN ISA cap: what decides the bf16 kernels."""
+    return "|".join([torch.__version__, cpu_model_name(), " ".join(sorted(f for f in cpu_flags() if f in _BF16_FLAGS)),
+                     os.environ.get("ONEDNN_MAX_CPU_ISA", "")])
+
+
 def _guard_cache_key(units, dtype: torch.dtype, tolerance: float) -> str:
-    """Same machine kind, torch, oneDNN ISA cap, dtype and layer shapes -> same verdict."""
+    """Same machine kind, dtype and layer shapes -> same verdict."""
     import hashlib
     import json
 
     shapes = [(n, type(m).__name__, [list(p.shape) for p in m.parameters()]) for n, m in units]
-    ident = [torch.__version__, cpu_model_name(), sorted(f for f in cpu_flags() if f in _BF16_FLAGS),
-             os.environ.get("ONEDNN_MAX_CPU_ISA", ""), str(dtype), tolerance, shapes]
+    ident = [_machine_key(), str(dtype), tolerance, shapes]
     return hashlib.sha1(json.dumps(ident).encode()).hexdigest()
 
 
@@ -431,8 +486,11 @@ def dataloader_options(device: torch.device, *, fast_train: bool, num_workers: i
 
 
 def resolve_training_precision(device: torch.device, precision: str) -> tuple[str, list[str]]:
-    """The precision actually used on ``device`` (fp16 needs an accelerator; bf16 needs support) and notes."""
+    """The precision actually used on ``device`` (``auto``: :func:`auto_precision`; fp16 needs an accelerator;
+    bf16 needs support) and notes."""
     notes: list[str] = []
+    if precision == "auto":
+        precision = auto_precision(device, training=True)
     if precision == "fp16" and device.type == "cpu":
         notes.append("fp16 mixed precision needs a GPU; training in fp32 on the CPU")
         return "fp32", notes

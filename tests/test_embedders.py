@@ -305,16 +305,19 @@ def test_bad_single_weight_file(tmp_path):
 
 
 def test_precision_auto():
-    from arvc.device import resolve_precision
+    from arvc.device import auto_precision, resolve_precision
 
-    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cpu")) == auto_precision(torch.device("cpu"))
     assert resolve_precision("auto", torch.device("cuda", 0)) == "fp16"  # resolution only; no GPU needed
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
     with pytest.raises(ArvcError, match="precision"):
         resolve_precision("int8", torch.device("cpu"))
 
 
-def test_precision_auto_on_cpu_is_fp32(tiny_dir, reference):
+def test_precision_auto_on_a_cpu_without_amx_is_fp32(tiny_dir, reference, monkeypatch):
+    import arvc.device as device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     audio, out, _ = reference
     emb = load_embedder("custom", path=tiny_dir, precision="auto")
     assert emb.precision == "fp32"

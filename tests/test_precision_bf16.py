@@ -214,3 +214,50 @@ def test_bf16_tests_also_pass_with_amx_capped():
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def _fake_cpu(monkeypatch, flags: set[str], selfcheck_ok: bool = True):
+    import arvc.device as device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(device, "cpu_bf16_selfcheck", lambda: selfcheck_ok)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    return device
+
+
+def test_auto_precision_is_bf16_only_on_amx_cpus_whose_bf16_checks_out(monkeypatch):
+    cpu = torch.device("cpu")
+    device = _fake_cpu(monkeypatch, {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    assert device.auto_precision(cpu) == "bf16" and device.resolve_precision("auto", cpu) == "bf16"
+    assert device.resolve_training_precision(cpu, "auto")[0] == "bf16"
+    assert device.resolve_precision("fp32", cpu) == "fp32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # AMX capped: no gain to be had
+    assert device.auto_precision(cpu) == "fp32"
+    device = _fake_cpu(monkeypatch, {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, selfcheck_ok=False)
+    assert device.auto_precision(cpu) == "fp32"
+    device = _fake_cpu(monkeypatch, {"avx512f", "avx512_bf16"})  # bf16 instructions but no AMX
+    assert device.auto_precision(cpu) == "fp32"
+    device = _fake_cpu(monkeypatch, {"avx2", "fma"})
+    assert device.auto_precision(cpu) == "fp32" and device.resolve_training_precision(cpu, "auto")[0] == "fp32"
+
+
+def test_bf16_selfcheck_measures_caches_and_reports_a_wrong_cpu(tmp_path, monkeypatch, caplog):
+    import arvc.device as device
+
+    monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path))
+    device.cpu_bf16_selfcheck.cache_clear()
+    try:
+        err = device._selfcheck_error()
+        assert 0 < err < device.SELFCHECK_TOLERANCE, err  # bf16 rounding is visible, and small
+        assert device.cpu_bf16_selfcheck()
+        assert (tmp_path / "cache" / "precision_guard.json").exists()
+        monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path / "other"))
+        monkeypatch.setattr(device, "_selfcheck_error", lambda: 0.31)
+        device.cpu_bf16_selfcheck.cache_clear()
+        with caplog.at_level("WARNING"):
+            assert not device.cpu_bf16_selfcheck()
+            assert not device.cpu_bf16_selfcheck()
+        lines = [r.getMessage() for r in caplog.records if "bf16 on this CPU is wrong" in r.getMessage()]
+        assert len(lines) == 1 and "0.31" in lines[0]
+    finally:
+        device.cpu_bf16_selfcheck.cache_clear()

@@ -23,7 +23,7 @@ class InferenceConfig:
     hop_length: accepted for Applio compatibility and unused (F0 frames are always 10 ms).
     resample_sr: output rate (0 = the model's rate).
     batch_size: chunks of one long file synthesized together (None: 1 on the CPU, 4 on a GPU).
-    precision: auto (fp16 on a CUDA GPU, fp32 elsewhere), fp32, fp16 or bf16.
+    precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, fp32 elsewhere; arvc.device.auto_precision), fp32, fp16 or bf16.
     noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the

@@ -62,7 +62,7 @@ class ExtractConfig:
     gpu: str | None = None  # e.g. "0"; None = best available device
     embedder_layer: int | None = None
     embedders_mix: str | tuple | None = None  # "9,12,0.5"
-    precision: str = "auto"  # embedder precision: auto (fp16 on CUDA, else fp32) | fp32 | fp16 (GPU) | bf16
+    precision: str = "auto"  # embedder precision: auto (arvc.device.auto_precision) | fp32 | fp16 (GPU) | bf16
     logs_dir: str | os.PathLike | None = None
     progress: bool = True
 

@@ -66,7 +66,7 @@ class TrainConfig:
     weights: LossWeights = field(default_factory=LossWeights)
     # hardware / speed
     gpu: str | None = None
-    precision: str = "fp32"
+    precision: str = "auto"
     deterministic: bool = False
     checkpointing: bool = False
     fast_train: bool = False
@@ -99,8 +99,8 @@ class TrainConfig:
             raise ValueError(f"model_size must be one of {', '.join(MODEL_SIZES)}, got {self.model_size!r}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("max_minutes must be > 0")
-        if self.precision not in ("fp32", "fp16", "bf16"):
-            raise ValueError(f"precision must be fp32, fp16 or bf16, got {self.precision!r}")
+        if self.precision not in ("auto", "fp32", "fp16", "bf16"):
+            raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {self.precision!r}")
         if self.batch_size < 1 or self.grad_accum_steps < 1 or self.epochs < 1:
             raise ValueError("batch_size, grad_accum_steps and epochs must be >= 1")
         self.betas = tuple(self.betas)  # type: ignore[assignment]

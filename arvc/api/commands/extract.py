@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embedder_layer", type=int, default=None,
                         help="take features from this transformer layer (default: last for v2, 9 for v1)")
     parser.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
-                        help="embedder precision (default auto: fp16 on a CUDA GPU, fp32 on the CPU; fp16 on GPUs only)")
+                        help="embedder precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs, else fp32; fp16 on GPUs only)")
     parser.add_argument("--logs_dir", default=None, help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)")
     from arvc.api.argtypes import add_bool
 

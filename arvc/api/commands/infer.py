@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--wav_subtype", default=None, help="soundfile subtype for wav/flac, e.g. PCM_24 or FLOAT (default PCM_16)")
     add_bool(p, "--split_audio", False, "convert each stretch of speech separately, keeping silences silent")
     p.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
-                   help="compute precision (default auto: fp16 on a CUDA GPU, fp32 elsewhere)")
+                   help="compute precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs whose bf16 checks out, else fp32)")
     p.add_argument("--gpu", default=None, help="GPU id (e.g. 0); default: first accelerator, else CPU")
     p.add_argument("--batch_size", type=int, default=None,
                    help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)")

@@ -49,8 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     g = parser.add_argument_group("hardware and speed")
     g.add_argument("--gpu", default=None, help="GPU id(s): 0 or 0,1 (several = one process per GPU); default: first GPU, else CPU")
-    g.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="mixed precision (fp16 with GradScaler; GPU only)")
+    g.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
+                   help="mixed precision (default auto: bf16 on AMX CPUs whose bf16 checks out and on bf16 GPUs, "
+                        "fp16 with GradScaler on other GPUs, else fp32)")
     add_bool(g, "--fast_train", False, "TF32, cudnn.benchmark, CUDA allocator config, torch.compile, fast data loading "
              "(GPU-only items are skipped on the CPU)")
     add_bool(g, "--compile_model", False, "torch.compile the generator and discriminator")

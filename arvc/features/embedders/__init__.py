@@ -46,7 +46,7 @@ def load_embedder(name: str = "contentvec", *, path=None, version: str = "v2", l
 
     ``version`` "v2" gives the final hidden state (768 for base models), "v1" the 256-dim RVC v1
     features; ``layer`` picks one transformer layer's output; ``mix=(a, b, ratio)`` blends two layers.
-    ``device`` None -> CPU; ``precision`` fp32 | fp16 (GPU) | bf16 | auto (fp16 on CUDA, else fp32).
+    ``device`` None -> CPU; ``precision`` fp32 | fp16 (GPU) | bf16 | auto (:func:`arvc.device.auto_precision`).
     """
     import torch
 
