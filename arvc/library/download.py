@@ -254,6 +254,11 @@ def download_hub(hub: HubFile, dest: str | os.PathLike, *, url: str, sha256: str
     """``hf_hub_download`` into a staging folder beside ``dest`` (resumable), verify, then rename into place."""
     from huggingface_hub import hf_hub_download
 
+    from arvc.hub import offline_reason
+
+    reason = offline_reason()  # fail at once instead of huggingface_hub's retry loop
+    if reason:
+        raise ArvcError(f"download failed: {url}: the Hugging Face hub cannot be reached ({reason})")
     dest = Path(dest)
     staging = dest.parent / f".{dest.name}.hub"
     rep = _Reporter(url, dest.name, progress, show_bar)
