@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
 import re
 import shutil
@@ -202,7 +203,7 @@ def download_http(url: str, dest: str | os.PathLike, *, sha256: str | None = Non
                 last = e
                 if e.code < 500 and e.code not in (408, 416, 429):  # 404, 403...: retrying will not help
                     break
-            except (urllib.error.URLError, OSError, ConnectionError, ValueError) as e:
+            except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
                 last = e
                 if isinstance(e, urllib.error.URLError) and isinstance(e.reason, ConnectionRefusedError) \
                         and attempt >= 1:
