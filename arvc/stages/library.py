@@ -58,13 +58,13 @@ def _pair_indexes(models: list[Path], indexes: list[Path]) -> dict[Path, Path | 
     return pairs
 
 
-def _voice_names(models: list[Path], parsed: dict, name: str | None) -> dict[Path, str]:
+def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
     names: dict[Path, str] = {}
     for m in models:
         if name and len(models) == 1:
             base = name
         else:
-            own = parsed[m].metadata.model_name or m.stem
+            own = m.stem  # files in community zips are named after the voice; the stored name often is not
             base = f"{name}_{own}" if name else own
         n = sanitize_name(base)
         k = 2
@@ -96,11 +96,10 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
         found = [identify(f) for f in files]  # raises on a refused pickle
         models = [f.path for f in found if f.kind == "model"]
         indexes = [f.path for f in found if f.kind == "index"]
-        parsed = {f.path: f.model for f in found if f.kind == "model"}
         if not models:
             return [_attach_index(url, indexes, name)]
         pairs = _pair_indexes(models, indexes)
-        names = _voice_names(models, parsed, name)
+        names = _voice_names(models, name)
         taken = [n for n in names.values() if voice_dir(n).exists()]
         if taken:
             raise ArvcError(f"{url}: a voice named {taken[0]!r} already exists; pass --name or run "
