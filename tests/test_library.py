@@ -256,6 +256,33 @@ def test_plain_https_pth_and_name_sanitised(server, capsys, model_bytes):
     assert v.name == "My_Voice" and v.index_file is None and v.model_path.parent == _models_dir() / "voices" / "My_Voice"
 
 
+def test_safetensors_model_is_identified_by_content(server, tmp_path, capsys, fixtures_dir):
+    from arvc.formats import read_model, write_model
+
+    m = read_model(fixtures_dir / "pipeline_tiny" / "model.pth")
+    st = write_model(tmp_path / "v.safetensors", m.weights, m.config_list, m.metadata)
+    server.files["/files/voice.safetensors"] = st.read_bytes()
+    server.files["/files/notes.pth"] = b"just text, named like a model"
+    assert cli(["download", "model", f"{server.url}/files/voice.safetensors"]) == 0
+    from arvc.library.models_dir import list_voices
+
+    (v,) = list_voices()
+    assert v.model_file == "voice.safetensors" and v.sample_rate == 40000
+    assert cli(["download", "model", f"{server.url}/files/notes.pth", "--name", "voice"]) == 1
+    assert "no RVC model" in capsys.readouterr().err
+
+
+def test_hub_links_are_recognised():
+    from arvc.library.download import parse_hub_url
+
+    h = parse_hub_url("https://huggingface.co/someone/voices/blob/main/sub/dir/My%20Voice.zip?download=true")
+    assert (h.repo_id, h.revision, h.filename, h.repo_type) == ("someone/voices", "main", "sub/dir/My Voice.zip", None)
+    h = parse_hub_url("https://huggingface.co/datasets/a/b/resolve/v1/x.pth")
+    assert (h.repo_id, h.revision, h.filename, h.repo_type) == ("a/b", "v1", "x.pth", "dataset")
+    assert parse_hub_url("https://example.com/someone/voices/resolve/main/x.pth") is None
+    assert parse_hub_url("https://huggingface.co/someone/voices") is None
+
+
 # ----------------------------------------------------------------------------------------- models folder
 
 
