@@ -43,40 +43,45 @@ def check_zip(zf: zipfile.ZipFile, where: str, max_size: int) -> int:
     return total
 
 
-def safe_extract(archive: str | Path, target: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> list[Path]:
-    """Extract the regular files of ``archive`` under ``target`` (created); returns their paths."""
+def safe_extract(archive: str | Path, target: str | Path, *, max_size: int = DEFAULT_MAX_SIZE,
+                 where: str | None = None) -> list[Path]:
+    """Extract the regular files of ``archive`` under ``target`` (created); returns their paths.
+
+    ``where`` names the archive in messages (e.g. the URL it came from; default its path).
+    """
     archive, target = Path(archive), Path(target)
+    where = where or str(archive)
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        raise ArvcError(f"{archive}: not a readable zip archive ({e})") from None
+        raise ArvcError(f"{where}: not a readable zip archive ({e})") from None
     written: list[Path] = []
     created = not target.exists()
     root = target.resolve()
     try:
         with zf:
-            check_zip(zf, str(archive), max_size)
+            check_zip(zf, where, max_size)
             inflated = 0
             for info in zf.infolist():
                 if info.is_dir():
                     continue
                 out = (target / info.filename.replace("\\", "/")).resolve()
                 if root not in out.parents:
-                    raise ArvcError(f"{archive}: refused: entry {info.filename!r} leaves the target folder")
+                    raise ArvcError(f"{where}: refused: entry {info.filename!r} leaves the target folder")
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(out, "wb") as dst:
                     written.append(out)
                     while block := src.read(1 << 20):
                         inflated += len(block)
                         if inflated > max_size:
-                            raise ArvcError(f"{archive}: refused: more than {max_size} bytes inflated (--max_size)")
+                            raise ArvcError(f"{where}: refused: more than {max_size} bytes inflated (--max_size)")
                         dst.write(block)
     except ArvcError:
         _cleanup(target, written, created)
         raise
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
         _cleanup(target, written, created)
-        raise ArvcError(f"{archive}: extraction failed ({type(e).__name__}: {e})") from None
+        raise ArvcError(f"{where}: extraction failed ({type(e).__name__}: {e})") from None
     return written
 
 

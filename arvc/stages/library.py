@@ -92,8 +92,12 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
                        max_bytes=max_size)
         files = [got]
         if zipfile.is_zipfile(got) and not _is_torch_file(got):
-            files = safe_extract(got, work / "unpacked", max_size=max_size)
-        found = [identify(f) for f in files]  # raises on a refused pickle
+            files = safe_extract(got, work / "unpacked", max_size=max_size, where=url)
+        try:
+            found = [identify(f) for f in files]  # raises on a refused pickle
+        except ArvcError as e:  # name the entry as the download has it, not our work folder
+            text = str(e).replace(f"{work / 'unpacked'}/", "").replace(f"{work}/", "")
+            raise ArvcError(f"{url}: {text}") from None
         models = [f.path for f in found if f.kind == "model"]
         indexes = [f.path for f in found if f.kind == "index"]
         if not models:
