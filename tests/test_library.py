@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data) - start))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("X-Repo-Commit", COMMIT)
-        self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+        self.send_header("ETag", f'"{srv.etags.get(path) or hashlib.sha256(data).hexdigest()}"')
         self.end_headers()
         if head_only:
             return
@@ -78,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.cut, srv.requests = {}, set(), []
+    srv.files, srv.cut, srv.requests, srv.etags = {}, set(), [], {}
     srv.daemon_threads = True
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -281,6 +281,28 @@ def test_hub_links_are_recognised():
     assert (h.repo_id, h.revision, h.filename, h.repo_type) == ("a/b", "v1", "x.pth", "dataset")
     assert parse_hub_url("https://example.com/someone/voices/resolve/main/x.pth") is None
     assert parse_hub_url("https://huggingface.co/someone/voices") is None
+
+
+def test_hub_download_reports_progress_and_checks_the_lfs_sha256(server, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from arvc.library.download import download
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    data = os.urandom(200_000)
+    server.files["/someone/voices/resolve/main/v.pth"] = data
+    seen = []
+    out = download("https://huggingface.co/someone/voices/resolve/main/v.pth", tmp_path / "v.pth",
+                   progress=seen.append, show_bar=False)
+    assert out.read_bytes() == data and seen[-1].done == seen[-1].total == 200_000
+    assert [p.name for p in tmp_path.iterdir()] == ["v.pth"]  # the staging folder is gone
+    server.files["/someone/voices/resolve/main/w.pth"] = data
+    server.etags["/someone/voices/resolve/main/w.pth"] = "f" * 64  # the hub says another sha256
+    with pytest.raises(ArvcError, match="sha256 mismatch"):
+        download("https://huggingface.co/someone/voices/blob/main/w.pth", tmp_path / "w.pth", show_bar=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["v.pth"]  # nothing of w.pth is left
 
 
 # ----------------------------------------------------------------------------------------- models folder

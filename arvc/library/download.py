@@ -255,7 +255,7 @@ def download_hub(hub: HubFile, dest: str | os.PathLike, *, url: str, sha256: str
     """``hf_hub_download`` into a staging folder beside ``dest`` (resumable), verify, then rename into place."""
     from huggingface_hub import hf_hub_download
 
-    from arvc.hub import offline_reason
+    from arvc.hub import endpoint, offline_reason
 
     reason = offline_reason()  # fail at once instead of huggingface_hub's retry loop
     if reason:
@@ -266,7 +266,7 @@ def download_hub(hub: HubFile, dest: str | os.PathLike, *, url: str, sha256: str
     bar_class = type("HubBar", (_HubBar,), {"reporter": rep})
     try:
         got = Path(hf_hub_download(hub.repo_id, hub.filename, revision=hub.revision, repo_type=hub.repo_type,
-                                   local_dir=staging, tqdm_class=bar_class))
+                                   local_dir=staging, tqdm_class=bar_class, endpoint=endpoint()))
     except Exception as e:  # network, 404, offline mode: one line naming the URL
         text = str(e).strip().splitlines()
         raise ArvcError(f"download failed: {url}: {type(e).__name__}: {(text or [''])[0][:200]}") from None
@@ -274,10 +274,10 @@ def download_hub(hub: HubFile, dest: str | os.PathLike, *, url: str, sha256: str
         rep.close()
     if sha256 is None:  # the hub's ETag of an LFS file is its sha256: check it when the catalog has none
         sha256 = _hub_lfs_sha256(staging, hub.filename)
-    out = _finish(got, dest, url, sha256)
-    with contextlib.suppress(OSError):
-        shutil.rmtree(staging)
-    return out
+    try:
+        return _finish(got, dest, url, sha256)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _hub_lfs_sha256(local_dir: Path, filename: str) -> str | None:
