@@ -114,7 +114,7 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
             shutil.rmtree(work, ignore_errors=True)  # keep only a resumable .part of a dropped download
         raise
     finally:
-        if work.exists() and not any(work.glob("*.part")):
+        if work.exists() and not any(work.glob("*.part")) and not any(work.glob(".*.hub")):  # resumable leftovers
             shutil.rmtree(work, ignore_errors=True)
 
 
