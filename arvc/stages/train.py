@@ -123,7 +123,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         remove_stale_temporaries(paths.root)
 
     model_cfg = resolve_model_config(cfg, info, n_speakers)
-    chosen = pick_pretrains(cfg, model_cfg, paths)
+    with accelerator.main_process_first():  # one process downloads a missing pretrain, the others then find it
+        chosen = pick_pretrains(cfg, model_cfg, paths)
     if chosen.g or chosen.d:
         cfg = dataclasses.replace(cfg, pretrained_g=chosen.g, pretrained_d=chosen.d)
     dataset = TrainingDataset(entries, sample_rate=model_cfg.sample_rate, hop=model_cfg.hop_length,
