@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "scratch on a CPU (quickstart); tiny = debug size for tests")
     g.add_argument("--pretrained_g", "--g_pretrained_path", default=None, help="generator pretrain (G_*.pth / f0G40k.pth)")
     g.add_argument("--pretrained_d", "--d_pretrained_path", default=None, help="discriminator pretrain (D_*.pth)")
+    g.add_argument("--pretrained", default=None, metavar="NAME",
+                   help="a pretrain of the catalog (`arvc download pretrain --list`), downloaded on first use; "
+                        "default: the standard RVC pretrain for the model's version, sample rate and vocoder")
+    add_bool(g, "--from_scratch", False, "train without any pretrain (otherwise a missing pretrain is an error)")
+    g.add_argument("--catalog_url", default=None, help="pretrain catalog URL (default $ARVC_CATALOG_URL, else the shipped one)")
 
     g = parser.add_argument_group("schedule")
     g.add_argument("--epochs", "--total_epoch", type=int, default=300, help="epochs to train (default 300)")
@@ -85,7 +90,8 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig(
         model_name=args.model_name, logs_dir=args.logs_dir, sample_rate=args.sample_rate, version=args.version,
         vocoder=args.vocoder, use_f0=args.pitch_guidance, model_size=args.model_size,
-        pretrained_g=args.pretrained_g, pretrained_d=args.pretrained_d, epochs=args.epochs, max_steps=args.max_steps,
+        pretrained_g=args.pretrained_g, pretrained_d=args.pretrained_d, pretrained=args.pretrained,
+        from_scratch=args.from_scratch, catalog_url=args.catalog_url, epochs=args.epochs, max_steps=args.max_steps,
         max_minutes=args.max_minutes, batch_size=args.batch_size, grad_accum_steps=args.grad_accum_steps, learning_rate=args.learning_rate,
         lr_decay=args.lr_decay, optimizer=args.optimizer, scheduler=args.scheduler, cosine_lr=args.cosine_lr,
         warmup_epochs=args.warmup_epochs, use_8bit_adam=args.use_8bit_adam, grad_clip=args.grad_clip, seed=args.seed,
