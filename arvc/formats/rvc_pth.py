@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from arvc.constants import VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
 from arvc.errors import ArvcError
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.safe_load import safe_torch_load
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VOCODER_NAMES = ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN")
 CONFIG_LENGTH = 18
 CONFIG_FIELD_NAMES = (
     "spec_channels", "segment_size", "inter_channels", "hidden_channels", "filter_channels", "n_heads", "n_layers",
@@ -118,23 +118,6 @@ def weights_sha256(weights: Mapping[str, "torch.Tensor"]) -> str:
 # ------------------------------------------------------------------------------------------------------ field parsing
 
 
-def parse_sample_rate(value: Any, fallback: int | None = None) -> int | None:
-    """``40000`` / ``"40000"`` / ``"40k"`` / ``"48K"`` -> Hz."""
-    if value is None or value == "":
-        return fallback
-    if isinstance(value, bool):
-        return fallback
-    if isinstance(value, (int, float)):
-        return int(value)
-    s = str(value).strip().lower()
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*k(?:hz)?", s)
-    if m:
-        return int(round(float(m.group(1)) * 1000))
-    if s.isdigit():
-        return int(s)
-    return fallback
-
-
 def _as_bool(value: Any) -> bool | None:
     if value is None:
         return None
@@ -163,7 +146,7 @@ def detect_version(weights: Mapping[str, "torch.Tensor"]) -> str | None:
     emb = weights.get("enc_p.emb_phone.weight")
     if emb is None or emb.ndim != 2:
         return None
-    return {256: "v1", 768: "v2"}.get(int(emb.shape[1]))
+    return version_of_content_dim(emb.shape[1])
 
 
 def detect_vocoder(weights: Mapping[str, Any]) -> str:
@@ -173,21 +156,6 @@ def detect_vocoder(weights: Mapping[str, Any]) -> str:
     if any(k.startswith(("dec.downsample_blocks.", "dec.pre_conv.")) for k in weights):
         return "RefineGAN"
     return "HiFi-GAN"
-
-
-def normalize_vocoder(name: Any) -> str | None:
-    if name is None:
-        return None
-    key = re.sub(r"[^a-z]", "", str(name).lower())
-    table = {"hifigan": "HiFi-GAN", "hifigannsf": "HiFi-GAN", "nsf": "HiFi-GAN", "mrfhifigan": "MRF HiFi-GAN",
-             "mrf": "MRF HiFi-GAN", "refinegan": "RefineGAN"}
-    return table.get(key, str(name))
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds -> ``HH:MM:SS`` (Applio's dataset_length text)."""
-    s = int(round(seconds))
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}:{s % 60:02d}"
 
 
 # ---------------------------------------------------------------------------------------------------------- reading
@@ -242,7 +210,7 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     if f0 is None or f0 != has_pitch:
         f0 = has_pitch
     detected_vocoder = detect_vocoder(weights)
-    vocoder = normalize_vocoder(raw.get("vocoder")) or detected_vocoder
+    vocoder = find_vocoder(raw.get("vocoder")) or _as_str(raw.get("vocoder")) or detected_vocoder
     if vocoder not in VOCODER_NAMES:
         raise ArvcError(f"model {path}: unknown vocoder {vocoder!r} (known: {', '.join(VOCODER_NAMES)})")
     if vocoder != detected_vocoder:
@@ -394,7 +362,8 @@ def build_model_dict(
     cfg_vocoder = getattr(config, "vocoder", None)
     version = md.version or cfg_version or detect_version(weights) or "v2"
     f0 = md.f0 if md.f0 is not None else (cfg_f0 if cfg_f0 is not None else "enc_p.emb_pitch.weight" in weights)
-    vocoder = normalize_vocoder(md.vocoder or cfg_vocoder) or detect_vocoder(weights)
+    vocoder = (find_vocoder(md.vocoder or cfg_vocoder) or _as_str(md.vocoder or cfg_vocoder)
+               or detect_vocoder(weights))
     sr = int(md.sr or config_list[-1])
     epoch = int(md.epoch or 0)
     step = int(md.step or 0)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
+from arvc.constants import canonical_vocoder
 from arvc.errors import ArvcError
 from arvc.models.commons import LRELU_SLOPE, get_padding, weight_norm
 
@@ -150,6 +151,4 @@ class MultiPeriodDiscriminator(nn.Module):
 
 def discriminator_version_for(vocoder: str, model_version: str = "v2") -> str:
     """Applio's pairing: RefineGAN trains against ``v3``; HiFi-GAN/MRF against the model version's set."""
-    from arvc.models.config import canonical_vocoder
-
     return "v3" if canonical_vocoder(vocoder) == "RefineGAN" else ("v1" if model_version == "v1" else "v2")

@@ -7,12 +7,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
 from arvc.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
-
-CONTENT_DIMS = {"v1": 256, "v2": 768}
 
 
 @dataclass

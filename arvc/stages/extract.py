@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arvc.constants import VERSIONS
 from arvc.errors import ArvcError
 from arvc.paths import ExperimentPaths
 
@@ -203,7 +204,7 @@ def _remove_temporaries(paths: ExperimentPaths) -> None:
 
 
 def _validate(cfg: ExtractConfig) -> None:
-    if cfg.version not in ("v1", "v2"):
+    if cfg.version not in VERSIONS:
         raise ArvcError(f"--version {cfg.version!r}: expected v1 or v2")
     if cfg.hop_length < 1 or cfg.hop_length > 16000:
         raise ArvcError(f"--hop_length {cfg.hop_length}: expected 1..16000 samples at 16 kHz")

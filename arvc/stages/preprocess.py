@@ -50,6 +50,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
 from arvc.errors import ArvcError
 from arvc.paths import ExperimentPaths, datasets_root
 
@@ -57,8 +58,6 @@ log = logging.getLogger(__name__)
 
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
-SAMPLE_RATES = (32000, 40000, 48000)
-SR_16K = 16000
 STAGING_PREFIX = ".preprocess-"
 # model_info.json keys written by ``arvc extract``: dropped with the features they describe
 EXTRACTION_KEYS = (
@@ -129,12 +128,6 @@ class PreprocessResult:
     without_chunks: list[tuple[str, str]]  # (path, reason)
     speakers: list[dict]
     elapsed: float
-
-
-def format_duration(seconds: float) -> str:
-    """``HH:MM:SS`` (floored)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _natural_key(name: str) -> list:

@@ -29,7 +29,8 @@ def read_model_info(paths: ExperimentPaths) -> dict:
 
 def resolve_model_config(cfg: TrainConfig, info: dict, n_speakers: int):
     """The ModelConfig of this run: preset (or tiny) for rate/version/vocoder, enough speaker rows."""
-    from arvc.models.config import ModelConfig, canonical_vocoder
+    from arvc.constants import canonical_vocoder
+    from arvc.models.config import ModelConfig
 
     sample_rate = cfg.sample_rate or info.get("sample_rate") or info.get("sr")
     if not sample_rate:

@@ -15,6 +15,7 @@ from typing import Mapping
 import torch
 
 from arvc.atomic import write_text
+from arvc.constants import version_of_content_dim
 from arvc.errors import ArvcError
 from arvc.formats.rvc_pth import mismatch_summary
 from arvc.paths import ExperimentPaths
@@ -100,8 +101,8 @@ def _describe_mismatch(kind: str, path: str, wrong: list[tuple[str, tuple, tuple
     if kind == "G":
         for k, theirs, ours in wrong:
             if k.startswith("enc_p.emb_phone"):
-                dims = {256: "v1", 768: "v2"}
-                return (f"--pretrained_g {path} is a {dims.get(theirs[1], str(theirs[1]) + '-dim')} model "
+                kind_of = version_of_content_dim(theirs[1]) or f"{theirs[1]}-dim"
+                return (f"--pretrained_g {path} is a {kind_of} model "
                         f"(content features {theirs[1]}), this run trains {expect}")
         odd = [k for k in missing + unexpected if k.startswith("dec.")]
         if odd:

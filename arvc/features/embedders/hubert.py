@@ -24,8 +24,9 @@ from pathlib import Path
 
 import torch
 
+from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix
+from arvc.features.embedders.base import Embedder, LayerMix
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder
+from arvc.features.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
 

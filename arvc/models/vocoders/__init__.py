@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from torch import nn
 
+from arvc.constants import canonical_vocoder, vocoder_aliases
 from arvc.errors import ArvcError
 from arvc.registry import Registry
 
@@ -20,7 +21,7 @@ VocoderBuilder = Callable[..., nn.Module]
 VOCODERS: Registry[VocoderBuilder] = Registry("vocoder")
 
 
-@VOCODERS.register("HiFi-GAN", "hifigan", "hifi-gan", "nsf-hifigan", "nsf-hifi-gan")
+@VOCODERS.register("HiFi-GAN", *vocoder_aliases("HiFi-GAN"))
 def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
     from arvc.models.vocoders.hifigan_nsf import HiFiGANGenerator
 
@@ -31,7 +32,7 @@ def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
                             mainline_order=cfg.version == "v1")
 
 
-@VOCODERS.register("MRF HiFi-GAN", "mrf", "mrf-hifigan", "mrf-hifi-gan", "mrf_hifigan")
+@VOCODERS.register("MRF HiFi-GAN", *vocoder_aliases("MRF HiFi-GAN"))
 def build_mrf(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
     from arvc.models.vocoders.mrf import HiFiGANMRFGenerator
 
@@ -41,7 +42,7 @@ def build_mrf(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
                                cfg.gin_channels, cfg.sample_rate, harmonic_num=8, checkpointing=checkpointing)
 
 
-@VOCODERS.register("RefineGAN", "refinegan", "refine-gan")
+@VOCODERS.register("RefineGAN", *vocoder_aliases("RefineGAN"))
 def build_refinegan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
     from arvc.models.vocoders.refinegan import RefineGANGenerator
 
@@ -57,4 +58,4 @@ def _require_f0(cfg: "ModelConfig", name: str) -> None:
 
 
 def build_vocoder(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    return VOCODERS.get(cfg.vocoder)(cfg, checkpointing=checkpointing)
+    return VOCODERS.get(canonical_vocoder(cfg.vocoder))(cfg, checkpointing=checkpointing)
