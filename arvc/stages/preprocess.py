@@ -52,6 +52,7 @@ from pathlib import Path
 
 from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
 from arvc.errors import ArvcError
+from arvc.experiment import ExperimentInfo
 from arvc.paths import ExperimentPaths, datasets_root
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,6 @@ log = logging.getLogger(__name__)
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
 STAGING_PREFIX = ".preprocess-"
-# model_info.json keys written by ``arvc extract``: dropped with the features they describe
-EXTRACTION_KEYS = (
-    "embedder_model", "embedder_path", "embedder_layer", "embedders_mix", "f0_method", "f0_hop_length", "f0_min",
-    "f0_max", "version", "content_dim", "extract_complete", "include_mutes",
-)
 
 
 @dataclass
@@ -251,7 +247,7 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
         audio = _denoise(audio, sr, job.clean_strength, job.device)
     gate = Slicer(sr)
     min_samples = round(job.min_chunk_len * sr)
-    out = Path(job.out_dir)
+    out = ExperimentPaths.at(job.out_dir)
     k = 0
     for a, b in cut_spans(audio, sr, job.cut_method, job.chunk_len, job.overlap_len):
         chunk = audio[a:b]
@@ -269,9 +265,9 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
             result.dropped[reason] = result.dropped.get(reason, 0) + 1
             continue
         name = f"{source.sid}_{source.index}_{k}.wav"
-        sf.write(out / "sliced_audios" / name, chunk.astype(np.float32), sr, subtype="FLOAT")
+        sf.write(out.sliced / name, chunk.astype(np.float32), sr, subtype="FLOAT")
         chunk16 = resample(chunk, sr, SR_16K)
-        sf.write(out / "sliced_audios_16k" / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
+        sf.write(out.sliced_16k / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
         result.chunks.append((name, len(chunk) / sr))
         k += 1
     if not result.chunks and not result.dropped:
@@ -376,23 +372,12 @@ def _install(staging: Path, paths: ExperimentPaths) -> None:
         log.info("removed features of the previous chunks: %s", ", ".join(p.name for p in stale))
 
 
-def _write_info(paths: ExperimentPaths, info: dict) -> None:
-    import json
-
-    from arvc.atomic import write_json
-
-    data: dict = {}
-    if paths.model_info.is_file():
-        try:
-            data = json.loads(paths.model_info.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-    for key in EXTRACTION_KEYS:
-        data.pop(key, None)
-    data.update(info)
-    write_json(paths.model_info, data)
+def _write_info(paths: ExperimentPaths, summary: dict) -> None:
+    """Record the new chunks' summary; what extract recorded about the old chunks is dropped, other keys kept."""
+    info = ExperimentInfo.read(paths.model_info, strict=False)
+    info.drop_extraction()
+    info.update(**summary)
+    info.write(paths.model_info)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -441,8 +426,9 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     except OSError as e:
         raise ArvcError(f"cannot write the experiment folder under {logs}: {e.strerror or e}") from None
     try:
-        (staging / "sliced_audios").mkdir()
-        (staging / "sliced_audios_16k").mkdir()
+        staged = ExperimentPaths.at(staging)
+        staged.sliced.mkdir()
+        staged.sliced_16k.mkdir()
         job = _Job(
             sr=cfg.sample_rate, cut_method=cfg.cut_method, chunk_len=cfg.chunk_len, overlap_len=cfg.overlap_len,
             normalization=cfg.normalization, process_effects=cfg.process_effects,

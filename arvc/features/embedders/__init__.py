@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from arvc.device import resolve_precision
 from arvc.constants import CONTENT_DIMS
+from arvc.device import resolve_precision
 from arvc.features.embedders.base import Embedder, LayerMix, n_frames
 from arvc.registry import Registry
 
