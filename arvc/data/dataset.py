@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvc.audio.io import audio_info, load_audio
+from arvc.audio.spectrogram import spectrogram
 from arvc.errors import ArvcError
 from arvc.experiment import FileEntry
 
@@ -71,9 +73,6 @@ class TrainingDataset(torch.utils.data.Dataset):
         return self._lengths
 
     def __getitem__(self, index: int) -> Item:
-        from arvc.audio.io import audio_info, load_audio
-        from arvc.training.mel import spectrogram
-
         e = self.entries[index]
         phone = self._load(e.feat, np.float32)
         if phone.ndim != 2 or phone.shape[1] != self.content_dim:

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
+from arvc.audio.spectrogram import stft
 from arvc.constants import canonical_vocoder
 from arvc.errors import ArvcError
 from arvc.models.commons import LRELU_SLOPE, get_padding, weight_norm
@@ -99,8 +100,7 @@ class DiscriminatorR(nn.Module):
         n_fft, hop, win = self.resolution
         pad = (n_fft - hop) // 2
         x = F.pad(x, (pad, pad), mode="reflect").squeeze(1)
-        spec = torch.stft(x.float(), n_fft=n_fft, hop_length=hop, win_length=win,
-                          window=torch.ones(win, device=x.device), center=False, return_complex=True)
+        spec = stft(x.float(), n_fft, hop, win, center=False, window=torch.ones(win, device=x.device))
         return spec.abs().to(x.dtype)
 
     def forward(self, x: torch.Tensor):
