@@ -168,13 +168,10 @@ def _check_config_list(config: Any, path: Path) -> list:
     return list(config)
 
 
-def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile:
-    """Interpret a loaded inference-file dict (Applio, mainline, arvc) as a :class:`ModelFile`."""
+def _checked_weights(raw: Any, path: Path) -> OrderedDict:
+    """The synthesizer tensors of ``raw["weight"]`` (legacy names, no ``enc_q``); ArvcError for anything else."""
     import torch
 
-    from arvc.models.config import ModelConfig
-
-    path = Path(path)
     if not isinstance(raw, Mapping):
         raise ArvcError(f"{path} is not an RVC model: expected a dict, found {type(raw).__name__}")
     if "weight" not in raw or "config" not in raw:
@@ -194,33 +191,31 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     weights = OrderedDict((k, v) for k, v in to_legacy_names(weights_in).items() if "enc_q" not in k)
     if "enc_p.emb_phone.weight" not in weights or not any(k.startswith("dec.") for k in weights):
         raise ArvcError(f"model {path}: weights lack enc_p.emb_phone / dec.* tensors, not an RVC synthesizer")
+    return weights
 
-    config_list = _check_config_list(raw["config"], path)
-    if "emb_g.weight" in weights:
-        config_list[-3] = int(weights["emb_g.weight"].shape[0])  # as Applio's loader: rows stored win
 
-    detected_version = detect_version(weights)
-    version = _as_str(raw.get("version")) or detected_version or "v2"
-    if detected_version and version != detected_version:
-        log.warning("%s says version %s but its content layer is %s-sized; using %s", path, version,
-                    detected_version, detected_version)
-        version = detected_version
-    has_pitch = "enc_p.emb_pitch.weight" in weights
-    f0 = _as_bool(raw.get("f0"))
-    if f0 is None or f0 != has_pitch:
-        f0 = has_pitch
-    detected_vocoder = detect_vocoder(weights)
-    vocoder = find_vocoder(raw.get("vocoder")) or _as_str(raw.get("vocoder")) or detected_vocoder
+def _version(raw: Mapping, weights: Mapping, path: Path) -> str:
+    """The stored version, unless the content layer's width says otherwise."""
+    detected = detect_version(weights)
+    version = _as_str(raw.get("version")) or detected or "v2"
+    if detected and version != detected:
+        log.warning("%s says version %s but its content layer is %s-sized; using %s", path, version, detected, detected)
+        version = detected
+    return version
+
+
+def _vocoder(raw: Mapping, weights: Mapping, path: Path) -> str:
+    """The stored vocoder name (any alias), unless the decoder's key names say otherwise."""
+    detected = detect_vocoder(weights)
+    vocoder = find_vocoder(raw.get("vocoder")) or _as_str(raw.get("vocoder")) or detected
     if vocoder not in VOCODER_NAMES:
         raise ArvcError(f"model {path}: unknown vocoder {vocoder!r} (known: {', '.join(VOCODER_NAMES)})")
-    if vocoder != detected_vocoder:
-        log.warning("%s says vocoder %s but its decoder weights are %s; using %s", path, vocoder, detected_vocoder,
-                    detected_vocoder)
-        vocoder = detected_vocoder
-    sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
-    if not sr:
-        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
+    if vocoder != detected:
+        log.warning("%s says vocoder %s but its decoder weights are %s; using %s", path, vocoder, detected, detected)
+    return detected
 
+
+def _metadata(raw: Mapping, sr: int, f0: bool, version: str, vocoder: str) -> ModelMetadata:
     info = _as_str(raw.get("info"))
     epoch = _as_int(raw.get("epoch"))
     if epoch is None and info:
@@ -229,7 +224,7 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     dataset_length = raw.get("dataset_length")
     if isinstance(dataset_length, (int, float)) and not isinstance(dataset_length, bool):
         dataset_length = format_duration(float(dataset_length))
-    metadata = ModelMetadata(
+    return ModelMetadata(
         sr=sr,
         f0=f0,
         version=version,
@@ -246,6 +241,27 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
         speakers_id=_as_int(raw.get("speakers_id")),
         info=info,
     )
+
+
+def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile:
+    """Interpret a loaded inference-file dict (Applio, mainline, arvc) as a :class:`ModelFile`."""
+    from arvc.models.config import ModelConfig
+
+    path = Path(path)
+    weights = _checked_weights(raw, path)
+    config_list = _check_config_list(raw["config"], path)
+    if "emb_g.weight" in weights:
+        config_list[-3] = int(weights["emb_g.weight"].shape[0])  # as Applio's loader: rows stored win
+    version = _version(raw, weights, path)
+    has_pitch = "enc_p.emb_pitch.weight" in weights
+    f0 = _as_bool(raw.get("f0"))
+    if f0 is None or f0 != has_pitch:
+        f0 = has_pitch
+    vocoder = _vocoder(raw, weights, path)
+    sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
+    if not sr:
+        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
+    metadata = _metadata(raw, sr, f0, version, vocoder)
     try:
         config = ModelConfig.from_list(config_list, version=version, use_f0=f0, vocoder=vocoder)
     except ArvcError:

@@ -407,6 +407,47 @@ def _warn_list(what: str, items: list[str], limit: int = 10) -> None:
         log.warning("... and %d more (%s); all are listed in model_info.json", len(items) - limit, what)
 
 
+def _speaker_summary(speakers: list, used: list) -> list[dict]:
+    """Files, seconds and chunks per speaker (model_info.json ``speakers``)."""
+    out = []
+    for sp in speakers:
+        mine = [r for r in used if r.source.sid == sp.id]
+        out.append({
+            "id": sp.id, "name": sp.name, "files": len(mine),
+            "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
+        })
+    return out
+
+
+def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, results: list,
+                     speaker_info: list[dict]) -> dict:
+    """What preprocess records in model_info.json (see :class:`arvc.experiment.ExperimentInfo`)."""
+    used = [r for r in results if r.chunks]
+    total = sum(r.seconds for r in used)
+    return {
+        "total_dataset_duration": format_duration(total),
+        "total_seconds": round(total, 3),
+        "sample_rate": cfg.sample_rate,
+        "chunk_count": sum(len(r.chunks) for r in used),
+        "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
+        "input_seconds": round(sum(r.seconds for r in results), 3),  # every decoded file, used or not
+        "speakers": speaker_info,
+        "dataset_path": str(dataset.resolve()),
+        "cut_method": cfg.cut_method,
+        "chunk_len": cfg.chunk_len,
+        "overlap_len": cfg.overlap_len,
+        "normalization": cfg.normalization,
+        "process_effects": cfg.process_effects,
+        "noise_reduction": cfg.noise_reduction,
+        "clean_strength": cfg.clean_strength,
+        "files_found": files_found,
+        "files_used": len(used),
+        "files_unreadable": [{"path": r.source.path, "reason": r.error} for r in results if r.error],
+        "files_without_chunks": [{"path": r.source.path, "reason": r.why_empty()}
+                                 for r in results if not r.error and not r.chunks],
+    }
+
+
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""
@@ -450,34 +491,8 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
             )
         chunk_count = sum(len(r.chunks) for r in used)
         total = sum(r.seconds for r in used)
-        speaker_info = []
-        for sp in speakers:
-            mine = [r for r in used if r.source.sid == sp.id]
-            speaker_info.append({
-                "id": sp.id, "name": sp.name, "files": len(mine),
-                "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
-            })
-        info = {
-            "total_dataset_duration": format_duration(total),
-            "total_seconds": round(total, 3),
-            "sample_rate": cfg.sample_rate,
-            "chunk_count": chunk_count,
-            "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
-            "input_seconds": round(sum(r.seconds for r in results), 3),  # every decoded file, used or not
-            "speakers": speaker_info,
-            "dataset_path": str(dataset.resolve()),
-            "cut_method": cfg.cut_method,
-            "chunk_len": cfg.chunk_len,
-            "overlap_len": cfg.overlap_len,
-            "normalization": cfg.normalization,
-            "process_effects": cfg.process_effects,
-            "noise_reduction": cfg.noise_reduction,
-            "clean_strength": cfg.clean_strength,
-            "files_found": len(sources),
-            "files_used": len(used),
-            "files_unreadable": [{"path": p, "reason": w} for p, w in unreadable],
-            "files_without_chunks": [{"path": p, "reason": w} for p, w in without],
-        }
+        speaker_info = _speaker_summary(speakers, used)
+        info = _dataset_summary(cfg, dataset, len(sources), results, speaker_info)
         _install(staging, paths)
         _write_info(paths, info)
     except BaseException:
