@@ -25,6 +25,17 @@ def _norm(use_spectral_norm: bool):
     return torch.nn.utils.parametrizations.spectral_norm if use_spectral_norm else weight_norm
 
 
+def conv_stack(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list]:
+    """Leaky-ReLU convs then ``conv_post``: (flattened logits ``(B, n)``, every layer's output)."""
+    fmap = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmap.append(x)
+    x = conv_post(x)
+    fmap.append(x)
+    return torch.flatten(x, 1, -1), fmap
+
+
 class DiscriminatorS(nn.Module):
     """Scale discriminator on the raw waveform ``(B, 1, N)`` -> (logits (B, n), feature maps)."""
 
@@ -42,13 +53,7 @@ class DiscriminatorS(nn.Module):
         self.conv_post = norm(nn.Conv1d(1024, 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor):
-        fmap = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, x)
 
 
 class DiscriminatorP(nn.Module):
@@ -66,17 +71,10 @@ class DiscriminatorP(nn.Module):
         self.conv_post = norm(nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)))
 
     def forward(self, x: torch.Tensor):
-        fmap = []
         b, c, t = x.shape
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), "reflect")
-        x = x.view(b, c, -1, self.period)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, x.view(b, c, -1, self.period))
 
 
 class DiscriminatorR(nn.Module):
@@ -104,14 +102,7 @@ class DiscriminatorR(nn.Module):
         return spec.abs().to(x.dtype)
 
     def forward(self, x: torch.Tensor):
-        fmap = []
-        x = self.spectrogram(x).unsqueeze(1)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, self.spectrogram(x).unsqueeze(1))
 
 
 class MultiPeriodDiscriminator(nn.Module):
