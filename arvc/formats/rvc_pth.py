@@ -28,10 +28,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from arvc.atomic import atomic_path
 from arvc.constants import VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
 from arvc.errors import ArvcError
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.safe_load import safe_torch_load
+from arvc.models.config import ModelConfig
+from arvc.models.synthesizer import Synthesizer
 
 if TYPE_CHECKING:
     import torch
@@ -245,8 +248,6 @@ def _metadata(raw: Mapping, sr: int, f0: bool, version: str, vocoder: str) -> Mo
 
 def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile:
     """Interpret a loaded inference-file dict (Applio, mainline, arvc) as a :class:`ModelFile`."""
-    from arvc.models.config import ModelConfig
-
     path = Path(path)
     weights = _checked_weights(raw, path)
     config_list = _check_config_list(raw["config"], path)
@@ -295,8 +296,6 @@ def load_synthesizer(path: str | os.PathLike, device: Any = "cpu") -> "tuple[Syn
 
 def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
     """An inference synthesizer (no posterior encoder ``enc_q``) for ``config``."""
-    from arvc.models.synthesizer import Synthesizer
-
     try:
         net = Synthesizer(config, with_posterior=False)
     except TypeError:
@@ -421,8 +420,6 @@ def write_model(
     ``metadata.model_name`` defaults to the file stem; ``model_hash`` and ``creation_date`` are filled in when unset.
     Returns the path written.
     """
-    from arvc.atomic import atomic_path
-
     import torch
 
     path = Path(path)

@@ -50,10 +50,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc.audio.denoise import spectral_gate_blocks
+from arvc.audio.dsp import blend_normalize, highpass_causal
+from arvc.audio.io import AUDIO_EXTENSIONS, AudioReadError, is_audio_file, load_audio, resample
+from arvc.audio.slicer import Slicer, fixed_spans, window_spans
 from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
+from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
 from arvc.paths import ExperimentPaths, datasets_root
+from arvc.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +137,6 @@ def _natural_key(name: str) -> list:
 
 
 def _audio_files(folder: Path, recursive: bool) -> list[Path]:
-    from arvc.audio.io import is_audio_file
-
     if recursive:
         found = [
             p for p in folder.rglob("*")
@@ -148,8 +152,6 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
 
     Raises ArvcError when ``root`` is missing, not a folder, or holds no audio file.
     """
-    from arvc.audio.io import AUDIO_EXTENSIONS
-
     root = Path(root)
     if not root.exists():
         raise ArvcError(f"dataset path {root} does not exist")
@@ -196,16 +198,12 @@ def _denoise(audio, sr: int, strength: float, device: str):
     import numpy as np
     import torch
 
-    from arvc.audio.denoise import spectral_gate_blocks
-
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
     return spectral_gate_blocks(x, sr, strength).cpu().numpy().astype(np.float64)
 
 
 def cut_spans(audio, sr: int, cut_method: str, chunk_len: float, overlap_len: float) -> list[tuple[int, int]]:
     """Sample ranges ``[start, end)`` of the chunks of ``audio`` (T,) for a cut method."""
-    from arvc.audio.slicer import Slicer, fixed_spans, window_spans
-
     chunk, overlap = round(chunk_len * sr), round(overlap_len * sr)
     if cut_method == "Simple":
         return fixed_spans(len(audio), chunk, overlap)
@@ -223,10 +221,6 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
     """Decode, filter, cut and write the chunks of one file into ``job.out_dir``; never raises for bad audio."""
     import numpy as np
     import soundfile as sf
-
-    from arvc.audio.dsp import blend_normalize, highpass_causal
-    from arvc.audio.io import AudioReadError, load_audio, resample
-    from arvc.audio.slicer import Slicer
 
     result = FileResult(source)
     try:
@@ -283,7 +277,6 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
 def _denoise_device(cfg: PreprocessConfig) -> str:
     if not cfg.noise_reduction:
         return "cpu"
-    from arvc.device import select_device
 
     return str(select_device())
 
@@ -320,8 +313,6 @@ def _init_worker(threads: int) -> None:
 
 
 def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) -> list[FileResult]:
-    from arvc.progress import progress_bar
-
     results: list[FileResult] = []
     with progress_bar(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
         if cores <= 1:

@@ -12,7 +12,10 @@ from typing import Any
 from arvc.atomic import write_json
 from arvc.errors import ArvcError
 from arvc.evaluation.report import NUMERIC_ORDER
+from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.evaluate import EvaluateConfig, evaluate
+from arvc.stages.infer import InferRun, infer
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +82,6 @@ def score_weights(
     index_rate: float = 0.75,
 ) -> dict[str, float]:
     """Convert ``clips`` with ``weights`` into ``work_dir`` and return the mean scores (see evaluate)."""
-    from arvc.inference.config import InferenceConfig
-    from arvc.stages.evaluate import EvaluateConfig, evaluate
-    from arvc.stages.infer import InferRun, infer
-
     out_dir = work_dir / weights.stem
     res = infer(InferRun(
         model=weights, inputs=[str(c) for c in clips], output=out_dir, index=index,

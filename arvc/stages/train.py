@@ -8,21 +8,26 @@ Re-running the same command resumes from the latest ``G_<e>.pth``/``D_<e>.pth`` 
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
+from arvc.atomic import remove_stale_temporaries, write_json
 from arvc.constants import canonical_vocoder
+from arvc.data import CachedDataset, TrainingDataset, read_filelist
+from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
+from arvc.models.config import ModelConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.rank_epochs import default_clips, score_weights
 from arvc.training.config import TrainConfig
-from arvc.training.loop import TrainResult
+from arvc.training.loop import TrainResult, Trainer
 
 log = logging.getLogger("arvc.train")
 
 
 def resolve_model_config(cfg: TrainConfig, info: ExperimentInfo, n_speakers: int):
     """The ModelConfig of this run: preset (or tiny) for rate/version/vocoder, enough speaker rows."""
-    from arvc.models.config import ModelConfig
-
     sample_rate = cfg.sample_rate or info.sample_rate
     if not sample_rate:
         raise ArvcError("no sample rate: pass --sample_rate (model_info.json has none)")
@@ -42,11 +47,6 @@ def resolve_model_config(cfg: TrainConfig, info: ExperimentInfo, n_speakers: int
 def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: ExperimentInfo):
     """``weights -> mean scores`` for ``--eval_every``: converts the eval clips with the weights file and scores
     them as ``arvc evaluate`` does (defaults: three of the run's chunks, the run's chunks as references)."""
-    import tempfile
-    from pathlib import Path
-
-    from arvc.stages.rank_epochs import default_clips, score_weights
-
     clips = [Path(c) for c in cfg.eval_clips] or default_clips(paths.root)
     references = [Path(r) for r in cfg.eval_references] or [paths.sliced_16k]
     indexes = paths.index_files()
@@ -65,11 +65,6 @@ def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: ExperimentInf
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch
-
-    from arvc.atomic import remove_stale_temporaries, write_json
-    from arvc.data import CachedDataset, TrainingDataset, read_filelist
-    from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
-    from arvc.training.loop import Trainer
 
     paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
     if not paths.root.is_dir():

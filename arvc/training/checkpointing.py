@@ -17,6 +17,7 @@ import torch
 from arvc.atomic import write_text
 from arvc.constants import version_of_content_dim
 from arvc.errors import ArvcError
+from arvc.formats import load_checkpoint, save_checkpoint, to_module_names
 from arvc.formats.rvc_pth import mismatch_summary
 from arvc.paths import ExperimentPaths
 from arvc.training.state import TrainState
@@ -46,8 +47,6 @@ def save_training_checkpoint(paths: ExperimentPaths, epoch: int, *, net_g: torch
                              optim_g: torch.optim.Optimizer, optim_d: torch.optim.Optimizer, learning_rate: float,
                              state: TrainState, scaler_state: Mapping | None = None, only_latest: bool = False) -> None:
     """Write G/D/state for ``epoch``; with ``only_latest`` delete older sets afterwards (never before)."""
-    from arvc.formats import save_checkpoint
-
     save_checkpoint(paths.g_checkpoint(epoch), net_g.state_dict(), optim_g.state_dict(), learning_rate, epoch, scaler_state)
     save_checkpoint(paths.d_checkpoint(epoch), net_d.state_dict(), optim_d.state_dict(), learning_rate, epoch, scaler_state)
     write_text(state_path(paths, epoch), state.to_json())
@@ -59,8 +58,6 @@ def save_training_checkpoint(paths: ExperimentPaths, epoch: int, *, net_g: torch
 
 
 def _load_module_state(net: torch.nn.Module, weights: Mapping[str, torch.Tensor], source: str) -> None:
-    from arvc.formats import to_module_names
-
     own = net.state_dict()
     state = to_module_names(weights, own.keys())
     missing = [k for k in own if k not in state]
@@ -75,8 +72,6 @@ def _load_module_state(net: torch.nn.Module, weights: Mapping[str, torch.Tensor]
 def resume(paths: ExperimentPaths, epoch: int, *, net_g: torch.nn.Module, net_d: torch.nn.Module,
            optim_g: torch.optim.Optimizer, optim_d: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[TrainState, dict | None]:
     """Load the checkpoint set of ``epoch`` into models/optimizers; returns its TrainState and scaler state."""
-    from arvc.formats import load_checkpoint
-
     ckpt_g = load_checkpoint(paths.g_checkpoint(epoch))
     ckpt_d = load_checkpoint(paths.d_checkpoint(epoch))
     _load_module_state(net_g, ckpt_g.model, str(paths.g_checkpoint(epoch)))
@@ -122,8 +117,6 @@ def load_pretrained(net: torch.nn.Module, path: str | Path, kind: str, expect: s
     the fresh initialisation.
     ``expect`` describes the run ("v2 40000 Hz HiFi-GAN") for the error message.
     """
-    from arvc.formats import load_checkpoint, to_module_names
-
     ckpt = load_checkpoint(path)
     if ckpt.kind not in (kind, "?"):
         raise ArvcError(f"--pretrained_{kind.lower()} {path} is a {ckpt.kind} checkpoint, expected {kind}")

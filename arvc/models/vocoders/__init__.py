@@ -12,6 +12,9 @@ from torch import nn
 
 from arvc.constants import canonical_vocoder, vocoder_aliases
 from arvc.errors import ArvcError
+from arvc.models.vocoders.hifigan_nsf import HiFiGANGenerator
+from arvc.models.vocoders.mrf import HiFiGANMRFGenerator
+from arvc.models.vocoders.refinegan import RefineGANGenerator
 from arvc.registry import Registry
 
 if TYPE_CHECKING:
@@ -23,8 +26,6 @@ VOCODERS: Registry[VocoderBuilder] = Registry("vocoder")
 
 @VOCODERS.register("HiFi-GAN", *vocoder_aliases("HiFi-GAN"))
 def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.hifigan_nsf import HiFiGANGenerator
-
     return HiFiGANGenerator(cfg.inter_channels, cfg.resblock, cfg.resblock_kernel_sizes,
                             cfg.resblock_dilation_sizes, cfg.upsample_rates, cfg.upsample_initial_channel,
                             cfg.upsample_kernel_sizes, gin_channels=cfg.gin_channels, sample_rate=cfg.sample_rate,
@@ -34,8 +35,6 @@ def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
 
 @VOCODERS.register("MRF HiFi-GAN", *vocoder_aliases("MRF HiFi-GAN"))
 def build_mrf(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.mrf import HiFiGANMRFGenerator
-
     _require_f0(cfg, "MRF HiFi-GAN")
     return HiFiGANMRFGenerator(cfg.inter_channels, cfg.upsample_initial_channel, cfg.upsample_rates,
                                cfg.upsample_kernel_sizes, cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes,
@@ -44,8 +43,6 @@ def build_mrf(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
 
 @VOCODERS.register("RefineGAN", *vocoder_aliases("RefineGAN"))
 def build_refinegan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.refinegan import RefineGANGenerator
-
     _require_f0(cfg, "RefineGAN")
     return RefineGANGenerator(cfg.sample_rate, cfg.upsample_rates, cfg.inter_channels,
                               upsample_initial_channel=cfg.upsample_initial_channel,
