@@ -30,6 +30,7 @@ LOGS_ENV = "ARVC_LOGS_DIR"
 MODELS_ENV = "ARVC_MODELS_DIR"
 DATASETS_ENV = "ARVC_DATASETS_DIR"
 _WEIGHTS_RE = re.compile(r"_(\d+)e_(\d+)s\.pth$")
+_CHECKPOINT_RE = re.compile(r"^([GD])_(\d+)\.pth$")
 
 
 def logs_root(override: str | os.PathLike | None = None) -> Path:
@@ -114,6 +115,22 @@ class ExperimentPaths:
 
     def weights(self, epoch: int, step: int) -> Path:
         return self.root / f"{self.model_name}_{epoch}e_{step}s.pth"
+
+    def train_state(self, n: int) -> Path:
+        """Progress beside ``G_<n>``/``D_<n>`` (epoch, step, overtraining detector...)."""
+        return self.root / f"train_state_{n}.json"
+
+    def checkpoints(self) -> list[tuple[str, int]]:
+        """``("G" | "D", epoch)`` of every training checkpoint file in the folder."""
+        if not self.root.is_dir():
+            return []
+        found = (_CHECKPOINT_RE.match(p.name) for p in self.root.iterdir())
+        return [(m.group(1), int(m.group(2))) for m in found if m]
+
+    @property
+    def final_weights(self) -> Path:
+        """``<model>.pth``: the inference model of the finished run."""
+        return self.root / f"{self.model_name}.pth"
 
     @property
     def mute(self) -> Path:

@@ -7,7 +7,6 @@ and then ``train_state_e.json``; a pair counts as resumable once both G and D ex
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
@@ -24,22 +23,15 @@ from arvc.training.state import TrainState
 
 log = logging.getLogger(__name__)
 
-_CKPT = re.compile(r"^([GD])_(\d+)\.pth$")
-
-
 def state_path(paths: ExperimentPaths, epoch: int) -> Path:
-    return paths.root / f"train_state_{epoch}.json"
+    return paths.train_state(epoch)
 
 
 def saved_epochs(paths: ExperimentPaths) -> list[int]:
     """Epochs with both ``G_e.pth`` and ``D_e.pth`` present, ascending."""
-    if not paths.root.is_dir():
-        return []
     found: dict[int, set[str]] = {}
-    for p in paths.root.iterdir():
-        m = _CKPT.match(p.name)
-        if m:
-            found.setdefault(int(m.group(2)), set()).add(m.group(1))
+    for kind, epoch in paths.checkpoints():
+        found.setdefault(epoch, set()).add(kind)
     return sorted(e for e, kinds in found.items() if kinds == {"G", "D"})
 
 

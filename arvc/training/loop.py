@@ -500,7 +500,7 @@ class Trainer:
         path = self.paths.weights(self.state.epoch, self.state.step)
         if not path.is_file():
             self.write_weights(path)
-        final = self.paths.root / f"{self.cfg.model_name}.pth"
+        final = self.paths.final_weights
         self.write_weights(final)
         return final
 
