@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from arvc.audio.slicer import Slicer, fixed_spans, frame_rms, window_count, window_spans
+from arvc.audio.slicer import Slicer, fixed_spans, window_count, window_spans
 
 
 def _expected_window_count(n: int, chunk: int, overlap: int) -> int:
@@ -53,26 +53,6 @@ def test_fixed_spans_keep_only_full_chunks():
 def test_invalid_window_is_rejected(bad):
     with pytest.raises(ValueError):
         window_spans(1000, *bad)
-
-
-def test_frame_rms_is_centred_like_librosa():
-    x = np.random.default_rng(1).standard_normal(12345)
-    padded = np.pad(x, 1200)
-    ref = [np.sqrt(np.mean(padded[i * 600 : i * 600 + 2400] ** 2)) for i in range(1 + len(x) // 600)]
-    np.testing.assert_allclose(frame_rms(x, 2400, 600), ref, rtol=1e-12)
-
-
-def test_frame_rms_in_blocks_equals_all_at_once(monkeypatch):
-    """Long files are squared block by block (bounded memory); the values are bit-identical."""
-    from arvc.audio import slicer
-
-    x = np.random.default_rng(2).standard_normal(200_003)
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, 960), 1920)[::480]
-    whole = np.sqrt(np.mean(frames * frames, axis=-1))
-    np.testing.assert_array_equal(frame_rms(x, 1920, 480), whole)
-    monkeypatch.setattr(slicer, "_RMS_BLOCK_ELEMENTS", 5 * 1920 + 7)  # 5 frames per block, a short last block
-    np.testing.assert_array_equal(frame_rms(x, 1920, 480), whole)
-    assert frame_rms(np.zeros(0), 1920, 480).shape == (1,)
 
 
 def _speech_like(sr, seconds, rng):

@@ -172,6 +172,16 @@ def test_unknown_method_lists_choices():
         get_f0_method("no-such-method")
 
 
+def test_a_method_module_that_fails_to_import_is_named(monkeypatch):
+    """A broken method module is an error naming it, not a silently missing ("unknown") method."""
+    import arvc.features.f0 as f0_pkg
+
+    monkeypatch.setattr(f0_pkg, "_loaded", False)
+    monkeypatch.setattr(f0_pkg, "_METHOD_MODULES", f0_pkg._METHOD_MODULES + ("arvc.features.f0.no_such_module",))
+    with pytest.raises(ImportError, match=r"arvc\.features\.f0\.no_such_module"):
+        get_f0_method("rmvpe")
+
+
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_classical_short_inputs(methods, name):
     rng = np.random.default_rng(1)

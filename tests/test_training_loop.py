@@ -13,6 +13,7 @@ from arvc.errors import ArvcError
 from arvc.paths import ExperimentPaths
 from arvc.training.config import TrainConfig
 from arvc.training.overtrain import OvertrainDetector
+from arvc.training.state import StopReason
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -70,7 +71,7 @@ def test_time_budget_stops_saves_and_resumes(tmp_path):
     logs = tmp_path / "logs"
     make_experiment(logs / "budget", n_items=8, seconds=0.5)
     r = train(_cfg("budget", logs, epochs=50, save_every=100, max_minutes=1e-6))
-    assert r.step == 1 and r.epoch == 1 and "time budget" in r.stop_reason
+    assert r.step == 1 and r.epoch == 1 and "time budget" in r.stop_reason and r.stop is StopReason.TIME_BUDGET
     assert read_model(r.weights).metadata.step == 1
     assert ExperimentPaths.of("budget", logs).g_checkpoint(1).is_file()
     again = train(_cfg("budget", logs, epochs=50, save_every=100, max_minutes=1e-6))
@@ -209,7 +210,7 @@ def test_nonfinite_losses_skip_then_stop_keeping_last_checkpoint(tmp_path, monke
 
     monkeypatch.setattr(loop, "generator_losses", poisoned)
     r = train(_cfg("nan", logs, epochs=3, save_every=1, max_nonfinite_steps=2))
-    assert "non-finite" in r.stop_reason and r.weights is None
+    assert "non-finite" in r.stop_reason and r.stop is StopReason.NON_FINITE and r.weights is None
     assert paths.g_checkpoint(1).read_bytes() == before and not paths.g_checkpoint(2).exists()
     assert load_checkpoint(paths.g_checkpoint(1)).iteration == 1
 

@@ -12,8 +12,8 @@ import torch
 from arvc.training.config import LossWeights
 from arvc.training.losses import (discriminator_adv_loss, energy_loss, feature_matching_loss, generator_adv_loss,
                                   generator_losses, kl_loss, mel_l1_loss)
-from arvc.training.mel import (MULTISCALE_MELS, mel_spectrogram, multiscale_mel_loss, multiscale_params,
-                               multiscale_window, spectrogram)
+from arvc.audio.spectrogram import mel_spectrogram, spectrogram
+from arvc.training.mel import MULTISCALE_MELS, multiscale_mel_loss, multiscale_params, multiscale_window
 
 
 def _tone(freq: float, sr: int = 40000, n: int = 8000, amp: float = 0.5) -> torch.Tensor:

@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from arvc.audio.spectrogram import hann_window, stft
+
 
 def default_n_fft(sr: int) -> int:
     """A power of two close to 40 ms at ``sr`` (512 at 16 kHz, 2048 at 40/48 kHz)."""
@@ -56,8 +58,8 @@ def spectral_gate(
     x = x.float()
     n_fft = n_fft or default_n_fft(sr)
     hop = n_fft // 4
-    window = torch.hann_window(n_fft, device=x.device)
-    spec = torch.stft(x, n_fft, hop, window=window, center=True, pad_mode="constant", return_complex=True)
+    window = hann_window(n_fft, x.dtype, str(x.device))
+    spec = stft(x, n_fft, hop, center=True, pad_mode="constant", window=window)
     mag = spec.abs()  # (B, F, N)
     db = 20.0 * torch.log10(mag + 1e-10)
     n_frames = mag.shape[-1]

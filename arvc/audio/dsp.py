@@ -49,3 +49,32 @@ def blend_normalize(audio: np.ndarray, max_amplitude: float = 0.9, alpha: float 
     if peak == 0.0:
         return x
     return x / peak * (max_amplitude * alpha) + (1.0 - alpha) * x
+
+
+_RMS_BLOCK_ELEMENTS = 1 << 22  # 32 MB of float64 per block of squared frames
+
+
+def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """RMS of centred frames (zero padding of ``frame_length // 2`` both sides), as librosa.feature.rms.
+
+    audio (T,) -> float64 (1 + T // hop_length,) for T >= 0. Frames are cut and squared in blocks of
+    about ``_RMS_BLOCK_ELEMENTS`` samples, so memory stays bounded on hour-long signals (squaring all
+    frames at once needs ``frame_length / hop_length`` times the signal's size: 0.9 GB for 10 min at
+    48 kHz); every value is the same as all at once.
+    """
+    y = np.asarray(audio)
+    n, pad = len(y), frame_length // 2
+    n_frames = 1 + (n + 2 * pad - frame_length) // hop_length
+    out = np.empty(n_frames, dtype=np.float64)
+    rows = max(1, _RMS_BLOCK_ELEMENTS // max(1, frame_length))
+    for k in range(0, n_frames, rows):
+        m = min(rows, n_frames - k)
+        lo = k * hop_length - pad  # first sample of frame k, unpadded coordinates
+        hi = lo + (m - 1) * hop_length + frame_length
+        seg = np.zeros(hi - lo, dtype=np.float64)
+        a, b = max(lo, 0), min(hi, n)
+        if b > a:
+            seg[a - lo : b - lo] = y[a:b]
+        frames = np.lib.stride_tricks.sliding_window_view(seg, frame_length)[::hop_length]
+        out[k : k + m] = np.sqrt(np.mean(frames * frames, axis=-1))
+    return out

@@ -15,27 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """RMS of centred frames (zero padding of ``frame_length // 2`` both sides), as librosa.feature.rms.
-
-    audio (T,) -> (1 + T // hop_length,) for T >= 0. Frames are squared in blocks of about
-    ``_RMS_BLOCK_ELEMENTS`` samples, so memory stays bounded on hour-long files (squaring all frames
-    at once needs ``frame_length / hop_length`` times the signal's size: 0.9 GB for 10 min at 48 kHz).
-    """
-    x = np.asarray(audio, dtype=np.float64)
-    pad = frame_length // 2
-    x = np.pad(x, (pad, pad), mode="constant")
-    frames = np.lib.stride_tricks.sliding_window_view(x, frame_length)[::hop_length]
-    out = np.empty(len(frames), dtype=np.float64)
-    rows = max(1, _RMS_BLOCK_ELEMENTS // max(1, frame_length))
-    for i in range(0, len(frames), rows):
-        block = frames[i : i + rows]
-        out[i : i + rows] = np.sqrt(np.mean(block * block, axis=-1))
-    return out
+from arvc.audio.dsp import frame_rms
 
 
-_RMS_BLOCK_ELEMENTS = 1 << 22  # 32 MB of float64 per block of squared frames
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvc.audio.io import audio_info, load_audio
+from arvc.audio.spectrogram import spectrogram
 from arvc.errors import ArvcError
+from arvc.experiment import FileEntry
 
 MAX_FRAMES = 900  # RVC's cap on frames per item (9 s at 100 fps)
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    wav: Path
-    feat: Path
-    f0: Path | None
-    f0_hz: Path | None
-    sid: int
 
 
 @dataclass
@@ -45,32 +39,6 @@ class Item:
     def to(self, device: torch.device | str) -> "Item":
         mv = lambda t: None if t is None else t.to(device)  # noqa: E731
         return Item(mv(self.phone), mv(self.pitch), mv(self.pitchf), mv(self.spec), mv(self.wav), self.sid)
-
-
-def read_filelist(path: str | Path, use_f0: bool = True) -> list[FileEntry]:
-    """Parse filelist.txt (5 fields with pitch, 3 fields ``wav|feat|sid`` without)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArvcError(f"{path}: filelist not found; run `arvc extract` first")
-    entries = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.strip().split("|")
-        try:
-            if len(parts) == 5:
-                wav, feat, f0, f0_hz, sid = parts
-                entries.append(FileEntry(Path(wav), Path(feat), Path(f0), Path(f0_hz), int(sid)))
-            elif len(parts) == 3 and not use_f0:
-                wav, feat, sid = parts
-                entries.append(FileEntry(Path(wav), Path(feat), None, None, int(sid)))
-            else:
-                raise ValueError(f"expected {'5' if use_f0 else '3 or 5'} fields, got {len(parts)}")
-        except ValueError as e:
-            raise ArvcError(f"{path}:{n}: bad filelist line ({e})") from None
-    if not entries:
-        raise ArvcError(f"{path}: filelist is empty")
-    return entries
 
 
 class TrainingDataset(torch.utils.data.Dataset):
@@ -105,9 +73,6 @@ class TrainingDataset(torch.utils.data.Dataset):
         return self._lengths
 
     def __getitem__(self, index: int) -> Item:
-        from arvc.audio.io import audio_info, load_audio
-        from arvc.training.mel import spectrogram
-
         e = self.entries[index]
         phone = self._load(e.feat, np.float32)
         if phone.ndim != 2 or phone.shape[1] != self.content_dim:

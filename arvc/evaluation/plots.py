@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from arvc.atomic import atomic_path
+from arvc.audio.spectrogram import magnitude, stft
 
 
 def _log_spec(x: np.ndarray, n_fft: int = 1024, hop: int = 160) -> np.ndarray:
-    import librosa
-
-    s = np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=n_fft, hop_length=hop))
+    """(N,) audio -> (n_fft // 2 + 1, 1 + N // hop) dB magnitudes (centred frames, zero padding)."""
+    y = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+    s = magnitude(stft(y, n_fft, hop, center=True, pad_mode="constant"))[0].numpy()
     return 20 * np.log10(np.maximum(s, 1e-5))
 
 

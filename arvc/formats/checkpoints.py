@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
 from arvc.formats.naming import strip_wrapper_prefix, to_legacy_names
 from arvc.formats.safe_load import safe_torch_load
@@ -57,8 +58,6 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint atomically in Applio's layout (``scaler`` = ``{}`` when not given)."""
     import torch
-
-    from arvc.atomic import atomic_path
 
     path = Path(path)
     state = OrderedDict((k, v.detach() if isinstance(v, torch.Tensor) else v) for k, v in to_legacy_names(model_state).items())

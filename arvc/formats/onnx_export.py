@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
+from arvc.formats.rvc_pth import build_synthesizer, load_synthesizer, load_weights_into
 
 if TYPE_CHECKING:
     import torch
@@ -80,8 +82,6 @@ def prepare_for_export(net: "Synthesizer") -> "Synthesizer":
     """A fp32 copy without ``enc_q``, weight norm folded, random source parts off."""
     import torch
 
-    from arvc.formats.rvc_pth import build_synthesizer, load_weights_into
-
     state = {k: v.detach().float() for k, v in net.state_dict().items() if not k.startswith("enc_q.")}
     copy_ = build_synthesizer(net.cfg)
     load_weights_into(copy_, state, source="synthesizer")
@@ -122,8 +122,6 @@ def export_synthesizer(net: "Synthesizer", output: str | os.PathLike, opset: int
                        example_frames: int = 64) -> Path:
     """Trace ``net``'s inference path into an ONNX file (written atomically). Returns the path."""
     import torch
-
-    from arvc.atomic import atomic_path
 
     if getattr(net.cfg, "vocoder", "HiFi-GAN") == "RefineGAN":
         raise ArvcError(f"ONNX export of {output}: RefineGAN models are not supported (their resampler's lengths "
@@ -172,8 +170,6 @@ def check_export(net: "Synthesizer", path: str | os.PathLike, frames: int = 97) 
 
 def export_onnx(cfg: OnnxExportConfig) -> tuple[Path, float | None]:
     """Load an RVC model file, export it to ONNX, optionally verify with onnxruntime. Returns (path, max abs err)."""
-    from arvc.formats.rvc_pth import load_synthesizer
-
     net, _ = load_synthesizer(cfg.model)
     out = export_synthesizer(net, cfg.output, opset=cfg.opset, example_frames=cfg.example_frames)
     err = check_export(net, out) if cfg.check else None

@@ -28,9 +28,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from arvc.atomic import atomic_path
+from arvc.constants import VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
 from arvc.errors import ArvcError
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.safe_load import safe_torch_load
+from arvc.models.config import ModelConfig
+from arvc.models.synthesizer import Synthesizer
 
 if TYPE_CHECKING:
     import torch
@@ -40,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VOCODER_NAMES = ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN")
 CONFIG_LENGTH = 18
 CONFIG_FIELD_NAMES = (
     "spec_channels", "segment_size", "inter_channels", "hidden_channels", "filter_channels", "n_heads", "n_layers",
@@ -119,23 +122,6 @@ def weights_sha256(weights: Mapping[str, "torch.Tensor"]) -> str:
 # ------------------------------------------------------------------------------------------------------ field parsing
 
 
-def parse_sample_rate(value: Any, fallback: int | None = None) -> int | None:
-    """``40000`` / ``"40000"`` / ``"40k"`` / ``"48K"`` -> Hz."""
-    if value is None or value == "":
-        return fallback
-    if isinstance(value, bool):
-        return fallback
-    if isinstance(value, (int, float)):
-        return int(value)
-    s = str(value).strip().lower()
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*k(?:hz)?", s)
-    if m:
-        return int(round(float(m.group(1)) * 1000))
-    if s.isdigit():
-        return int(s)
-    return fallback
-
-
 def _as_bool(value: Any) -> bool | None:
     if value is None:
         return None
@@ -164,7 +150,7 @@ def detect_version(weights: Mapping[str, "torch.Tensor"]) -> str | None:
     emb = weights.get("enc_p.emb_phone.weight")
     if emb is None or emb.ndim != 2:
         return None
-    return {256: "v1", 768: "v2"}.get(int(emb.shape[1]))
+    return version_of_content_dim(emb.shape[1])
 
 
 def detect_vocoder(weights: Mapping[str, Any]) -> str:
@@ -174,21 +160,6 @@ def detect_vocoder(weights: Mapping[str, Any]) -> str:
     if any(k.startswith(("dec.downsample_blocks.", "dec.pre_conv.")) for k in weights):
         return "RefineGAN"
     return "HiFi-GAN"
-
-
-def normalize_vocoder(name: Any) -> str | None:
-    if name is None:
-        return None
-    key = re.sub(r"[^a-z]", "", str(name).lower())
-    table = {"hifigan": "HiFi-GAN", "hifigannsf": "HiFi-GAN", "nsf": "HiFi-GAN", "mrfhifigan": "MRF HiFi-GAN",
-             "mrf": "MRF HiFi-GAN", "refinegan": "RefineGAN"}
-    return table.get(key, str(name))
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds -> ``HH:MM:SS`` (Applio's dataset_length text)."""
-    s = int(round(seconds))
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}:{s % 60:02d}"
 
 
 # ---------------------------------------------------------------------------------------------------------- reading
@@ -201,13 +172,10 @@ def _check_config_list(config: Any, path: Path) -> list:
     return list(config)
 
 
-def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile:
-    """Interpret a loaded inference-file dict (Applio, mainline, arvc) as a :class:`ModelFile`."""
+def _checked_weights(raw: Any, path: Path) -> OrderedDict:
+    """The synthesizer tensors of ``raw["weight"]`` (legacy names, no ``enc_q``); ArvcError for anything else."""
     import torch
 
-    from arvc.models.config import ModelConfig
-
-    path = Path(path)
     if not isinstance(raw, Mapping):
         raise ArvcError(f"{path} is not an RVC model: expected a dict, found {type(raw).__name__}")
     if "weight" not in raw or "config" not in raw:
@@ -227,33 +195,31 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     weights = OrderedDict((k, v) for k, v in to_legacy_names(weights_in).items() if "enc_q" not in k)
     if "enc_p.emb_phone.weight" not in weights or not any(k.startswith("dec.") for k in weights):
         raise ArvcError(f"model {path}: weights lack enc_p.emb_phone / dec.* tensors, not an RVC synthesizer")
+    return weights
 
-    config_list = _check_config_list(raw["config"], path)
-    if "emb_g.weight" in weights:
-        config_list[-3] = int(weights["emb_g.weight"].shape[0])  # as Applio's loader: rows stored win
 
-    detected_version = detect_version(weights)
-    version = _as_str(raw.get("version")) or detected_version or "v2"
-    if detected_version and version != detected_version:
-        log.warning("%s says version %s but its content layer is %s-sized; using %s", path, version,
-                    detected_version, detected_version)
-        version = detected_version
-    has_pitch = "enc_p.emb_pitch.weight" in weights
-    f0 = _as_bool(raw.get("f0"))
-    if f0 is None or f0 != has_pitch:
-        f0 = has_pitch
-    detected_vocoder = detect_vocoder(weights)
-    vocoder = normalize_vocoder(raw.get("vocoder")) or detected_vocoder
+def _version(raw: Mapping, weights: Mapping, path: Path) -> str:
+    """The stored version, unless the content layer's width says otherwise."""
+    detected = detect_version(weights)
+    version = _as_str(raw.get("version")) or detected or "v2"
+    if detected and version != detected:
+        log.warning("%s says version %s but its content layer is %s-sized; using %s", path, version, detected, detected)
+        version = detected
+    return version
+
+
+def _vocoder(raw: Mapping, weights: Mapping, path: Path) -> str:
+    """The stored vocoder name (any alias), unless the decoder's key names say otherwise."""
+    detected = detect_vocoder(weights)
+    vocoder = find_vocoder(raw.get("vocoder")) or _as_str(raw.get("vocoder")) or detected
     if vocoder not in VOCODER_NAMES:
         raise ArvcError(f"model {path}: unknown vocoder {vocoder!r} (known: {', '.join(VOCODER_NAMES)})")
-    if vocoder != detected_vocoder:
-        log.warning("%s says vocoder %s but its decoder weights are %s; using %s", path, vocoder, detected_vocoder,
-                    detected_vocoder)
-        vocoder = detected_vocoder
-    sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
-    if not sr:
-        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
+    if vocoder != detected:
+        log.warning("%s says vocoder %s but its decoder weights are %s; using %s", path, vocoder, detected, detected)
+    return detected
 
+
+def _metadata(raw: Mapping, sr: int, f0: bool, version: str, vocoder: str) -> ModelMetadata:
     info = _as_str(raw.get("info"))
     epoch = _as_int(raw.get("epoch"))
     if epoch is None and info:
@@ -262,7 +228,7 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
     dataset_length = raw.get("dataset_length")
     if isinstance(dataset_length, (int, float)) and not isinstance(dataset_length, bool):
         dataset_length = format_duration(float(dataset_length))
-    metadata = ModelMetadata(
+    return ModelMetadata(
         sr=sr,
         f0=f0,
         version=version,
@@ -280,6 +246,25 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
         info=info,
         pretrain=_as_str(raw.get("pretrain")),
     )
+
+
+def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile:
+    """Interpret a loaded inference-file dict (Applio, mainline, arvc) as a :class:`ModelFile`."""
+    path = Path(path)
+    weights = _checked_weights(raw, path)
+    config_list = _check_config_list(raw["config"], path)
+    if "emb_g.weight" in weights:
+        config_list[-3] = int(weights["emb_g.weight"].shape[0])  # as Applio's loader: rows stored win
+    version = _version(raw, weights, path)
+    has_pitch = "enc_p.emb_pitch.weight" in weights
+    f0 = _as_bool(raw.get("f0"))
+    if f0 is None or f0 != has_pitch:
+        f0 = has_pitch
+    vocoder = _vocoder(raw, weights, path)
+    sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
+    if not sr:
+        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
+    metadata = _metadata(raw, sr, f0, version, vocoder)
     try:
         config = ModelConfig.from_list(config_list, version=version, use_f0=f0, vocoder=vocoder)
     except ArvcError:
@@ -313,8 +298,6 @@ def load_synthesizer(path: str | os.PathLike, device: Any = "cpu") -> "tuple[Syn
 
 def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
     """An inference synthesizer (no posterior encoder ``enc_q``) for ``config``."""
-    from arvc.models.synthesizer import Synthesizer
-
     try:
         net = Synthesizer(config, with_posterior=False)
     except TypeError:
@@ -396,7 +379,8 @@ def build_model_dict(
     cfg_vocoder = getattr(config, "vocoder", None)
     version = md.version or cfg_version or detect_version(weights) or "v2"
     f0 = md.f0 if md.f0 is not None else (cfg_f0 if cfg_f0 is not None else "enc_p.emb_pitch.weight" in weights)
-    vocoder = normalize_vocoder(md.vocoder or cfg_vocoder) or detect_vocoder(weights)
+    vocoder = (find_vocoder(md.vocoder or cfg_vocoder) or _as_str(md.vocoder or cfg_vocoder)
+               or detect_vocoder(weights))
     sr = int(md.sr or config_list[-1])
     epoch = int(md.epoch or 0)
     step = int(md.step or 0)
@@ -440,8 +424,6 @@ def write_model(
     ``metadata.model_name`` defaults to the file stem; ``model_hash`` and ``creation_date`` are filled in when unset.
     Returns the path written.
     """
-    from arvc.atomic import atomic_path
-
     import torch
 
     path = Path(path)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ ORDER_KEY = "weight_order"
 def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, "torch.Tensor"], metadata: Mapping[str, Any] | None = None) -> Path:
     """Write ``tensors`` atomically with ``metadata`` values JSON-encoded in the header."""
     from safetensors.torch import save_file
-
-    from arvc.atomic import atomic_path
 
     path = Path(path)
     header = {str(k): json.dumps(v, ensure_ascii=False) for k, v in (metadata or {}).items()}

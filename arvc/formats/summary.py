@@ -7,13 +7,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, SAFETENSORS_SUFFIX, model_from_dict, weights_sha256
+from arvc.formats.checkpoints import checkpoint_from_dict
+from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, SAFETENSORS_SUFFIX, model_from_dict, read_model, weights_sha256
+from arvc.formats.safe_load import safe_torch_load
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:
     """:func:`describe_model` for inference models, :func:`describe_checkpoint` for G_/D_ checkpoints."""
-    from arvc.formats.safe_load import safe_torch_load
-
     path = Path(path)
     if path.suffix.lower() == SAFETENSORS_SUFFIX:
         return describe_model(path)
@@ -24,8 +24,6 @@ def describe_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def describe_checkpoint(path: Path, raw: Any) -> dict[str, Any]:
-    from arvc.formats.checkpoints import checkpoint_from_dict
-
     ck = checkpoint_from_dict(raw, path)
     return {
         "file": str(path),
@@ -45,8 +43,6 @@ def describe_checkpoint(path: Path, raw: Any) -> dict[str, Any]:
 
 def describe_model(path: str | os.PathLike, raw: Any = None) -> dict[str, Any]:
     """Metadata, architecture, parameter counts and hashes of an RVC model file (ArvcError if it is not one)."""
-    from arvc.formats.rvc_pth import read_model
-
     path = Path(path)
     m = read_model(path) if raw is None else model_from_dict(raw, path)
     md = m.metadata

@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from arvc.audio.dsp import frame_rms
+
 
 SLICE = 1 << 21  # samples handled at once, so memory stays bounded for long outputs
-
-
-def frame_rms(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """RMS per frame of ``y`` (N,) with centred zero padding, as ``librosa.feature.rms(center=True)``.
-
-    Returns float64 ``(1 + N // hop_length,)``; works through ``y`` in slices (O(1) extra memory).
-    """
-    y = np.asarray(y)
-    n, pad = len(y), frame_length // 2
-    n_frames = 1 + (n + 2 * pad - frame_length) // hop_length
-    out = np.empty(n_frames, dtype=np.float64)
-    step = max(1, SLICE // hop_length)
-    for k in range(0, n_frames, step):
-        m = min(step, n_frames - k)
-        lo = k * hop_length - pad  # first sample of frame k in unpadded coordinates
-        hi = lo + (m - 1) * hop_length + frame_length
-        seg = np.zeros(hi - lo, dtype=np.float64)
-        a, b = max(lo, 0), min(hi, n)
-        if b > a:
-            seg[a - lo : b - lo] = y[a:b]
-        c = np.concatenate([[0.0], np.cumsum(seg * seg)])
-        starts = np.arange(m) * hop_length
-        out[k : k + m] = (c[starts + frame_length] - c[starts]) / frame_length
-    return np.sqrt(np.maximum(out, 0.0))
 
 
 def stretch(values: np.ndarray, start: int, stop: int, size: int) -> np.ndarray:

@@ -13,6 +13,7 @@ Everything heavy (synthesizer, embedder, F0 network, index) is loaded once per
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,11 @@ import numpy as np
 import torch
 
 from arvc.audio.dsp import highpass
+from arvc.audio.io import audio_info, load_audio, resample, save_audio
+from arvc.device import autocast, default_chunk_batch, resolve_precision, select_device
 from arvc.errors import ArvcError
+from arvc.features.embedders import load_embedder
+from arvc.formats import load_synthesizer
 from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.envelope import mix_rms, peak_normalize
@@ -71,10 +76,6 @@ def prepare_input(audio16k: np.ndarray) -> np.ndarray:
 def load_input(path: str | os.PathLike) -> np.ndarray:
     """Decode ``path`` to mono float64 at 16 kHz as Applio does (soxr VHQ, then zero-padded or cut to
     ``ceil(N · 16000 / sr)`` samples like ``librosa.resample``)."""
-    import math
-
-    from arvc.audio.io import audio_info, load_audio, resample
-
     sr, _ = audio_info(path)
     x = load_audio(path, None, dtype=np.float64)
     if sr == SR_16K:
@@ -96,11 +97,6 @@ class VoiceConverter:
 
     def __init__(self, model_path: str | os.PathLike, index_path: str | os.PathLike | None = None,
                  config: InferenceConfig | None = None):
-        from arvc.device import select_device
-        from arvc.formats import load_synthesizer
-
-        from arvc.device import default_chunk_batch, resolve_precision
-
         self.cfg = (config or InferenceConfig()).validate()
         self.device = select_device(self.cfg.gpu)
         self.precision = resolve_precision(self.cfg.precision, self.device)
@@ -139,8 +135,6 @@ class VoiceConverter:
         self.times.add("load", time.perf_counter() - t0)
 
     def _load_embedder(self) -> None:
-        from arvc.features.embedders import load_embedder
-
         name = self.cfg.embedder_model or getattr(self.model.metadata, "embedder_model", None) or "contentvec"
         if self.cfg.embedder_path and not self.cfg.embedder_model:
             name = "custom"
@@ -199,8 +193,6 @@ class VoiceConverter:
     @torch.inference_mode()
     def synthesize(self, items: list[ChunkInputs]) -> list[np.ndarray]:
         """Run the synthesizer on a batch of chunks (padded to the longest); (p_i · hop,) float32 each."""
-        from arvc.device import autocast
-
         b = len(items)
         t_max = max(it.frames for it in items)
         c = items[0].phone.shape[1]
@@ -279,8 +271,6 @@ class VoiceConverter:
 
     def convert_audio(self, audio16k: np.ndarray) -> tuple[np.ndarray, int]:
         """Full conversion including ``split_audio`` and ``resample_sr``: (float32 audio, sample rate)."""
-        from arvc.audio.io import resample
-
         if self.cfg.split_audio:
             from arvc.inference.split import convert_split
 
@@ -295,8 +285,6 @@ class VoiceConverter:
 
     def convert_file(self, input_path: str | os.PathLike, output_path: str | os.PathLike) -> Path:
         """Read any audio file, convert it, write it atomically in ``cfg.export_format``."""
-        from arvc.audio.io import save_audio
-
         t0 = time.perf_counter()
         audio = load_input(input_path)
         self.times.add("load_audio", time.perf_counter() - t0)

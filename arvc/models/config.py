@@ -7,11 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from arvc.constants import CONTENT_DIMS, VERSIONS, canonical_vocoder, require_sample_rate
 from arvc.errors import ArvcError
-
-VERSIONS = ("v1", "v2")
-VOCODER_NAMES = ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN")
-CONTENT_DIMS = {"v1": 256, "v2": 768}
 
 # Stored list item 1 is always this literal (RVC writes the frame count of a 40 kHz segment).
 STORED_SEGMENT_SIZE = 32
@@ -29,19 +26,6 @@ _PRESETS: dict[tuple[str, int], tuple[int, list[int], list[int], int]] = {
     ("v1", 48000): (1025, [10, 6, 2, 2, 2], [16, 16, 4, 4, 4], 11520),
 }
 _MEL_CHANNELS = {32000: 80, 40000: 125, 48000: 128}
-
-
-def canonical_vocoder(name: str) -> str:
-    """``"hifigan"``/``"HiFi-GAN"``/``"mrf"``/``"refinegan"``... -> the name RVC files store."""
-    key = name.strip().lower().replace("_", "-").replace(" ", "-")
-    table = {
-        "hifi-gan": "HiFi-GAN", "hifigan": "HiFi-GAN", "nsf-hifigan": "HiFi-GAN", "hifi-gan-(nsf)": "HiFi-GAN",
-        "nsf-hifi-gan": "HiFi-GAN", "mrf-hifi-gan": "MRF HiFi-GAN", "mrf-hifigan": "MRF HiFi-GAN",
-        "mrf": "MRF HiFi-GAN", "refinegan": "RefineGAN", "refine-gan": "RefineGAN",
-    }
-    if key not in table:
-        raise ArvcError(f"unknown vocoder {name!r}; choices: {', '.join(VOCODER_NAMES)}")
-    return table[key]
 
 
 @dataclass
@@ -135,7 +119,7 @@ class ModelConfig:
         if not isinstance(lst, (list, tuple)) or len(lst) != 18:
             raise ArvcError(f"model config: expected an 18-item list, got {type(lst).__name__} of length "
                             f"{len(lst) if hasattr(lst, '__len__') else '?'}")
-        sr = _parse_rate(lst[17])
+        sr = require_sample_rate(lst[17], "model config")
         rates = [int(u) for u in lst[12]]
         if segment_size is None:
             preset = _PRESETS.get((version, sr))
@@ -155,7 +139,7 @@ class ModelConfig:
     def preset(cls, version: str = "v2", sample_rate: int | str = 40000, vocoder: str = "HiFi-GAN",
                use_f0: bool = True, spk_embed_dim: int = 109) -> "ModelConfig":
         """The standard RVC/Applio configuration for ``version`` x ``sample_rate`` (32k/40k/48k)."""
-        sr = _parse_rate(sample_rate)
+        sr = require_sample_rate(sample_rate, "model config")
         if (version, sr) not in _PRESETS:
             raise ArvcError(f"no preset for version {version!r} at {sr} Hz; choices: "
                             + ", ".join(f"{v} {r}" for v, r in _PRESETS))
@@ -208,12 +192,3 @@ class ModelConfig:
         changes.setdefault("stored_list", None)
         return dataclasses.replace(self, **changes)
 
-
-def _parse_rate(value: int | str) -> int:
-    if isinstance(value, str):
-        text = value.strip().lower()
-        try:
-            return int(float(text[:-1]) * 1000) if text.endswith("k") else int(text)
-        except ValueError:
-            raise ArvcError(f"model config: bad sample rate {value!r}") from None
-    return int(value)

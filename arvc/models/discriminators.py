@@ -8,6 +8,8 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
+from arvc.audio.spectrogram import stft
+from arvc.constants import canonical_vocoder
 from arvc.errors import ArvcError
 from arvc.models.commons import LRELU_SLOPE, get_padding, weight_norm
 
@@ -21,6 +23,17 @@ RESOLUTIONS = {"v3": [[1024, 120, 600], [2048, 240, 1200], [512, 50, 240]]}
 
 def _norm(use_spectral_norm: bool):
     return torch.nn.utils.parametrizations.spectral_norm if use_spectral_norm else weight_norm
+
+
+def conv_stack(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list]:
+    """Leaky-ReLU convs then ``conv_post``: (flattened logits ``(B, n)``, every layer's output)."""
+    fmap = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmap.append(x)
+    x = conv_post(x)
+    fmap.append(x)
+    return torch.flatten(x, 1, -1), fmap
 
 
 class DiscriminatorS(nn.Module):
@@ -40,13 +53,7 @@ class DiscriminatorS(nn.Module):
         self.conv_post = norm(nn.Conv1d(1024, 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor):
-        fmap = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, x)
 
 
 class DiscriminatorP(nn.Module):
@@ -64,17 +71,10 @@ class DiscriminatorP(nn.Module):
         self.conv_post = norm(nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)))
 
     def forward(self, x: torch.Tensor):
-        fmap = []
         b, c, t = x.shape
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), "reflect")
-        x = x.view(b, c, -1, self.period)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, x.view(b, c, -1, self.period))
 
 
 class DiscriminatorR(nn.Module):
@@ -98,19 +98,11 @@ class DiscriminatorR(nn.Module):
         n_fft, hop, win = self.resolution
         pad = (n_fft - hop) // 2
         x = F.pad(x, (pad, pad), mode="reflect").squeeze(1)
-        spec = torch.stft(x.float(), n_fft=n_fft, hop_length=hop, win_length=win,
-                          window=torch.ones(win, device=x.device), center=False, return_complex=True)
+        spec = stft(x.float(), n_fft, hop, win, center=False, window=torch.ones(win, device=x.device))
         return spec.abs().to(x.dtype)
 
     def forward(self, x: torch.Tensor):
-        fmap = []
-        x = self.spectrogram(x).unsqueeze(1)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return conv_stack(self.convs, self.conv_post, self.spectrogram(x).unsqueeze(1))
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -150,6 +142,4 @@ class MultiPeriodDiscriminator(nn.Module):
 
 def discriminator_version_for(vocoder: str, model_version: str = "v2") -> str:
     """Applio's pairing: RefineGAN trains against ``v3``; HiFi-GAN/MRF against the model version's set."""
-    from arvc.models.config import canonical_vocoder
-
     return "v3" if canonical_vocoder(vocoder) == "RefineGAN" else ("v1" if model_version == "v1" else "v2")

@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
+from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
 from arvc.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
-
-CONTENT_DIMS = {"v1": 256, "v2": 768}
 
 
 @dataclass
@@ -33,8 +33,6 @@ def create_index(cfg: CreateIndexConfig) -> Path:
 
     Returns the index path. Raises ArvcError when the features are missing or have the wrong size.
     """
-    from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
-
     if cfg.version not in CONTENT_DIMS:
         raise ArvcError(f"--version {cfg.version!r}: choices are v1, v2")
     paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)

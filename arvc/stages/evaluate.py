@@ -13,6 +13,10 @@ import numpy as np
 
 from arvc.audio.io import AudioReadError, is_audio_file, load_audio
 from arvc.errors import ArvcError
+from arvc.evaluation import speaker
+from arvc.evaluation.pitch import compare_f0
+from arvc.evaluation.plots import plot_comparison
+from arvc.evaluation.report import combined_score, mean_row, write_outputs
 
 log = logging.getLogger(__name__)
 SR = 16000
@@ -112,9 +116,6 @@ class Scorer:
         text: str | None = None,
         pitch: float = 0.0,
     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        from arvc.evaluation import speaker
-        from arvc.evaluation.pitch import compare_f0
-
         row: dict[str, Any] = {}
         tracks: dict[str, np.ndarray] = {"output_f0": self.f0_track(output)}
         emb_out = speaker.embed(output)
@@ -137,7 +138,6 @@ class Scorer:
             from arvc.evaluation.quality import dnsmos
 
             row.update(dnsmos(output))
-        from arvc.evaluation.report import combined_score
 
         row["combined"] = combined_score(row)
         return row, tracks
@@ -145,8 +145,6 @@ class Scorer:
 
 def target_profile_of(references: list[Path]) -> tuple[np.ndarray | None, list[str]]:
     """Speaker centroid of the reference recordings; unreadable ones are reported and skipped."""
-    from arvc.evaluation import speaker
-
     msgs: list[str] = []
     embs = []
     for f in collect_audio(references) if references else []:
@@ -166,9 +164,6 @@ def evaluate(cfg: EvaluateConfig, progress: Callable[[str], None] | None = None)
     A file that cannot be read is reported and skipped; missing references, sources or transcripts
     only remove the metrics that need them.
     """
-    from arvc.evaluation.plots import plot_comparison
-    from arvc.evaluation.report import mean_row, write_outputs
-
     outputs = collect_audio(cfg.inputs)
     if not outputs:
         raise ArvcError(f"{', '.join(map(str, cfg.inputs))}: no audio files to evaluate")

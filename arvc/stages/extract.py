@@ -25,15 +25,28 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import torch
 
+from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
+from arvc.audio.io import save_audio
+from arvc.constants import SR_16K, VERSIONS
+from arvc.device import select_device
 from arvc.errors import ArvcError
+from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
+from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames
+from arvc.features.f0 import F0Options, get_f0_method
+from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
 from arvc.paths import ExperimentPaths
+from arvc.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -88,28 +101,24 @@ def f0_frames(n_samples: int) -> int:
 
 def compute_f0(method, audio16k: np.ndarray, hop_length: int = F0_HOP) -> tuple[np.ndarray, np.ndarray]:
     """(N,) 16 kHz audio -> (coarse int64 (N // 160,), Hz float32 (N // 160,)) with an F0 method object."""
-    from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
-
     n = f0_frames(len(audio16k))
     if hop_length == F0_HOP:
         hz = method.compute(audio16k, n)
     else:
         m = max(len(audio16k) // hop_length, 1)
         raw = method.compute(audio16k, m)
-        hz = contour_to_grid(np.arange(m) * hop_length / 16000, raw, np.arange(n) * F0_HOP / 16000)
+        hz = contour_to_grid(np.arange(m) * hop_length / SR_16K, raw, np.arange(n) * F0_HOP / SR_16K)
     hz = np.asarray(hz, dtype=np.float32)
     return coarse_f0(hz), hz
 
 
 def read_chunk(path: Path) -> np.ndarray:
-    import soundfile as sf
-
     try:
         audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:
         raise ArvcError(f"{path}: unreadable chunk ({e}); re-run preprocess") from None
-    if sr != 16000:
-        raise ArvcError(f"{path}: expected 16000 Hz, found {sr} Hz; re-run preprocess")
+    if sr != SR_16K:
+        raise ArvcError(f"{path}: expected {SR_16K} Hz, found {sr} Hz; re-run preprocess")
     return np.ascontiguousarray(audio.mean(axis=1))
 
 
@@ -119,8 +128,6 @@ _worker_method = None
 
 
 def _f0_worker_init(name: str, options) -> None:
-    from arvc.features.f0 import get_f0_method
-
     global _worker_method
     _worker_method = get_f0_method(name, options=options, device="cpu")
 
@@ -131,24 +138,12 @@ def _f0_worker_job(src: str, coarse_out: str, hz_out: str, hop: int) -> str:
 
 
 def _write_f0(method, src: Path, coarse_out: Path, hz_out: Path, hop: int) -> None:
-    from arvc.atomic import save_npy
-
     coarse, hz = compute_f0(method, read_chunk(src), hop)
     save_npy(hz_out, hz)
     save_npy(coarse_out, coarse)  # written last: its presence marks the chunk's F0 as complete
 
 
 # ---------------------------------------------------------------- the stage
-
-
-def _read_info(paths: ExperimentPaths) -> dict:
-    if not paths.model_info.is_file():
-        return {}
-    try:
-        data = json.loads(paths.model_info.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ArvcError(f"{paths.model_info}: unreadable ({e})") from None
-    return data if isinstance(data, dict) else {}
 
 
 def _chunk_names(paths: ExperimentPaths) -> list[str]:
@@ -188,10 +183,8 @@ def _purge(folder: Path, reason: str) -> None:
 
 
 def _remove_temporaries(paths: ExperimentPaths) -> None:
-    from arvc.atomic import TMP_MARK, remove_stale_temporaries
-
     n = 0
-    for folder in (paths.f0_coarse, paths.f0_hz, paths.features, paths.root / "mute"):
+    for folder in (paths.f0_coarse, paths.f0_hz, paths.features, paths.mute):
         if folder.is_dir():
             n += remove_stale_temporaries(folder)
     for p in paths.root.glob(f".*{TMP_MARK}*"):
@@ -203,18 +196,16 @@ def _remove_temporaries(paths: ExperimentPaths) -> None:
 
 
 def _validate(cfg: ExtractConfig) -> None:
-    if cfg.version not in ("v1", "v2"):
+    if cfg.version not in VERSIONS:
         raise ArvcError(f"--version {cfg.version!r}: expected v1 or v2")
-    if cfg.hop_length < 1 or cfg.hop_length > 16000:
-        raise ArvcError(f"--hop_length {cfg.hop_length}: expected 1..16000 samples at 16 kHz")
+    if cfg.hop_length < 1 or cfg.hop_length > SR_16K:
+        raise ArvcError(f"--hop_length {cfg.hop_length}: expected 1..{SR_16K} samples at 16 kHz")
     if not 0 < cfg.f0_min < cfg.f0_max:
         raise ArvcError(f"--f0_min {cfg.f0_min} / --f0_max {cfg.f0_max}: need 0 < f0_min < f0_max")
     if cfg.include_mutes < 0:
         raise ArvcError(f"--include_mutes {cfg.include_mutes}: expected 0 or more")
     if cfg.embedder_model == "custom" and not cfg.embedder_path:
         raise ArvcError("--embedder_model custom needs --embedder_path (a folder with config.json and model weights)")
-    from arvc.features.embedders import EMBEDDERS
-
     if "/" not in cfg.embedder_model or cfg.embedder_model in EMBEDDERS:
         name = EMBEDDERS.resolve(cfg.embedder_model)  # unknown names fail here, before any work
         if name == "whisper-tiny.en" and cfg.version != "v2":
@@ -222,23 +213,19 @@ def _validate(cfg: ExtractConfig) -> None:
                             f"features are mapped to 768)")
 
 
-def _sample_rate(cfg: ExtractConfig, paths: ExperimentPaths, info: dict, first: str) -> int:
-    import soundfile as sf
-
+def _sample_rate(cfg: ExtractConfig, paths: ExperimentPaths, info: ExperimentInfo, first: str) -> int:
     found = int(sf.info(str(paths.sliced / first)).samplerate)
     if cfg.sample_rate and int(cfg.sample_rate) != found:
         raise ArvcError(f"--sample_rate {cfg.sample_rate} does not match the chunks in {paths.sliced} ({found} Hz); "
                         f"re-run preprocess with --sample_rate {cfg.sample_rate}")
-    recorded = info.get("sample_rate")
+    recorded = info.sample_rate
     if recorded and int(recorded) != found:
         log.warning("model_info.json says %s Hz but the chunks are %d Hz", recorded, found)
     return found
 
 
 def _mute_state(paths: ExperimentPaths, sr: int, f0_settings: dict, feat_settings: dict) -> tuple[dict, dict, bool]:
-    folder = paths.root / "mute"
-    files = {"wav": folder / f"mute{sr}.wav", "feat": folder / "extracted.npy", "f0": folder / "f0.npy",
-             "f0_voiced": folder / "f0_voiced.npy", "settings": folder / "settings.json"}
+    files = paths.mute_files(sr)
     settings = {"sample_rate": sr, **f0_settings, **feat_settings}
     try:
         current = json.loads(files["settings"].read_text(encoding="utf-8"))
@@ -249,16 +236,10 @@ def _mute_state(paths: ExperimentPaths, sr: int, f0_settings: dict, feat_setting
 
 def _make_mute(paths: ExperimentPaths, sr: int, embedder, f0_settings: dict, feat_settings: dict) -> dict[str, Path]:
     """Silent chunk + its features in ``<exp>/mute/``; rebuilt when missing or made with other settings."""
-    import torch
-
-    from arvc.atomic import save_npy, write_json
-    from arvc.audio.io import save_audio
-    from arvc.features.embedders import n_frames
-
     files, settings, ok = _mute_state(paths, sr, f0_settings, feat_settings)
     if ok:
         return files
-    n16 = int(MUTE_SECONDS * 16000)
+    n16 = int(MUTE_SECONDS * SR_16K)
     silence16 = np.zeros(n16, dtype=np.float32)
     feats = embedder.extract(torch.from_numpy(silence16)[None])[0].cpu().numpy().astype(np.float32)
     assert feats.shape[0] == n_frames(n16)
@@ -270,95 +251,78 @@ def _make_mute(paths: ExperimentPaths, sr: int, embedder, f0_settings: dict, fea
     return files
 
 
-def extract(cfg: ExtractConfig) -> ExtractResult:
-    """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
-    import torch
-    from arvc.progress import progress_bar
+@dataclass
+class _Settings:
+    """What the outputs are made with, as recorded in model_info.json (field -> value)."""
 
-    from arvc.atomic import save_npy, write_json, write_text
-    from arvc.device import select_device
-    from arvc.features.embedders import LayerMix, load_embedder
-    from arvc.features.f0 import F0Options, get_f0_method
+    embedder_name: str
+    mix: LayerMix | None
+    f0: dict
+    features: dict
+    f0_options: F0Options
 
-    t0 = time.perf_counter()
-    _validate(cfg)
+
+def _settings(cfg: ExtractConfig) -> _Settings:
     mix = LayerMix.parse(cfg.embedders_mix)
-    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
-    names = _chunk_names(paths)
-    _remove_temporaries(paths)
-    info = _read_info(paths)
-    sr = _sample_rate(cfg, paths, info, names[0])
-
-    from arvc.features.embedders import EMBEDDERS
-
-    embedder_name = EMBEDDERS.resolve(cfg.embedder_model) if cfg.embedder_model in EMBEDDERS else cfg.embedder_model
+    name = EMBEDDERS.resolve(cfg.embedder_model) if cfg.embedder_model in EMBEDDERS else cfg.embedder_model
     embedder_path = str(Path(cfg.embedder_path).expanduser().resolve()) if cfg.embedder_path else None
-    f0_settings = {"f0_method": cfg.f0_method, "f0_hop_length": cfg.hop_length, "f0_min": cfg.f0_min,
-                   "f0_max": cfg.f0_max}
-    feat_settings = {"embedder_model": embedder_name, "embedder_path": embedder_path, "version": cfg.version,
-                     "embedder_layer": cfg.embedder_layer,
-                     "embedders_mix": [mix.layer_a, mix.layer_b, mix.ratio] if mix else None}
+    f0 = {"f0_method": cfg.f0_method, "f0_hop_length": cfg.hop_length, "f0_min": cfg.f0_min, "f0_max": cfg.f0_max}
+    features = {"embedder_model": name, "embedder_path": embedder_path, "version": cfg.version,
+                "embedder_layer": cfg.embedder_layer,
+                "embedders_mix": [mix.layer_a, mix.layer_b, mix.ratio] if mix else None}
     options = F0Options(hop_length=cfg.hop_length, f0_min=cfg.f0_min, f0_max=cfg.f0_max)
-    f0_changed = any(info.get(k) != v for k, v in f0_settings.items())
-    feat_changed = any(info.get(k) != v for k, v in feat_settings.items())
-    device = select_device(cfg.gpu)
-    # a bad F0 method or embedder fails here, before the files made with the previous settings are removed
-    method = get_f0_method(cfg.f0_method, options=options, device=device) if f0_changed else None
-    embedder = None
-    if feat_changed:
-        embedder = load_embedder(embedder_name, path=cfg.embedder_path, version=cfg.version,
-                                 layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
+    return _Settings(name, mix, f0, features, options)
+
+
+def _load_embedder(cfg: ExtractConfig, settings: _Settings, device: torch.device):
+    return load_embedder(settings.embedder_name, path=cfg.embedder_path, version=cfg.version,
+                         layer=cfg.embedder_layer, mix=settings.mix, device=device, precision=cfg.precision)
+
+
+def _invalidate(paths: ExperimentPaths, info: ExperimentInfo, settings: _Settings, f0_changed: bool,
+                feat_changed: bool) -> None:
+    """Remove the outputs made with other settings and record the new ones before any is made."""
     if f0_changed:
         _purge(paths.f0_coarse, "F0 settings changed")
         _purge(paths.f0_hz, "F0 settings changed")
     if feat_changed:
         _purge(paths.features, "embedder settings changed")
-    for key in ("content_dim", "extract_complete"):
-        info.pop(key, None)
-    info.update(f0_settings)
-    info.update(feat_settings)
-    write_json(paths.model_info, info)  # record what the files on disk are made with, before making any
+    info.update(content_dim=None, extract_complete=None, **settings.f0, **settings.features)
+    info.write(paths.model_info)
 
-    todo_f0 = [n for n in names if not (paths.f0_coarse / f"{n}.npy").is_file() or not (paths.f0_hz / f"{n}.npy").is_file()]
-    todo_feat = [n for n in names if not (paths.features / f"{n}.npy").is_file()]
-    for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
-        folder.mkdir(parents=True, exist_ok=True)
-    log.info("extract %s: %d chunks (%d need F0, %d need features)", paths.root, len(names), len(todo_f0), len(todo_feat))
 
-    if todo_f0:
-        cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(todo_f0) // MIN_CHUNKS_PER_WORKER)
-        jobs = [(str(paths.sliced_16k / n), str(paths.f0_coarse / f"{n}.npy"), str(paths.f0_hz / f"{n}.npy"))
-                for n in todo_f0]
-        with progress_bar(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})",
-                          disable=not cfg.progress) as bar:
-            if cores <= 1 or device.type != "cpu":
-                method = method or get_f0_method(cfg.f0_method, options=options, device=device)
-                for src, c_out, h_out in jobs:
-                    _write_f0(method, Path(src), Path(c_out), Path(h_out), cfg.hop_length)
-                    bar.update(1)
-                del method
-            else:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+def _missing(folders: tuple[Path, ...], names: list[str]) -> list[str]:
+    return [n for n in names if not all((folder / f"{n}.npy").is_file() for folder in folders)]
 
-                if method is None:
-                    get_f0_method(cfg.f0_method, options=options, device="cpu")  # fail fast on a bad name
-                method = None
-                ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(cores, mp_context=ctx, initializer=_f0_worker_init,
-                                         initargs=(cfg.f0_method, options)) as pool:
-                    for _ in pool.map(_f0_worker_job, *zip(*jobs), [cfg.hop_length] * len(jobs)):
-                        bar.update(1)
 
-    need_mute = cfg.include_mutes > 0 and not _mute_state(paths, sr, f0_settings, feat_settings)[2]
-    if embedder is None and (todo_feat or need_mute):
-        embedder = load_embedder(embedder_name, path=cfg.embedder_path, version=cfg.version,
-                                 layer=cfg.embedder_layer, mix=mix, device=device, precision=cfg.precision)
-        log.info("embedder: %s", embedder.describe())
+def _extract_f0(cfg: ExtractConfig, paths: ExperimentPaths, todo: list[str], method, settings: _Settings,
+                device: torch.device) -> None:
+    """F0 of the ``todo`` chunks: in this process (GPU, few chunks, one core) or a spawn pool of CPU workers."""
+    cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(todo) // MIN_CHUNKS_PER_WORKER)
+    jobs = [(str(paths.sliced_16k / n), str(paths.f0_coarse / f"{n}.npy"), str(paths.f0_hz / f"{n}.npy"))
+            for n in todo]
+    with progress_bar(total=len(jobs), unit="chunk", desc=f"f0 ({cfg.f0_method})", disable=not cfg.progress) as bar:
+        if cores <= 1 or device.type != "cpu":
+            method = method or get_f0_method(cfg.f0_method, options=settings.f0_options, device=device)
+            for src, c_out, h_out in jobs:
+                _write_f0(method, Path(src), Path(c_out), Path(h_out), cfg.hop_length)
+                bar.update(1)
+            return
+        if method is None:
+            get_f0_method(cfg.f0_method, options=settings.f0_options, device="cpu")  # fail fast on a bad name
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(cores, mp_context=ctx, initializer=_f0_worker_init,
+                                 initargs=(cfg.f0_method, settings.f0_options)) as pool:
+            for _ in pool.map(_f0_worker_job, *zip(*jobs), [cfg.hop_length] * len(jobs)):
+                bar.update(1)
+
+
+def _extract_features(cfg: ExtractConfig, paths: ExperimentPaths, todo: list[str], embedder) -> list[tuple[str, str]]:
+    """Content features of the ``todo`` chunks; returns the chunks left out (non-finite output) with why."""
     skipped: list[tuple[str, str]] = []
-    with progress_bar(total=len(todo_feat), unit="chunk", desc=f"features ({cfg.embedder_model})",
+    with progress_bar(total=len(todo), unit="chunk", desc=f"features ({cfg.embedder_model})",
                       disable=not cfg.progress) as bar:
-        for n in todo_feat:
+        for n in todo:
             audio = read_chunk(paths.sliced_16k / n)
             feats = embedder.extract(torch.from_numpy(audio)[None])[0].cpu().numpy().astype(np.float32)
             if not np.isfinite(feats).all():
@@ -367,32 +331,77 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
             else:
                 save_npy(paths.features / f"{n}.npy", feats)
             bar.update(1)
+    return skipped
 
-    content_dim = embedder.dim if embedder is not None else None
-    lines = []
+
+def _chunk_entries(paths: ExperimentPaths, names: list[str], skipped: list[tuple[str, str]]) -> list[FileEntry]:
+    """Filelist entries of the chunks whose three outputs exist; the others are added to ``skipped``."""
+    entries = []
     for n in names:
-        feat = paths.features / f"{n}.npy"
-        c, h = paths.f0_coarse / f"{n}.npy", paths.f0_hz / f"{n}.npy"
+        feat, c, h = paths.features / f"{n}.npy", paths.f0_coarse / f"{n}.npy", paths.f0_hz / f"{n}.npy"
         if not (feat.is_file() and c.is_file() and h.is_file()):
             if not any(s[0] == n for s in skipped):
                 skipped.append((n, "outputs missing"))
             continue
-        if content_dim is None:
-            content_dim = int(np.load(feat, mmap_mode="r").shape[1])
-        lines.append("|".join(str(p.resolve()) for p in (paths.sliced / n, feat, c, h)) + f"|{_speaker_of(n)}")
-    if not lines:
+        entries.append(FileEntry((paths.sliced / n).resolve(), feat.resolve(), c.resolve(), h.resolve(),
+                                 _speaker_of(n)))
+    if not entries:
         raise ArvcError(f"experiment folder {paths.root}: no chunk gave usable features")
-    if cfg.include_mutes > 0:
-        mute = _make_mute(paths, sr, embedder, f0_settings, feat_settings)
-        for sid in sorted({_speaker_of(n) for n in names}):
-            row = "|".join(str(mute[k].resolve()) for k in ("wav", "feat", "f0", "f0_voiced")) + f"|{sid}"
-            lines.extend([row] * cfg.include_mutes)
-    write_text(paths.filelist, "\n".join(lines) + "\n")
+    return entries
 
-    info.update({"content_dim": content_dim, "include_mutes": cfg.include_mutes, "extract_complete": True})
-    write_json(paths.model_info, info)
+
+def _mute_entries(mute: dict[str, Path], speakers: list[int], per_speaker: int) -> list[FileEntry]:
+    wav, feat, f0, f0_hz = (mute[k].resolve() for k in ("wav", "feat", "f0", "f0_voiced"))
+    return [FileEntry(wav, feat, f0, f0_hz, sid) for sid in speakers for _ in range(per_speaker)]
+
+
+def extract(cfg: ExtractConfig) -> ExtractResult:
+    """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
+    t0 = time.perf_counter()
+    _validate(cfg)
+    settings = _settings(cfg)
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    names = _chunk_names(paths)
+    _remove_temporaries(paths)
+    info = ExperimentInfo.read(paths.model_info)
+    sr = _sample_rate(cfg, paths, info, names[0])
+
+    # invalidate: a bad F0 method or embedder fails here, before the files of the previous settings are removed
+    f0_changed, feat_changed = info.differs(settings.f0), info.differs(settings.features)
+    device = select_device(cfg.gpu)
+    method = get_f0_method(cfg.f0_method, options=settings.f0_options, device=device) if f0_changed else None
+    embedder = _load_embedder(cfg, settings, device) if feat_changed else None
+    _invalidate(paths, info, settings, f0_changed, feat_changed)
+
+    todo_f0 = _missing((paths.f0_coarse, paths.f0_hz), names)
+    todo_feat = _missing((paths.features,), names)
+    for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
+        folder.mkdir(parents=True, exist_ok=True)
+    log.info("extract %s: %d chunks (%d need F0, %d need features)", paths.root, len(names), len(todo_f0), len(todo_feat))
+
+    # F0
+    if todo_f0:
+        _extract_f0(cfg, paths, todo_f0, method, settings, device)
+    del method
+
+    # features
+    need_mute = cfg.include_mutes > 0 and not _mute_state(paths, sr, settings.f0, settings.features)[2]
+    if embedder is None and (todo_feat or need_mute):
+        embedder = _load_embedder(cfg, settings, device)
+        log.info("embedder: %s", embedder.describe())
+    skipped = _extract_features(cfg, paths, todo_feat, embedder)
+
+    # filelist
+    entries = _chunk_entries(paths, names, skipped)
+    content_dim = embedder.dim if embedder is not None else int(np.load(entries[0].feat, mmap_mode="r").shape[1])
+    if cfg.include_mutes > 0:
+        mute = _make_mute(paths, sr, embedder, settings.f0, settings.features)
+        entries += _mute_entries(mute, sorted({_speaker_of(n) for n in names}), cfg.include_mutes)
+    write_filelist(paths.filelist, entries)
+    info.update(content_dim=content_dim, include_mutes=cfg.include_mutes, extract_complete=True)
+    info.write(paths.model_info)
     if cfg.version == "v2" and content_dim != 768:
         log.warning("content_dim %s: standard RVC v2 models expect 768-dim features", content_dim)
     return ExtractResult(paths=paths, chunks=len(names), f0_computed=len(todo_f0), features_computed=len(todo_feat),
-                         skipped=skipped, filelist_lines=len(lines), content_dim=int(content_dim),
+                         skipped=skipped, filelist_lines=len(entries), content_dim=int(content_dim),
                          elapsed=time.perf_counter() - t0)

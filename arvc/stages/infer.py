@@ -6,8 +6,9 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from arvc.inference.batch import BatchResult
+from arvc.inference.batch import BatchResult, plan_jobs, run_jobs
 from arvc.inference.config import InferenceConfig
+from arvc.inference.pipeline import VoiceConverter
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,6 @@ def infer(run: InferRun) -> BatchResult:
     Returns the converted outputs and the failures (path, one-line message); never raises for a
     single bad input file, only for problems with the model, index or settings.
     """
-    from arvc.inference.batch import plan_jobs, run_jobs
-    from arvc.inference.pipeline import VoiceConverter
-
     cfg = run.config.validate()
     jobs = plan_jobs(list(run.inputs), run.output, cfg.export_format)
     converter = VoiceConverter(run.model, run.index, cfg)

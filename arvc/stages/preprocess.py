@@ -50,21 +50,22 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc.audio.denoise import spectral_gate_blocks
+from arvc.audio.dsp import blend_normalize, highpass_causal
+from arvc.audio.io import AUDIO_EXTENSIONS, AudioReadError, is_audio_file, load_audio, resample
+from arvc.audio.slicer import Slicer, fixed_spans, window_spans
+from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
+from arvc.device import select_device
 from arvc.errors import ArvcError
+from arvc.experiment import ExperimentInfo
 from arvc.paths import ExperimentPaths, datasets_root
+from arvc.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
-SAMPLE_RATES = (32000, 40000, 48000)
-SR_16K = 16000
 STAGING_PREFIX = ".preprocess-"
-# model_info.json keys written by ``arvc extract``: dropped with the features they describe
-EXTRACTION_KEYS = (
-    "embedder_model", "embedder_path", "embedder_layer", "embedders_mix", "f0_method", "f0_hop_length", "f0_min",
-    "f0_max", "version", "content_dim", "extract_complete", "include_mutes",
-)
 
 
 @dataclass
@@ -131,19 +132,11 @@ class PreprocessResult:
     elapsed: float
 
 
-def format_duration(seconds: float) -> str:
-    """``HH:MM:SS`` (floored)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def _natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
 def _audio_files(folder: Path, recursive: bool) -> list[Path]:
-    from arvc.audio.io import is_audio_file
-
     if recursive:
         found = [
             p for p in folder.rglob("*")
@@ -159,8 +152,6 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
 
     Raises ArvcError when ``root`` is missing, not a folder, or holds no audio file.
     """
-    from arvc.audio.io import AUDIO_EXTENSIONS
-
     root = Path(root)
     if not root.exists():
         raise ArvcError(f"dataset path {root} does not exist")
@@ -207,16 +198,12 @@ def _denoise(audio, sr: int, strength: float, device: str):
     import numpy as np
     import torch
 
-    from arvc.audio.denoise import spectral_gate_blocks
-
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
     return spectral_gate_blocks(x, sr, strength).cpu().numpy().astype(np.float64)
 
 
 def cut_spans(audio, sr: int, cut_method: str, chunk_len: float, overlap_len: float) -> list[tuple[int, int]]:
     """Sample ranges ``[start, end)`` of the chunks of ``audio`` (T,) for a cut method."""
-    from arvc.audio.slicer import Slicer, fixed_spans, window_spans
-
     chunk, overlap = round(chunk_len * sr), round(overlap_len * sr)
     if cut_method == "Simple":
         return fixed_spans(len(audio), chunk, overlap)
@@ -234,10 +221,6 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
     """Decode, filter, cut and write the chunks of one file into ``job.out_dir``; never raises for bad audio."""
     import numpy as np
     import soundfile as sf
-
-    from arvc.audio.dsp import blend_normalize, highpass_causal
-    from arvc.audio.io import AudioReadError, load_audio, resample
-    from arvc.audio.slicer import Slicer
 
     result = FileResult(source)
     try:
@@ -258,7 +241,7 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
         audio = _denoise(audio, sr, job.clean_strength, job.device)
     gate = Slicer(sr)
     min_samples = round(job.min_chunk_len * sr)
-    out = Path(job.out_dir)
+    out = ExperimentPaths.at(job.out_dir)
     k = 0
     for a, b in cut_spans(audio, sr, job.cut_method, job.chunk_len, job.overlap_len):
         chunk = audio[a:b]
@@ -276,9 +259,9 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
             result.dropped[reason] = result.dropped.get(reason, 0) + 1
             continue
         name = f"{source.sid}_{source.index}_{k}.wav"
-        sf.write(out / "sliced_audios" / name, chunk.astype(np.float32), sr, subtype="FLOAT")
+        sf.write(out.sliced / name, chunk.astype(np.float32), sr, subtype="FLOAT")
         chunk16 = resample(chunk, sr, SR_16K)
-        sf.write(out / "sliced_audios_16k" / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
+        sf.write(out.sliced_16k / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
         result.chunks.append((name, len(chunk) / sr))
         k += 1
     if not result.chunks and not result.dropped:
@@ -294,7 +277,6 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
 def _denoise_device(cfg: PreprocessConfig) -> str:
     if not cfg.noise_reduction:
         return "cpu"
-    from arvc.device import select_device
 
     return str(select_device())
 
@@ -331,8 +313,6 @@ def _init_worker(threads: int) -> None:
 
 
 def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) -> list[FileResult]:
-    from arvc.progress import progress_bar
-
     results: list[FileResult] = []
     with progress_bar(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
         if cores <= 1:
@@ -383,23 +363,12 @@ def _install(staging: Path, paths: ExperimentPaths) -> None:
         log.info("removed features of the previous chunks: %s", ", ".join(p.name for p in stale))
 
 
-def _write_info(paths: ExperimentPaths, info: dict) -> None:
-    import json
-
-    from arvc.atomic import write_json
-
-    data: dict = {}
-    if paths.model_info.is_file():
-        try:
-            data = json.loads(paths.model_info.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-    for key in EXTRACTION_KEYS:
-        data.pop(key, None)
-    data.update(info)
-    write_json(paths.model_info, data)
+def _write_info(paths: ExperimentPaths, summary: dict) -> None:
+    """Record the new chunks' summary; what extract recorded about the old chunks is dropped, other keys kept."""
+    info = ExperimentInfo.read(paths.model_info, strict=False)
+    info.drop_extraction()
+    info.update(**summary)
+    info.write(paths.model_info)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -429,6 +398,47 @@ def _warn_list(what: str, items: list[str], limit: int = 10) -> None:
         log.warning("... and %d more (%s); all are listed in model_info.json", len(items) - limit, what)
 
 
+def _speaker_summary(speakers: list, used: list) -> list[dict]:
+    """Files, seconds and chunks per speaker (model_info.json ``speakers``)."""
+    out = []
+    for sp in speakers:
+        mine = [r for r in used if r.source.sid == sp.id]
+        out.append({
+            "id": sp.id, "name": sp.name, "files": len(mine),
+            "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
+        })
+    return out
+
+
+def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, results: list,
+                     speaker_info: list[dict]) -> dict:
+    """What preprocess records in model_info.json (see :class:`arvc.experiment.ExperimentInfo`)."""
+    used = [r for r in results if r.chunks]
+    total = sum(r.seconds for r in used)
+    return {
+        "total_dataset_duration": format_duration(total),
+        "total_seconds": round(total, 3),
+        "sample_rate": cfg.sample_rate,
+        "chunk_count": sum(len(r.chunks) for r in used),
+        "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
+        "input_seconds": round(sum(r.seconds for r in results), 3),  # every decoded file, used or not
+        "speakers": speaker_info,
+        "dataset_path": str(dataset.resolve()),
+        "cut_method": cfg.cut_method,
+        "chunk_len": cfg.chunk_len,
+        "overlap_len": cfg.overlap_len,
+        "normalization": cfg.normalization,
+        "process_effects": cfg.process_effects,
+        "noise_reduction": cfg.noise_reduction,
+        "clean_strength": cfg.clean_strength,
+        "files_found": files_found,
+        "files_used": len(used),
+        "files_unreadable": [{"path": r.source.path, "reason": r.error} for r in results if r.error],
+        "files_without_chunks": [{"path": r.source.path, "reason": r.why_empty()}
+                                 for r in results if not r.error and not r.chunks],
+    }
+
+
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""
@@ -448,8 +458,9 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     except OSError as e:
         raise ArvcError(f"cannot write the experiment folder under {logs}: {e.strerror or e}") from None
     try:
-        (staging / "sliced_audios").mkdir()
-        (staging / "sliced_audios_16k").mkdir()
+        staged = ExperimentPaths.at(staging)
+        staged.sliced.mkdir()
+        staged.sliced_16k.mkdir()
         job = _Job(
             sr=cfg.sample_rate, cut_method=cfg.cut_method, chunk_len=cfg.chunk_len, overlap_len=cfg.overlap_len,
             normalization=cfg.normalization, process_effects=cfg.process_effects,
@@ -471,34 +482,8 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
             )
         chunk_count = sum(len(r.chunks) for r in used)
         total = sum(r.seconds for r in used)
-        speaker_info = []
-        for sp in speakers:
-            mine = [r for r in used if r.source.sid == sp.id]
-            speaker_info.append({
-                "id": sp.id, "name": sp.name, "files": len(mine),
-                "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
-            })
-        info = {
-            "total_dataset_duration": format_duration(total),
-            "total_seconds": round(total, 3),
-            "sample_rate": cfg.sample_rate,
-            "chunk_count": chunk_count,
-            "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
-            "input_seconds": round(sum(r.seconds for r in results), 3),  # every decoded file, used or not
-            "speakers": speaker_info,
-            "dataset_path": str(dataset.resolve()),
-            "cut_method": cfg.cut_method,
-            "chunk_len": cfg.chunk_len,
-            "overlap_len": cfg.overlap_len,
-            "normalization": cfg.normalization,
-            "process_effects": cfg.process_effects,
-            "noise_reduction": cfg.noise_reduction,
-            "clean_strength": cfg.clean_strength,
-            "files_found": len(sources),
-            "files_used": len(used),
-            "files_unreadable": [{"path": p, "reason": w} for p, w in unreadable],
-            "files_without_chunks": [{"path": p, "reason": w} for p, w in without],
-        }
+        speaker_info = _speaker_summary(speakers, used)
+        info = _dataset_summary(cfg, dataset, len(sources), results, speaker_info)
         _install(staging, paths)
         _write_info(paths, info)
     except BaseException:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arvc.atomic import write_json
 from arvc.errors import ArvcError
+from arvc.evaluation.report import NUMERIC_ORDER
+from arvc.inference.config import InferenceConfig
+from arvc.paths import ExperimentPaths
+from arvc.stages.evaluate import EvaluateConfig, evaluate
+from arvc.stages.infer import InferRun, infer
 
 log = logging.getLogger(__name__)
-
-_WEIGHTS_RE = re.compile(r"_(\d+)e_(\d+)s\.pth$")
 
 
 @dataclass
@@ -50,16 +53,11 @@ class RankResult:
 
 def saved_weights(model_dir: Path) -> list[tuple[int, int, Path]]:
     """``(epoch, step, path)`` of every ``<name>_<E>e_<S>s.pth`` in ``model_dir``, by epoch."""
-    found = []
-    for p in Path(model_dir).glob("*.pth"):
-        m = _WEIGHTS_RE.search(p.name)
-        if m:
-            found.append((int(m.group(1)), int(m.group(2)), p))
-    return sorted(found)
+    return ExperimentPaths.at(model_dir).saved_weights()
 
 
 def default_clips(model_dir: Path, n: int = 3) -> list[Path]:
-    chunks = sorted((model_dir / "sliced_audios_16k").glob("*.wav"))
+    chunks = sorted(ExperimentPaths.at(model_dir).sliced_16k.glob("*.wav"))
     if not chunks:
         return []
     step = max(1, len(chunks) // n)
@@ -84,10 +82,6 @@ def score_weights(
     index_rate: float = 0.75,
 ) -> dict[str, float]:
     """Convert ``clips`` with ``weights`` into ``work_dir`` and return the mean scores (see evaluate)."""
-    from arvc.inference.config import InferenceConfig
-    from arvc.stages.evaluate import EvaluateConfig, evaluate
-    from arvc.stages.infer import InferRun, infer
-
     out_dir = work_dir / weights.stem
     res = infer(InferRun(
         model=weights, inputs=[str(c) for c in clips], output=out_dir, index=index,
@@ -106,10 +100,8 @@ def score_weights(
 
 def rank_epochs(cfg: RankConfig) -> RankResult:
     """Score every saved weights file of ``cfg.model_dir``; write ``eval_ranking.json`` and return the table."""
-    from arvc.atomic import write_json
-    from arvc.evaluation.report import NUMERIC_ORDER
-
     model_dir = Path(cfg.model_dir)
+    paths = ExperimentPaths.at(model_dir)
     if not model_dir.is_dir():
         raise ArvcError(f"{model_dir}: training folder not found")
     weights = saved_weights(model_dir)
@@ -122,12 +114,12 @@ def rank_epochs(cfg: RankConfig) -> RankResult:
     clips = list(cfg.clips) or default_clips(model_dir)
     if not clips:
         raise ArvcError(f"{model_dir}: no clips to convert; pass --clips")
-    references = list(cfg.references) or [model_dir / "sliced_audios_16k"]
+    references = list(cfg.references) or [paths.sliced_16k]
     index = cfg.index
     if index is None:
-        candidates = sorted(model_dir.glob("*.index"))
+        candidates = paths.index_files()
         index = candidates[0] if candidates else None
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else model_dir / "eval_ranking"
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else paths.eval_ranking
     rows = []
     with tempfile.TemporaryDirectory(dir=model_dir) as tmp:
         work = Path(tmp) if cfg.output_dir is None else out_dir

@@ -10,32 +10,32 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import tempfile
+from pathlib import Path
 
+from arvc.atomic import remove_stale_temporaries, write_json
+from arvc.constants import canonical_vocoder
+from arvc.data import CachedDataset, TrainingDataset, read_filelist
+from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
 from arvc.errors import ArvcError
+from arvc.experiment import ExperimentInfo
+from arvc.models.config import ModelConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.rank_epochs import default_clips, score_weights
+from arvc.training.checkpointing import saved_epochs
 from arvc.training.config import TrainConfig
-from arvc.training.loop import TrainResult
+from arvc.training.loop import TrainResult, Trainer
+from arvc.training.pretrains import choose_pretrains
 
 log = logging.getLogger("arvc.train")
 
 
-def read_model_info(paths: ExperimentPaths) -> dict:
-    if not paths.model_info.is_file():
-        return {}
-    try:
-        return json.loads(paths.model_info.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ArvcError(f"{paths.model_info}: unreadable ({e})") from None
-
-
-def resolve_model_config(cfg: TrainConfig, info: dict, n_speakers: int):
+def resolve_model_config(cfg: TrainConfig, info: ExperimentInfo, n_speakers: int):
     """The ModelConfig of this run: preset (or tiny) for rate/version/vocoder, enough speaker rows."""
-    from arvc.models.config import ModelConfig, canonical_vocoder
-
-    sample_rate = cfg.sample_rate or info.get("sample_rate") or info.get("sr")
+    sample_rate = cfg.sample_rate or info.sample_rate
     if not sample_rate:
         raise ArvcError("no sample rate: pass --sample_rate (model_info.json has none)")
-    info_version = info.get("version")
+    info_version = info.version
     version = cfg.version or info_version or "v2"
     if cfg.version and info_version and cfg.version != info_version:
         raise ArvcError(f"--version {cfg.version} but the features were extracted for {info_version}; "
@@ -48,24 +48,19 @@ def resolve_model_config(cfg: TrainConfig, info: dict, n_speakers: int):
     return mc
 
 
-def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: dict):
+def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: ExperimentInfo):
     """``weights -> mean scores`` for ``--eval_every``: converts the eval clips with the weights file and scores
     them as ``arvc evaluate`` does (defaults: three of the run's chunks, the run's chunks as references)."""
-    import tempfile
-    from pathlib import Path
-
-    from arvc.stages.rank_epochs import default_clips, score_weights
-
     clips = [Path(c) for c in cfg.eval_clips] or default_clips(paths.root)
     references = [Path(r) for r in cfg.eval_references] or [paths.sliced_16k]
-    indexes = sorted(paths.root.glob("*.index"))
+    indexes = paths.index_files()
 
     def evaluator(weights: Path) -> dict[str, float]:
         with tempfile.TemporaryDirectory(dir=paths.root) as tmp:
             return score_weights(weights, clips, references, Path(tmp), index=indexes[0] if indexes else None,
                                  text=Path(cfg.eval_text) if cfg.eval_text else None, pitch=cfg.eval_pitch,
-                                 f0_method=info.get("f0_method") or cfg.eval_f0_method,
-                                 embedder_path=info.get("embedder_path"), score_f0_method=cfg.eval_f0_method,
+                                 f0_method=info.f0_method or cfg.eval_f0_method,
+                                 embedder_path=info.embedder_path, score_f0_method=cfg.eval_f0_method,
                                  asr=cfg.eval_text is not None)
 
     return evaluator
@@ -73,9 +68,6 @@ def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: dict):
 
 def pick_pretrains(cfg: TrainConfig, model_cfg, paths: ExperimentPaths):
     """The run's pretrains (:func:`arvc.training.pretrains.choose_pretrains`); a resumed run keeps its label."""
-    from arvc.training.checkpointing import saved_epochs
-    from arvc.training.pretrains import choose_pretrains
-
     previous = None
     if paths.config.is_file():
         try:
@@ -89,16 +81,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch
 
-    from arvc.atomic import remove_stale_temporaries, write_json
-    from arvc.data import CachedDataset, TrainingDataset, read_filelist
-    from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
-    from arvc.training.loop import Trainer
-
     paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
     if not paths.root.is_dir():
         raise ArvcError(f"experiment folder {paths.root} not found; run `arvc preprocess {cfg.model_name} ...` "
                         f"and `arvc extract {cfg.model_name}` first")
-    info = read_model_info(paths)
+    info = ExperimentInfo.read(paths.model_info)
     entries = read_filelist(paths.filelist, use_f0=cfg.use_f0)
     n_speakers = max(e.sid for e in entries) + 1
 
@@ -130,8 +117,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     dataset = TrainingDataset(entries, sample_rate=model_cfg.sample_rate, hop=model_cfg.hop_length,
                               spec_channels=model_cfg.spec_channels, content_dim=model_cfg.content_dim,
                               use_f0=model_cfg.use_f0)
-    if info.get("content_dim") and int(info["content_dim"]) != model_cfg.content_dim:
-        raise ArvcError(f"{paths.model_info}: features are {info['content_dim']}-dim but a {model_cfg.version} model "
+    if info.content_dim and int(info.content_dim) != model_cfg.content_dim:
+        raise ArvcError(f"{paths.model_info}: features are {info.content_dim}-dim but a {model_cfg.version} model "
                         f"needs {model_cfg.content_dim}; pass --version to match the extraction")
     if cfg.cache_data_in_gpu:
         dataset = CachedDataset(dataset, accelerator.device)
@@ -149,7 +136,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     evaluator = make_evaluator(cfg, paths, info) if cfg.eval_every and accelerator.is_main_process else None
     trainer = Trainer(cfg, model_cfg, dataset, paths, accelerator, precision=used_precision, notes=notes,
                       evaluator=evaluator,
-                      metadata_extra={"embedder_model": info.get("embedder_model"),
-                                      "dataset_length": info.get("total_dataset_duration"),
+                      metadata_extra={"embedder_model": info.embedder_model,
+                                      "dataset_length": info.total_dataset_duration,
                                       "speakers_id": n_speakers, "pretrain": chosen.label})
     return trainer.fit()

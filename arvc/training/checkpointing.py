@@ -7,7 +7,6 @@ and then ``train_state_e.json``; a pair counts as resumable once both G and D ex
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
@@ -15,29 +14,24 @@ from typing import Mapping
 import torch
 
 from arvc.atomic import write_text
+from arvc.constants import version_of_content_dim
 from arvc.errors import ArvcError
+from arvc.formats import load_checkpoint, save_checkpoint, to_module_names
 from arvc.formats.rvc_pth import mismatch_summary
 from arvc.paths import ExperimentPaths
 from arvc.training.state import TrainState
 
 log = logging.getLogger(__name__)
 
-_CKPT = re.compile(r"^([GD])_(\d+)\.pth$")
-
-
 def state_path(paths: ExperimentPaths, epoch: int) -> Path:
-    return paths.root / f"train_state_{epoch}.json"
+    return paths.train_state(epoch)
 
 
 def saved_epochs(paths: ExperimentPaths) -> list[int]:
     """Epochs with both ``G_e.pth`` and ``D_e.pth`` present, ascending."""
-    if not paths.root.is_dir():
-        return []
     found: dict[int, set[str]] = {}
-    for p in paths.root.iterdir():
-        m = _CKPT.match(p.name)
-        if m:
-            found.setdefault(int(m.group(2)), set()).add(m.group(1))
+    for kind, epoch in paths.checkpoints():
+        found.setdefault(epoch, set()).add(kind)
     return sorted(e for e, kinds in found.items() if kinds == {"G", "D"})
 
 
@@ -45,8 +39,6 @@ def save_training_checkpoint(paths: ExperimentPaths, epoch: int, *, net_g: torch
                              optim_g: torch.optim.Optimizer, optim_d: torch.optim.Optimizer, learning_rate: float,
                              state: TrainState, scaler_state: Mapping | None = None, only_latest: bool = False) -> None:
     """Write G/D/state for ``epoch``; with ``only_latest`` delete older sets afterwards (never before)."""
-    from arvc.formats import save_checkpoint
-
     save_checkpoint(paths.g_checkpoint(epoch), net_g.state_dict(), optim_g.state_dict(), learning_rate, epoch, scaler_state)
     save_checkpoint(paths.d_checkpoint(epoch), net_d.state_dict(), optim_d.state_dict(), learning_rate, epoch, scaler_state)
     write_text(state_path(paths, epoch), state.to_json())
@@ -58,8 +50,6 @@ def save_training_checkpoint(paths: ExperimentPaths, epoch: int, *, net_g: torch
 
 
 def _load_module_state(net: torch.nn.Module, weights: Mapping[str, torch.Tensor], source: str) -> None:
-    from arvc.formats import to_module_names
-
     own = net.state_dict()
     state = to_module_names(weights, own.keys())
     missing = [k for k in own if k not in state]
@@ -74,8 +64,6 @@ def _load_module_state(net: torch.nn.Module, weights: Mapping[str, torch.Tensor]
 def resume(paths: ExperimentPaths, epoch: int, *, net_g: torch.nn.Module, net_d: torch.nn.Module,
            optim_g: torch.optim.Optimizer, optim_d: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[TrainState, dict | None]:
     """Load the checkpoint set of ``epoch`` into models/optimizers; returns its TrainState and scaler state."""
-    from arvc.formats import load_checkpoint
-
     ckpt_g = load_checkpoint(paths.g_checkpoint(epoch))
     ckpt_d = load_checkpoint(paths.d_checkpoint(epoch))
     _load_module_state(net_g, ckpt_g.model, str(paths.g_checkpoint(epoch)))
@@ -100,8 +88,8 @@ def _describe_mismatch(kind: str, path: str, wrong: list[tuple[str, tuple, tuple
     if kind == "G":
         for k, theirs, ours in wrong:
             if k.startswith("enc_p.emb_phone"):
-                dims = {256: "v1", 768: "v2"}
-                return (f"--pretrained_g {path} is a {dims.get(theirs[1], str(theirs[1]) + '-dim')} model "
+                kind_of = version_of_content_dim(theirs[1]) or f"{theirs[1]}-dim"
+                return (f"--pretrained_g {path} is a {kind_of} model "
                         f"(content features {theirs[1]}), this run trains {expect}")
         odd = [k for k in missing + unexpected if k.startswith("dec.")]
         if odd:
@@ -121,8 +109,6 @@ def load_pretrained(net: torch.nn.Module, path: str | Path, kind: str, expect: s
     the fresh initialisation.
     ``expect`` describes the run ("v2 40000 Hz HiFi-GAN") for the error message.
     """
-    from arvc.formats import load_checkpoint, to_module_names
-
     ckpt = load_checkpoint(path)
     if ckpt.kind not in (kind, "?"):
         raise ArvcError(f"--pretrained_{kind.lower()} {path} is a {ckpt.kind} checkpoint, expected {kind}")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from arvc.audio.spectrogram import mel_spectrogram
+
 log = logging.getLogger("arvc.train")
 
 
@@ -104,8 +106,6 @@ class TrainLogger:
     @torch.no_grad()
     def mel_images(self, step: int, wave: torch.Tensor, y_hat: torch.Tensor, model_cfg) -> None:
         """``slice/mel_org`` / ``slice/mel_gen`` of the first item of a step's real and generated ``(B, 1, N)``."""
-        from arvc.training.mel import mel_spectrogram
-
         mc = model_cfg
         mel_org, mel_gen = (mel_spectrogram(w[:1, 0].float(), mc.sample_rate, mc.filter_length, mc.hop_length,
                                             mc.n_mel_channels)[0] for w in (wave, y_hat.detach()))

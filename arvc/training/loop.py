@@ -16,6 +16,7 @@ gradients with one all-reduce per model (:mod:`arvc.training.distributed`; a DDP
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +25,22 @@ from typing import Callable, Iterator
 import torch
 
 from arvc.data import Batch, BucketBatchSampler, collate
+from arvc.device import dataloader_options
 from arvc.errors import ArvcError
+from arvc.formats import ModelMetadata, write_model
 from arvc.models.commons import slice_segments
+from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
+from arvc.models.synthesizer import Synthesizer
 from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
 from arvc.training.config import TrainConfig
 from arvc.training.distributed import any_rank, average_gradients, broadcast_parameters, sum_across
 from arvc.training.logging import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
+from arvc.training.optimizers import build_optimizer, default_scheduler_for
 from arvc.training.overtrain import OvertrainDetector
-from arvc.training.state import TrainState
+from arvc.training.schedulers import ScheduleConfig, build_scheduler
+from arvc.training.state import Stop, StopReason, TrainState
 
 log = logging.getLogger("arvc.train")
 
@@ -47,6 +54,16 @@ class TrainResult:
     first_epoch_losses: dict[str, float] = field(default_factory=dict)
     last_epoch_losses: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    stop: StopReason = StopReason.EPOCHS
+
+
+@dataclass
+class EpochRun:
+    """Loss sums over the optimizer steps of one epoch, and why it ended early (None: the data ran out)."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+    stop: Stop | None = None
 
 
 @dataclass
@@ -67,8 +84,6 @@ def _plain(model: torch.nn.Module) -> torch.nn.Module:
 
 def build_discriminator(model_cfg, checkpointing: bool = False, size: str = "full") -> torch.nn.Module:
     """RVC's discriminator for the config (v1 / v2 periods; v3 for RefineGAN); ``size`` small/tiny = narrow."""
-    from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
-
     version = discriminator_version_for(model_cfg.vocoder, model_cfg.version)
     if size != "full":
         from arvc.training.debug_models import WIDTHS, TinyMultiPeriodDiscriminator
@@ -84,8 +99,6 @@ class Trainer:
                  precision: str = "fp32", metadata_extra: dict | None = None,
                  optimizer_factory: Callable | None = None, notes: list[str] | None = None,
                  evaluator: Callable[[Path], dict[str, float]] | None = None):
-        from arvc.models.synthesizer import Synthesizer
-
         self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
         self.accelerator = accelerator
         self.device = accelerator.device
@@ -123,8 +136,6 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------------------- setup
     def _build_optimizer(self, params) -> torch.optim.Optimizer:
-        from arvc.training.optimizers import build_optimizer
-
         cfg = self.cfg
         name, extra = cfg.optimizer, {}
         if cfg.bf16_adamw:
@@ -135,9 +146,6 @@ class Trainer:
                                weight_decay=cfg.weight_decay, device=self.device, **extra)
 
     def _build_scheduler(self, optim, last_epoch: int):
-        from arvc.training.optimizers import default_scheduler_for
-        from arvc.training.schedulers import ScheduleConfig, build_scheduler
-
         cfg = self.cfg
         name = "cosine" if cfg.cosine_lr else (cfg.scheduler or default_scheduler_for(
             "AnyPrecisionAdamW" if cfg.bf16_adamw else cfg.optimizer))
@@ -174,8 +182,6 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------- data
     def batches(self, epoch: int) -> Iterator[Batch]:
-        from arvc.device import dataloader_options
-
         self.sampler.set_epoch(epoch)
         cached = not hasattr(self.dataset, "entries")
         opts = {"num_workers": 0} if cached else dataloader_options(self.device, fast_train=self.cfg.fast_train,
@@ -272,121 +278,157 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------ run
     def fit(self) -> TrainResult:
-        cfg, acc = self.cfg, self.accelerator
+        """Resume (or start), then epochs until --epochs, --max_steps, the time budget, overtraining or too
+        many non-finite steps; returns where it stopped and the final weights (main process)."""
+        cfg = self.cfg
         start_time = time.perf_counter()
+        self.resume_or_start()
+        sched_g = self._build_scheduler(self.optim_g, self.state.epoch - 1)
+        sched_d = self._build_scheduler(self.optim_d, self.state.epoch - 1)
+        self._start_logger()
+        stop = self._already_done()
+        self.state.finished = stop is not None
+        if stop is None:
+            self.state.stop_reason = ""
+        deadline = start_time + 60 * cfg.max_minutes if cfg.max_minutes else None
+        first_losses: dict[str, float] = {}
+        epoch_losses: dict[str, float] = {}
+        self._nonfinite_in_row = 0
+        epoch = self.state.epoch
+        while stop is None and epoch < cfg.epochs:
+            epoch += 1
+            run = self.run_epoch(epoch, deadline)
+            if run.stop is not None and run.stop.reason is StopReason.NON_FINITE:
+                stop = run.stop
+                break
+            sched_g.step()
+            sched_d.step()
+            epoch_losses = self._reduce_means(run.sums, run.count)
+            first_losses = first_losses or dict(epoch_losses)
+            stop = self.end_epoch(epoch, epoch_losses, run.stop)
+        return self._finish(stop, first_losses, epoch_losses, start_time)
+
+    def resume_or_start(self) -> None:
+        """Load the latest G/D checkpoint pair of the folder, if any (models, optimizers, scaler, state)."""
         done = saved_epochs(self.paths)
         if done:
             latest = done[-1]
             self.state, scaler_state = resume(self.paths, latest, net_g=_plain(self.net_g), net_d=_plain(self.net_d),
                                               optim_g=self.optim_g, optim_d=self.optim_d,
                                               steps_per_epoch=self.steps_per_epoch)
-            if scaler_state and acc.scaler is not None:
-                acc.scaler.load_state_dict(scaler_state)
+            if scaler_state and self.accelerator.scaler is not None:
+                self.accelerator.scaler.load_state_dict(scaler_state)
             self.overtrain.load_state_dict(self.state.overtrain or {})
             self._info(f"resuming from epoch {latest} (step {self.state.step}) in {self.paths.root}")
         else:
             self._info("no pretrained G/D given: training from scratch" if self.from_scratch
-                       else f"starting from pretrains {cfg.pretrained_g or '-'} / {cfg.pretrained_d or '-'}")
+                       else f"starting from pretrains {self.cfg.pretrained_g or '-'} / {self.cfg.pretrained_d or '-'}")
         for note in self.notes:
             self._info(note)
-        sched_g = self._build_scheduler(self.optim_g, self.state.epoch - 1)
-        sched_d = self._build_scheduler(self.optim_d, self.state.epoch - 1)
 
-        if self.main:
-            total = cfg.epochs * self.steps_per_epoch
-            if cfg.max_steps:
-                total = min(total, cfg.max_steps)
-            self.logger = TrainLogger(self.paths.eval_dir, log_every=cfg.log_every, progress=cfg.progress,
-                                      total_steps=total, initial_step=min(self.state.step, total))
-        first_losses: dict[str, float] = {}
-        epoch_losses: dict[str, float] = {}
-        stop = ""
-        if self.state.epoch >= cfg.epochs:
-            stop = f"already trained to epoch {self.state.epoch} (--epochs {cfg.epochs})"
-        elif cfg.max_steps and self.state.step >= cfg.max_steps:
-            stop = f"already at step {self.state.step} (--max_steps {cfg.max_steps})"
-        elif cfg.overtrain_detect and self.overtrain.triggered:
-            stop = f"overtraining was detected before ({self.overtrain.summary()})"
-        if stop:
-            self.state.finished = True
-        else:
-            self.state.finished, self.state.stop_reason = False, ""
-        deadline = start_time + 60 * cfg.max_minutes if cfg.max_minutes else None
-        nonfinite_in_row = 0
-        aborted = False
-        epoch = self.state.epoch
-        while not stop and epoch < cfg.epochs:
-            epoch += 1
-            _plain(self.net_g).train()
-            _plain(self.net_d).train()
-            sums: dict[str, float] = {}
-            count = 0
-            pending: list[Batch] = []
-            for batch in self.batches(epoch):
-                pending.append(batch)
-                if len(pending) < cfg.grad_accum_steps:
-                    continue
-                losses = self.train_step(pending)
-                pending = []
-                if losses is None:
-                    nonfinite_in_row += 1
-                    self.state.nonfinite_steps += 1
-                    self._info(f"non-finite loss at epoch {epoch}, step {self.state.step + 1}: step skipped "
-                               f"({nonfinite_in_row} in a row)")
-                    if nonfinite_in_row >= cfg.max_nonfinite_steps:
-                        aborted = True
-                        stop = (f"{nonfinite_in_row} non-finite steps in a row; stopped, last good checkpoint kept "
-                                f"(try a lower --learning_rate or --precision fp32)")
-                        break
-                    continue
-                nonfinite_in_row = 0
-                self.state.step += 1
-                self._steps_here += 1
-                for name, v in losses.items():
-                    sums[name] = sums.get(name, 0.0) + v
-                count += 1
-                self.logger.step(self.state.step, epoch, losses)
-                if self.main and self.state.step % max(1, cfg.log_every) == 0:
-                    self._log_images()
-                if cfg.max_steps and self.state.step >= cfg.max_steps:
-                    stop = f"reached --max_steps {cfg.max_steps}"
-                    break
-                if deadline is not None and any_rank(time.perf_counter() >= deadline, self.device):
-                    stop = f"reached the time budget (--max_minutes {cfg.max_minutes:g})"
-                    break
-            if aborted:
+    def _start_logger(self) -> None:
+        if not self.main:
+            return
+        total = self.cfg.epochs * self.steps_per_epoch
+        if self.cfg.max_steps:
+            total = min(total, self.cfg.max_steps)
+        self.logger = TrainLogger(self.paths.eval_dir, log_every=self.cfg.log_every, progress=self.cfg.progress,
+                                  total_steps=total, initial_step=min(self.state.step, total))
+
+    def _already_done(self) -> Stop | None:
+        cfg, state = self.cfg, self.state
+        if state.epoch >= cfg.epochs:
+            return Stop(StopReason.ALREADY_TRAINED, f"already trained to epoch {state.epoch} (--epochs {cfg.epochs})")
+        if cfg.max_steps and state.step >= cfg.max_steps:
+            return Stop(StopReason.ALREADY_TRAINED, f"already at step {state.step} (--max_steps {cfg.max_steps})")
+        if cfg.overtrain_detect and self.overtrain.triggered:
+            return Stop(StopReason.ALREADY_TRAINED, f"overtraining was detected before ({self.overtrain.summary()})")
+        return None
+
+    def run_epoch(self, epoch: int, deadline: float | None) -> EpochRun:
+        """Optimizer steps over one pass of the data; stops early at a step limit or too many non-finite steps."""
+        _plain(self.net_g).train()
+        _plain(self.net_d).train()
+        run = EpochRun()
+        pending: list[Batch] = []
+        for batch in self.batches(epoch):
+            pending.append(batch)
+            if len(pending) < self.cfg.grad_accum_steps:
+                continue
+            losses = self.train_step(pending)
+            pending = []
+            if losses is None:
+                run.stop = self._skipped_step(epoch)
+            else:
+                self._nonfinite_in_row = 0
+                self._record_step(epoch, losses, run)
+                run.stop = self._step_limit(deadline)
+            if run.stop is not None:
                 break
-            sched_g.step()
-            sched_d.step()
-            epoch_losses = self._reduce_means(sums, count)
-            if not first_losses:
-                first_losses = dict(epoch_losses)
-            self.state.epoch = epoch
-            self.state.last_losses = epoch_losses
-            self.logger.end_epoch(epoch, self.state.step, epoch_losses)
-            if cfg.overtrain_detect and "loss/g/total" in epoch_losses:
-                if self.overtrain.update(epoch, epoch_losses["loss/g/total"]):
-                    stop = f"overtraining detected ({self.overtrain.summary()})"
-            self.state.overtrain = self.overtrain.state_dict()
-            last = bool(stop) or epoch >= cfg.epochs
-            if last:
-                self.state.finished = True
-                self.state.stop_reason = stop or f"reached --epochs {cfg.epochs}"
-            if epoch % max(1, cfg.save_every) == 0 or last:
-                self.save(epoch, weights=cfg.save_every_weights or last)
-            if self.evaluator is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
-                self.evaluate_now(epoch)
+        return run
 
+    def _skipped_step(self, epoch: int) -> Stop | None:
+        self._nonfinite_in_row += 1
+        self.state.nonfinite_steps += 1
+        self._info(f"non-finite loss at epoch {epoch}, step {self.state.step + 1}: step skipped "
+                   f"({self._nonfinite_in_row} in a row)")
+        if self._nonfinite_in_row < self.cfg.max_nonfinite_steps:
+            return None
+        return Stop(StopReason.NON_FINITE, f"{self._nonfinite_in_row} non-finite steps in a row; stopped, last good "
+                                           f"checkpoint kept (try a lower --learning_rate or --precision fp32)")
+
+    def _record_step(self, epoch: int, losses: dict[str, float], run: EpochRun) -> None:
+        self.state.step += 1
+        self._steps_here += 1
+        for name, v in losses.items():
+            run.sums[name] = run.sums.get(name, 0.0) + v
+        run.count += 1
+        self.logger.step(self.state.step, epoch, losses)
+        if self.main and self.state.step % max(1, self.cfg.log_every) == 0:
+            self._log_images()
+
+    def _step_limit(self, deadline: float | None) -> Stop | None:
+        cfg = self.cfg
+        if cfg.max_steps and self.state.step >= cfg.max_steps:
+            return Stop(StopReason.MAX_STEPS, f"reached --max_steps {cfg.max_steps}")
+        if deadline is not None and any_rank(time.perf_counter() >= deadline, self.device):
+            return Stop(StopReason.TIME_BUDGET, f"reached the time budget (--max_minutes {cfg.max_minutes:g})")
+        return None
+
+    def end_epoch(self, epoch: int, losses: dict[str, float], stop: Stop | None) -> Stop | None:
+        """Record the epoch, check overtraining, save (every --save_every, and last) and evaluate."""
+        cfg = self.cfg
+        self.state.epoch = epoch
+        self.state.last_losses = losses
+        self.logger.end_epoch(epoch, self.state.step, losses)
+        if cfg.overtrain_detect and "loss/g/total" in losses and self.overtrain.update(epoch, losses["loss/g/total"]):
+            stop = Stop(StopReason.OVERTRAINING, f"overtraining detected ({self.overtrain.summary()})")
+        self.state.overtrain = self.overtrain.state_dict()
+        last = stop is not None or epoch >= cfg.epochs
+        if last:
+            stop = stop or Stop(StopReason.EPOCHS, f"reached --epochs {cfg.epochs}")
+            self.state.finished = True
+            self.state.stop_reason = stop.message
+        if epoch % max(1, cfg.save_every) == 0 or last:
+            self.save(epoch, weights=cfg.save_every_weights or last)
+        if self.evaluator is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
+            self.evaluate_now(epoch)
+        return stop
+
+    def _finish(self, stop: Stop | None, first_losses: dict[str, float], epoch_losses: dict[str, float],
+                start_time: float) -> TrainResult:
+        aborted = stop is not None and stop.reason is StopReason.NON_FINITE
         weights = self.final_weights() if (self.state.finished and not aborted) else None
         self.logger.close()
         self.accelerator.wait_for_everyone()
-        reason = stop or self.state.stop_reason or f"reached --epochs {cfg.epochs}"
-        self._info(f"training ended at epoch {self.state.epoch}, step {self.state.step}: {reason}")
+        if stop is None:
+            stop = Stop(StopReason.EPOCHS, self.state.stop_reason or f"reached --epochs {self.cfg.epochs}")
+        self._info(f"training ended at epoch {self.state.epoch}, step {self.state.step}: {stop.message}")
         if self.world > 1:
             log.info("process %d/%d: %d optimizer steps done", self.accelerator.process_index, self.world,
                      self._steps_here)
-        return TrainResult(self.state.epoch, self.state.step, reason, weights, first_losses, epoch_losses,
-                           time.perf_counter() - start_time)
+        return TrainResult(self.state.epoch, self.state.step, stop.message, weights, first_losses, epoch_losses,
+                           time.perf_counter() - start_time, stop.reason)
 
     def _reduce_means(self, sums: dict[str, float], count: int) -> dict[str, float]:
         if self.world > 1:
@@ -422,7 +464,6 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         if not self.main:
             return {}
-        import tempfile
 
         path = self.paths.weights(epoch, self.state.step)
         with tempfile.TemporaryDirectory(dir=self.paths.root) as tmp:
@@ -439,8 +480,6 @@ class Trainer:
         return numeric
 
     def metadata(self):
-        from arvc.formats import ModelMetadata
-
         mc = self.model_cfg
         extra = self.metadata_extra
         return ModelMetadata(
@@ -452,8 +491,6 @@ class Trainer:
             speakers_id=extra.get("speakers_id"), pretrain=extra.get("pretrain"))
 
     def write_weights(self, path: Path) -> Path:
-        from arvc.formats import write_model
-
         return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
 
     def final_weights(self) -> Path | None:
@@ -463,7 +500,7 @@ class Trainer:
         path = self.paths.weights(self.state.epoch, self.state.step)
         if not path.is_file():
             self.write_weights(path)
-        final = self.paths.root / f"{self.cfg.model_name}.pth"
+        final = self.paths.final_weights
         self.write_weights(final)
         return final
 
@@ -481,7 +518,8 @@ class Trainer:
 
 
 def stopped_early(result: TrainResult) -> bool:
-    return "non-finite" in result.stop_reason
+    """True when the run was aborted by non-finite losses (no final weights)."""
+    return result.stop is StopReason.NON_FINITE
 
 
-__all__ = ["Trainer", "TrainResult", "build_discriminator", "stopped_early"]
+__all__ = ["Trainer", "TrainResult", "StopReason", "build_discriminator", "stopped_early"]

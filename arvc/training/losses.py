@@ -11,8 +11,9 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from arvc.audio.spectrogram import mel_spectrogram
 from arvc.training.config import LossWeights
-from arvc.training.mel import frame_energy, mel_spectrogram, multiscale_mel_loss
+from arvc.training.mel import frame_energy, multiscale_mel_loss
 
 
 def discriminator_adv_loss(real_outs: Sequence[torch.Tensor], fake_outs: Sequence[torch.Tensor]) -> torch.Tensor:

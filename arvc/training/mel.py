@@ -1,8 +1,4 @@
-"""Linear / mel spectrograms with torch.stft, and the multi-scale mel distance. Pure functions.
-
-Windows and filterbanks are cached per (size, dtype, device). The spectrogram matches RVC's:
-reflect-pad (n_fft - hop) / 2 on both sides, ``center=False``, magnitude ``sqrt(re² + im² + 1e-6)``,
-so a signal of N samples gives N // hop frames.
+"""The multi-scale mel distance and frame energy of the training losses (spectrograms: arvc.audio.spectrogram).
 
 Multi-scale mel: ``MULTISCALE_MELS = (5, 10, 20, 40, 80, 160, 320, 480)`` bins; the window of each
 scale is computed from its bin count: about 8 mel bands' worth of resolution per bin,
@@ -12,64 +8,12 @@ scale is computed from its bin count: about 8 mel bands' worth of resolution per
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 
+from arvc.audio.spectrogram import LOG_FLOOR, mel_filterbank, stft
+
 MULTISCALE_MELS: tuple[int, ...] = (5, 10, 20, 40, 80, 160, 320, 480)
-LOG_FLOOR = 1e-5
-
-
-@functools.lru_cache(maxsize=64)
-def hann_window(size: int, dtype: torch.dtype = torch.float32, device: str = "cpu") -> torch.Tensor:
-    return torch.hann_window(size, dtype=dtype, device=device)
-
-
-@functools.lru_cache(maxsize=64)
-def mel_filterbank(
-    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None,
-    dtype: torch.dtype = torch.float32, device: str = "cpu",
-) -> torch.Tensor:
-    """Slaney mel filterbank (librosa's default) ``(n_mels, n_fft // 2 + 1)``."""
-    from librosa.filters import mel
-
-    basis = mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return torch.from_numpy(basis).to(dtype=dtype, device=device)
-
-
-def spectrogram(y: torch.Tensor, n_fft: int, hop: int, win: int | None = None) -> torch.Tensor:
-    """Magnitude spectrogram ``(B, T) -> (B, n_fft // 2 + 1, T // hop)`` (or ``(T,) -> (F, frames)``)."""
-    win = win or n_fft
-    squeeze = y.dim() == 1
-    y = y.unsqueeze(0) if squeeze else y
-    pad = (n_fft - hop) // 2
-    y = F.pad(y.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    dtype = y.dtype if y.dtype in (torch.float32, torch.float64) else torch.float32
-    spec = torch.stft(
-        y.to(dtype), n_fft, hop_length=hop, win_length=win, window=hann_window(win, dtype, str(y.device)),
-        center=False, normalized=False, onesided=True, return_complex=True,
-    )
-    mag = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-6)
-    return mag.squeeze(0) if squeeze else mag
-
-
-def spec_to_mel(spec: torch.Tensor, sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
-                fmax: float | None = None) -> torch.Tensor:
-    """Natural-log mel ``(B, F, T) -> (B, n_mels, T)`` from a magnitude spectrogram (RVC's log floor 1e-5)."""
-    basis = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax, spec.dtype, str(spec.device))
-    return torch.log(torch.clamp(torch.matmul(basis, spec), min=LOG_FLOOR))
-
-
-def mel_spectrogram(y: torch.Tensor, sample_rate: int, n_fft: int, hop: int, n_mels: int, win: int | None = None,
-                    fmin: float = 0.0, fmax: float | None = None) -> torch.Tensor:
-    """Log mel ``(B, T) -> (B, n_mels, T // hop)``."""
-    return spec_to_mel(spectrogram(y, n_fft, hop, win), sample_rate, n_fft, n_mels, fmin, fmax)
-
-
-def mel_bins_for(sample_rate: int) -> int:
-    """RVC's mel channel count for the single-scale loss (32k: 80, 40k: 125, 48k: 128)."""
-    return {32000: 80, 40000: 125, 48000: 128}.get(sample_rate, 128)
 
 
 def multiscale_window(n_mels: int, sample_rate: int) -> int:
@@ -85,11 +29,8 @@ def multiscale_params(sample_rate: int, mels: tuple[int, ...] = MULTISCALE_MELS)
 
 
 def _log10_mel(y: torch.Tensor, sample_rate: int, n_mels: int, win: int, hop: int) -> torch.Tensor:
-    spec = torch.stft(
-        y, win, hop_length=hop, win_length=win, window=hann_window(win, y.dtype, str(y.device)),
-        center=True, pad_mode="reflect", return_complex=True,
-    ).abs()
-    basis = mel_filterbank(sample_rate, win, n_mels, 0.0, None, y.dtype, str(y.device))
+    spec = stft(y, win, hop, win, center=True, pad_mode="reflect").abs()
+    basis = mel_filterbank(sample_rate, win, n_mels, 0.0, None, False, y.dtype, str(y.device))
     return torch.log10(torch.clamp(torch.matmul(basis, spec), min=LOG_FLOOR))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 
@@ -27,3 +28,20 @@ class TrainState:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+class StopReason(Enum):
+    """Why a training run ended; the message with its numbers goes with it in :class:`Stop`."""
+
+    EPOCHS = "epochs"  # reached --epochs
+    ALREADY_TRAINED = "already_trained"  # nothing to do: epochs / steps reached or overtraining found before
+    MAX_STEPS = "max_steps"
+    TIME_BUDGET = "time_budget"
+    OVERTRAINING = "overtraining"
+    NON_FINITE = "non_finite"  # too many non-finite steps in a row: aborted, no final weights
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: StopReason
+    message: str

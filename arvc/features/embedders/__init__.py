@@ -11,22 +11,21 @@ from __future__ import annotations
 
 from typing import Callable
 
+from arvc.constants import CONTENT_DIMS
 from arvc.device import resolve_precision
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix, n_frames
+from arvc.features.embedders.base import Embedder, LayerMix, n_frames
+from arvc.features.embedders.hubert import load_hubert
+from arvc.features.embedders.whisper import load_whisper
 from arvc.registry import Registry
 
 EMBEDDERS: Registry[Callable[..., Embedder]] = Registry("embedder")
 
 
 def _hubert_loader(name: str, **kw) -> Embedder:
-    from arvc.features.embedders.hubert import load_hubert
-
     return load_hubert(name, **kw)
 
 
 def _whisper_loader(name: str, **kw) -> Embedder:
-    from arvc.features.embedders.whisper import load_whisper
-
     return load_whisper(name, **kw)
 
 

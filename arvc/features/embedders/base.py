@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-SAMPLE_RATE = 16000
+from arvc.constants import SR_16K as SAMPLE_RATE
+from arvc.errors import ArvcError
+
 HOP = 320  # samples per output frame (50 frames/s)
 WINDOW = 400  # receptive field of HuBERT's conv front end: frames = (N - 400) // 320 + 1
-
-CONTENT_DIMS = {"v1": 256, "v2": 768}
 
 
 def n_frames(n_samples: int) -> int:
@@ -39,8 +39,6 @@ class LayerMix:
 
     @classmethod
     def parse(cls, value: "LayerMix | tuple | str | None") -> "LayerMix | None":
-        from arvc.errors import ArvcError
-
         if value is None or isinstance(value, LayerMix):
             return value
         parts = value.replace(":", ",").split(",") if isinstance(value, str) else list(value)

@@ -24,8 +24,12 @@ from pathlib import Path
 
 import torch
 
+from arvc.constants import CONTENT_DIMS
+from arvc.device import dtype_of
 from arvc.errors import ArvcError
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder, LayerMix
+from arvc.features.embedders.base import Embedder, LayerMix
+from arvc.hub import HubUnavailable, hub_download
+from arvc.paths import models_root
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +82,6 @@ def _hubert_class():
 
 def local_embedder_dir(name: str) -> Path:
     """Where a named embedder may be placed by hand: ``$ARVC_MODELS_DIR/embedders/<name>/``."""
-    from arvc.paths import models_root
-
     return models_root() / "embedders" / name
 
 
@@ -93,7 +95,6 @@ def _weights_in(folder: Path) -> Path | None:
 def _download(name: str, source: HubSource) -> Path:
     """Fetch config + weights through huggingface_hub (its cache; works offline when cached)."""
     local = local_embedder_dir(name)
-    from arvc.hub import HubUnavailable, hub_download
 
     sub = source.subfolder or None
 
@@ -305,8 +306,6 @@ class HubertEmbedder(Embedder):
 
     def __init__(self, model, has_final_proj: bool, *, name: str, version: str = "v2", layer: int | None = None,
                  mix: LayerMix | None = None, device: torch.device | str = "cpu", precision: str = "fp32"):
-        from arvc.device import dtype_of
-
         if version not in CONTENT_DIMS:
             raise ArvcError(f"--version {version!r}: expected v1 or v2")
         n_layers = model.config.num_hidden_layers

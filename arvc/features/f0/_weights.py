@@ -6,6 +6,7 @@ are never imported: their packages import torchaudio. We only find their folder 
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 from pathlib import Path
 
@@ -107,8 +108,6 @@ def load_restricted(path: str | Path) -> dict:
     names of the OmegaConf classes, the inert :class:`_Opaque` record of their pickled state (convert
     them with :func:`plain`). Any other global is refused, as for any ``weights_only`` load.
     """
-    import collections
-
     allowed = [(_Opaque, name) for name in _OMEGACONF_CLASSES]
     allowed += [(_AnyType, "typing.Any"), list, dict, int, collections.defaultdict]
     try:

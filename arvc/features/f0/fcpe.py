@@ -11,7 +11,6 @@ where the peak is at most ``threshold``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from arvc.audio import spectrogram as S
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
@@ -60,13 +60,6 @@ class FcpeConfig:
         )
 
 
-@lru_cache(maxsize=4)
-def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> torch.Tensor:
-    import librosa
-
-    return torch.from_numpy(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)).float()
-
-
 def log_mel(audio: torch.Tensor, cfg: FcpeConfig) -> torch.Tensor:
     """(B, N) audio -> (B, N // hop + 1, n_mels) natural-log mel magnitudes (floor 1e-5).
 
@@ -77,11 +70,9 @@ def log_mel(audio: torch.Tensor, cfg: FcpeConfig) -> torch.Tensor:
     right = max((cfg.win_size - cfg.hop_size + 1) // 2, cfg.win_size - audio.shape[-1] - left)
     mode = "reflect" if right < audio.shape[-1] else "constant"
     y = F.pad(audio[:, None], (left, right), mode=mode)[:, 0]
-    window = torch.hann_window(cfg.win_size, device=audio.device)
-    spec = torch.stft(y, cfg.n_fft, cfg.hop_size, cfg.win_size, window, center=False, return_complex=True)
-    mag = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
-    basis = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).to(audio.device)
-    mel = torch.log(torch.clamp(basis @ mag, min=1e-5)).transpose(1, 2)
+    mag = S.magnitude(S.stft(y, cfg.n_fft, cfg.hop_size, cfg.win_size, center=False), eps=1e-9)
+    basis = S.mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, device=str(audio.device))
+    mel = S.log_mel(mag, basis).transpose(1, 2)
     n_frames = audio.shape[-1] // cfg.hop_size + 1
     if mel.shape[1] < n_frames:
         mel = torch.cat([mel, mel[:, -1:].expand(-1, n_frames - mel.shape[1], -1)], dim=1)

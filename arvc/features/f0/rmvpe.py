@@ -10,7 +10,6 @@ Unlike Applio, frames outside the options' ``[f0_min, f0_max]`` are set to 0.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arvc.audio.spectrogram import log_mel, magnitude, mel_filterbank, stft
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict
 from arvc.features.f0.base import F0Method, F0Options, to_hop
+from arvc.hub import HubUnavailable, hub_download
+from arvc.paths import models_root
 
 N_MELS = 128
 N_BINS = 360
@@ -168,20 +170,10 @@ class E2E(nn.Module):
         return self.fc(x)
 
 
-@lru_cache(maxsize=2)
-def _mel_basis() -> torch.Tensor:
-    import librosa
-
-    basis = librosa.filters.mel(sr=16000, n_fft=1024, n_mels=N_MELS, fmin=30, fmax=8000, htk=True)
-    return torch.from_numpy(basis).float()
-
-
 def rmvpe_mel(audio: torch.Tensor) -> torch.Tensor:
     """(B, N) 16 kHz -> (B, 128, 1 + N // 160) natural-log mel magnitudes (floor 1e-5), centred STFT."""
-    window = torch.hann_window(1024, device=audio.device)
-    spec = torch.stft(audio, 1024, 160, 1024, window, center=True, pad_mode="reflect", return_complex=True)
-    mag = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2))
-    return torch.log(torch.clamp(_mel_basis().to(audio.device) @ mag, min=1e-5))
+    mag = magnitude(stft(audio, 1024, 160, center=True, pad_mode="reflect"))
+    return log_mel(mag, mel_filterbank(16000, 1024, N_MELS, 30, 8000, True, device=str(audio.device)))
 
 
 def salience_to_hz(salience: np.ndarray, threshold: float = 0.03) -> np.ndarray:
@@ -200,8 +192,6 @@ def salience_to_hz(salience: np.ndarray, threshold: float = 0.03) -> np.ndarray:
 
 def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) -> Path:
     """``path`` if given, else ``<models_root>/rmvpe.pt``, downloading it from the HF hub when missing."""
-    from arvc.paths import models_root
-
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -216,7 +206,6 @@ def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) ->
             f"and put it at {local}")
     if not download:
         raise ArvcError(f"RMVPE weights missing: {hint}")
-    from arvc.hub import HubUnavailable, hub_download
 
     try:
         return hub_download(HF_REPO, HF_FILE, local_dir=root / "f0")

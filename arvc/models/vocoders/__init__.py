@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Callable
 
 from torch import nn
 
+from arvc.constants import canonical_vocoder, vocoder_aliases
 from arvc.errors import ArvcError
+from arvc.models.vocoders.hifigan_nsf import HiFiGANGenerator
+from arvc.models.vocoders.mrf import HiFiGANMRFGenerator
+from arvc.models.vocoders.refinegan import RefineGANGenerator
 from arvc.registry import Registry
 
 if TYPE_CHECKING:
@@ -20,10 +24,8 @@ VocoderBuilder = Callable[..., nn.Module]
 VOCODERS: Registry[VocoderBuilder] = Registry("vocoder")
 
 
-@VOCODERS.register("HiFi-GAN", "hifigan", "hifi-gan", "nsf-hifigan", "nsf-hifi-gan")
+@VOCODERS.register("HiFi-GAN", *vocoder_aliases("HiFi-GAN"))
 def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.hifigan_nsf import HiFiGANGenerator
-
     return HiFiGANGenerator(cfg.inter_channels, cfg.resblock, cfg.resblock_kernel_sizes,
                             cfg.resblock_dilation_sizes, cfg.upsample_rates, cfg.upsample_initial_channel,
                             cfg.upsample_kernel_sizes, gin_channels=cfg.gin_channels, sample_rate=cfg.sample_rate,
@@ -31,20 +33,16 @@ def build_hifigan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
                             mainline_order=cfg.version == "v1")
 
 
-@VOCODERS.register("MRF HiFi-GAN", "mrf", "mrf-hifigan", "mrf-hifi-gan", "mrf_hifigan")
+@VOCODERS.register("MRF HiFi-GAN", *vocoder_aliases("MRF HiFi-GAN"))
 def build_mrf(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.mrf import HiFiGANMRFGenerator
-
     _require_f0(cfg, "MRF HiFi-GAN")
     return HiFiGANMRFGenerator(cfg.inter_channels, cfg.upsample_initial_channel, cfg.upsample_rates,
                                cfg.upsample_kernel_sizes, cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes,
                                cfg.gin_channels, cfg.sample_rate, harmonic_num=8, checkpointing=checkpointing)
 
 
-@VOCODERS.register("RefineGAN", "refinegan", "refine-gan")
+@VOCODERS.register("RefineGAN", *vocoder_aliases("RefineGAN"))
 def build_refinegan(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    from arvc.models.vocoders.refinegan import RefineGANGenerator
-
     _require_f0(cfg, "RefineGAN")
     return RefineGANGenerator(cfg.sample_rate, cfg.upsample_rates, cfg.inter_channels,
                               upsample_initial_channel=cfg.upsample_initial_channel,
@@ -57,4 +55,4 @@ def _require_f0(cfg: "ModelConfig", name: str) -> None:
 
 
 def build_vocoder(cfg: "ModelConfig", checkpointing: bool = False) -> nn.Module:
-    return VOCODERS.get(cfg.vocoder)(cfg, checkpointing=checkpointing)
+    return VOCODERS.get(canonical_vocoder(cfg.vocoder))(cfg, checkpointing=checkpointing)

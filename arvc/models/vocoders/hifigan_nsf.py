@@ -30,6 +30,19 @@ def upsample_geometry(u: int, k: int, nsf: bool = True) -> tuple[int, int]:
     return u // 2 + u % 2, u % 2
 
 
+def average_blocks(blocks, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of the residual blocks' outputs on ``x (B, C, T)`` (multi-receptive-field fusion); in place
+    when no gradient is needed."""
+    xs = blocks[0](x, mask)
+    if torch.is_grad_enabled():
+        for block in blocks[1:]:
+            xs = xs + block(x, mask)
+        return xs / len(blocks)
+    for block in blocks[1:]:
+        xs.add_(block(x, mask))
+    return xs.div_(len(blocks))
+
+
 def decode(gen: nn.Module, x: torch.Tensor, har: torch.Tensor | None, g: torch.Tensor | None,
            x_mask: torch.Tensor | None) -> torch.Tensor:
     """The HiFi-GAN family's decoder pass: ``conv_pre`` (+ speaker ``cond``), one ``gen._stage`` per upsampling
@@ -142,14 +155,7 @@ class HiFiGANGenerator(nn.Module):
         if har is not None:
             x = x + self.noise_convs[i](har)
         blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
-        xs = blocks[0](x, mask)
-        if torch.is_grad_enabled():
-            for block in blocks[1:]:
-                xs = xs + block(x, mask)
-            return xs / self.num_kernels
-        for block in blocks[1:]:
-            xs.add_(block(x, mask))
-        return xs.div_(self.num_kernels)
+        return average_blocks(blocks, x, mask)
 
     def use_fast_path(self, x: torch.Tensor) -> bool:
         """Inference on CPU without autograd: run the convs channels-last (``_forward_nwc``), same values."""

@@ -11,7 +11,8 @@ import torch.utils.checkpoint
 from torch import nn
 
 from arvc.models.commons import LRELU_SLOPE, conv_nwc, masked, stage_mask, weight_norm
-from arvc.models.vocoders.hifigan_nsf import decode, decode_channels_last, noise_conv_geometry, upsample_geometry
+from arvc.models.vocoders.hifigan_nsf import (average_blocks, decode, decode_channels_last, noise_conv_geometry,
+                                              upsample_geometry)
 from arvc.models.vocoders.source import CumulativeSineSource
 
 
@@ -104,15 +105,7 @@ class HiFiGANMRFGenerator(nn.Module):
         x = self.upsamples[i](masked(F.leaky_relu(x, LRELU_SLOPE), mask))
         mask = stage_mask(mask, self.upsample_rates[i])
         x = x + self.noise_convs[i](har)
-        blocks = self.mrfs[i]
-        xs = blocks[0](x, mask)
-        if torch.is_grad_enabled():
-            for block in blocks[1:]:
-                xs = xs + block(x, mask)
-            return xs / self.num_kernels
-        for block in blocks[1:]:
-            xs.add_(block(x, mask))
-        return xs.div_(self.num_kernels)
+        return average_blocks(self.mrfs[i], x, mask)
 
     def use_fast_path(self, x: torch.Tensor) -> bool:
         """Inference on CPU without autograd: run the convs channels-last (``_forward_nwc``), same values."""
