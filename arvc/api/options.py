@@ -55,6 +55,7 @@ class Option:
     type: ``bool``, ``int``, ``float`` or ``str`` (booleans accept ``--x``, ``--x true``, ``--x false``).
     field: the config dataclass field this option fills (None: used by the command itself).
     choices: allowed values; ``strict=False`` lists suggestions only (e.g. F0 methods also accept hybrid[a+b]).
+    range: (low, high) of a number; the web UI shows a slider.
     ui: whether the web UI shows a control for it.
     """
 
@@ -67,6 +68,7 @@ class Option:
     group: str = ""
     field: str | None = _UNSET
     nargs: str | None = None
+    range: tuple[float, float] | None = None
     required: bool = False
     case_insensitive: bool = False
     ui: bool = True
@@ -190,25 +192,25 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("-o", "--output", field=None, ui=False,
        help="output file (one input) or folder (folder inputs keep their sub-folders); default <name>_converted "
             "beside the input"),
-    _o("--pitch", type=float, help="transpose in semitones (+12 = one octave up)"),
+    _o("--pitch", type=float, range=(-24, 24), help="transpose in semitones (+12 = one octave up)"),
     _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"), strict=False,
        help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, swipe, "
             "rapt, swift, pesto, hybrid[a+b]"),
-    _o("--index_rate", type=float,
+    _o("--index_rate", type=float, range=(0, 1),
        help="0..1, share of each feature frame taken from the index's nearest training frames (default 0.75)"),
     _o("--nprobe", type=int, help="IVF lists searched per query (default: the value stored in the index)", ui=False),
-    _o("--filter_radius", type=int, help="median filter radius for harvest F0 (>= 3 enables it)"),
-    _o("--rms_mix_rate", "--volume_envelope", type=float,
+    _o("--filter_radius", type=int, range=(0, 7), help="median filter radius for harvest F0 (>= 3 enables it)"),
+    _o("--rms_mix_rate", "--volume_envelope", type=float, range=(0, 1),
        help="0..1: 1 keeps the model's loudness, 0 follows the input's volume envelope (default 1)"),
-    _o("--protect", type=float,
+    _o("--protect", type=float, range=(0, 0.5),
        help="0..0.5: protect consonants/breaths by keeping pre-index features on unvoiced frames (0.5 = off)"),
     _o("--hop_length", type=int, help="accepted for Applio compatibility; F0 frames are always 10 ms", ui=False),
     _o("--f0_autotune", type=bool, help="snap the pitch to the nearest semitone"),
-    _o("--f0_autotune_strength", type=float, help="0..1, how hard autotune snaps"),
+    _o("--f0_autotune_strength", type=float, range=(0, 1), help="0..1, how hard autotune snaps"),
     _o("--f0_file", help="F0 curve file (lines 'seconds,hz') used instead of an F0 method", ui=False),
     _o("--embedder_model", help="content embedder: contentvec, hubert_base, custom, a hub id, ... (default: the one "
                                 "recorded in the model, else contentvec)"),
-    _o("--embedder_path", help="local embedder folder (for --embedder_model custom)", ui=False),
+    _o("--embedder_path", help="local embedder folder (for --embedder_model custom)"),
     _o("--speaker_id", "--sid", type=int, help="speaker row of multi-speaker models"),
     _o("--resample_sr", type=int, help="output sample rate (0 = the model's rate)"),
     _o("--format", "--export_format", choices=EXPORT_FORMATS, default=None, field=None,
@@ -246,7 +248,7 @@ PREPROCESS = CommandOptions("preprocess", config=PreprocessConfig, options=(
        help="high-pass against rumble as RVC: Butterworth order 5 at 48 Hz, causal (lfilter)"),
     _o("--noise_reduction", "--clean_dataset", type=bool, group="preprocess",
        help="spectral-gating denoise (on the GPU when there is one)"),
-    _o("--clean_strength", type=float, group="preprocess", help="denoise strength 0..1 (default 0.7)"),
+    _o("--clean_strength", type=float, range=(0, 1), group="preprocess", help="denoise strength 0..1 (default 0.7)"),
     _o("--cpu_cores", type=int, group="preprocess",
        help="worker processes (default: all cores; 1 = no subprocess)", ui=False),
     LOGS_DIR, PROGRESS,
@@ -261,7 +263,7 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("--embedder_model", choices=EMBEDDERS, strict=False, group="extract",
        help="contentvec (default), hubert_base, chinese-hubert-base, japanese-hubert-base, japanese-hubert-large, "
             "korean-hubert-base, spin, spin-v2, whisper-tiny.en, custom, or a Hugging Face id owner/name"),
-    _o("--embedder_path", "--embedder_model_custom", group="extract", ui=False,
+    _o("--embedder_path", "--embedder_model_custom", group="extract",
        help="for --embedder_model custom: a folder with config.json + model.safetensors / pytorch_model.bin "
             "(or one weight file)"),
     _o("--version", choices=("v1", "v2"), group="extract",

@@ -1,0 +1,60 @@
+"""Gradio controls built from the option tables of :mod:`arvc.api.options` (the same ones argparse uses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from arvc.api.options import CommandOptions, Option
+
+
+@dataclass
+class Controls:
+    """The controls of one command's options, in table order: ``dest -> component``."""
+
+    options: CommandOptions
+    components: dict[str, Any]
+
+    def inputs(self) -> list[Any]:
+        return list(self.components.values())
+
+    def values(self, raw: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
+        """``{dest: value}`` of the values Gradio passes for :meth:`inputs` (same order)."""
+        return dict(zip(self.components, raw))
+
+    def argv(self, raw: list[Any] | tuple[Any, ...], **fixed: Any) -> list[str]:
+        """CLI arguments of the control values plus ``fixed`` (e.g. ``model_name=``), in table order."""
+        return self.options.to_argv({**self.values(raw), **fixed})
+
+
+def control(opt: Option, default: Any) -> Any:
+    """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox."""
+    label, info = opt.dest, opt.help
+    if opt.type is bool:
+        return gr.Checkbox(value=bool(default), label=label, info=info)
+    if opt.choices:
+        choices = list(opt.choices)
+        if default is not None and default not in choices:
+            choices.insert(0, default)
+        return gr.Dropdown(choices=choices, value=default, label=label, info=info,
+                           allow_custom_value=not opt.strict)
+    if opt.range and opt.type in (int, float):
+        lo, hi = opt.range
+        step = 1 if opt.type is int else (0.01 if hi - lo <= 1 else 0.1 if hi - lo <= 10 else 1)
+        return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info)
+    if opt.type in (int, float):
+        return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None)
+    return gr.Textbox(value=default or "", label=label, info=info)
+
+
+def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns: int = 3) -> Controls:
+    """Controls for every option of ``options`` marked ``ui`` (and not in ``skip``), ``columns`` per row."""
+    shown = [o for o in options.options if o.ui and not o.positional and o.dest not in skip]
+    components: dict[str, Any] = {}
+    for i in range(0, len(shown), columns):
+        with gr.Row():
+            for opt in shown[i:i + columns]:
+                components[opt.dest] = control(opt, opt.default_from(options.config))
+    return Controls(options, components)
