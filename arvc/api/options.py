@@ -86,6 +86,11 @@ class Option:
     def positional(self) -> bool:
         return not self.flags[0].startswith("-")
 
+    @property
+    def own_default(self) -> bool:
+        """Whether the option sets its default itself instead of taking the config field's."""
+        return self.default is not _UNSET
+
     def config_field(self) -> str | None:
         return self.dest if self.field is _UNSET else self.field
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 from arvc.ui.app import ASSETS, UIContext, build_app
@@ -14,6 +16,7 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
     output_dir.mkdir(parents=True, exist_ok=True)
     ctx = UIContext(output_dir=output_dir, jobs=JobManager())
     demo = build_app(ctx)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
     print(f"arvc ui: http://{host}:{port}/ (outputs in {output_dir})", flush=True)
     try:
         demo.queue(default_concurrency_limit=4).launch(
