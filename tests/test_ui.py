@@ -172,7 +172,7 @@ def test_conversions_queue_one_after_another():
 
 # ------------------------------------------------------------------------------ gradio_client
 def _fixture_values(pt: Path) -> dict[str, object]:
-    return {"pitch": 2, "f0_method": "crepe-tiny", "index_rate": 0.5, "rms_mix_rate": 0.5, "protect": 0.33,
+    return {"pitch": 2, "f0_method": "pm", "index_rate": 0.5, "rms_mix_rate": 0.5, "protect": 0.33,
             "embedder_model": "custom", "embedder_path": str(pt / "embedder"), "seed": 7, "precision": "fp32",
             "format": "wav"}
 
@@ -201,7 +201,7 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
 
     cli_out = tmp_path / "cli" / "speech.wav"
     r = _cli("infer", "-m", str(pt / "model.pth"), "--index", str(pt / "model.index"), "-i", str(src), "-o",
-             str(cli_out), "--pitch", "2", "--f0_method", "crepe-tiny", "--index_rate", "0.5", "--rms_mix_rate", "0.5",
+             str(cli_out), "--pitch", "2", "--f0_method", "pm", "--index_rate", "0.5", "--rms_mix_rate", "0.5",
              "--protect", "0.33", "--embedder_model", "custom", "--embedder_path", str(pt / "embedder"),
              "--seed", "7", "--precision", "fp32", "--format", "wav", timeout=300)
     assert r.returncode == 0, r.stderr

@@ -70,12 +70,12 @@ def _file_rows(rows: list[tuple[str, str, str]]) -> str:
 def convert_tab(ctx: UIContext) -> None:
     with gr.Row():
         model = gr.Dropdown(choices=ctx.models(), label="model", info="voice model (.pth) from the models folder and "
-                            "logs/*/", allow_custom_value=True, scale=3)
+                            "logs/*/", allow_custom_value=True, scale=3, elem_id="convert-model")
         index = gr.Textbox(label="index", info="retrieval index; filled from the model's folder, can be changed",
                            scale=3)
         refresh = gr.Button("Refresh models", scale=1)
     with gr.Row():
-        files = gr.File(file_count="multiple", label="audio files", file_types=["audio"])
+        files = gr.File(file_count="multiple", label="audio files", file_types=["audio"], elem_id="convert-upload")
         folder = gr.Textbox(label="or a folder on the server", info="every audio file below it is converted")
     with gr.Accordion("Conversion settings", open=True):
         controls = build_controls(INFER)
@@ -101,25 +101,41 @@ def convert_tab(ctx: UIContext) -> None:
         values = controls.values(raw)
         fmt = values.get("format") or "wav"
         out_dir = ctx.new_dir("convert")
+        batches: list[list[Path]] = []  # one `arvc infer` per batch (models loaded once); stems unique per batch
+        for src in inputs:
+            target = next((b for b in batches if src.stem not in {p.stem for p in b}), None)
+            if target is None:
+                batches.append(target := [])
+            target.append(src)
         jobs = []
-        for i, src in enumerate(inputs):
-            dst = out_dir / f"{src.stem}.{fmt}"
-            if dst.exists():
-                dst = out_dir / f"{src.stem}_{i}.{fmt}"
-            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i", str(src),
-                    "-o", str(dst), *controls.argv(raw)]
-            jobs.append((src, dst, ctx.jobs.submit("convert", f"convert {src.name}", [argv])))
+        for i, batch in enumerate(batches):
+            dst = out_dir / str(i)
+            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
+                    *map(str, batch), "-o", str(dst), *controls.argv(raw, format=fmt)]
+            job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
+            jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
         while True:
             rows, done = [], []
             for src, dst, job in jobs:
-                if job.state == "done" and dst.is_file():
-                    rows.append((src.name, "done", str(dst.name)))
+                log = job.log()
+                failed = [e for e in job.errors() if str(src) in e]
+                if failed:
+                    rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
+                elif f"{src} -> {dst}" in log and dst.is_file():
+                    rows.append((src.name, "done", dst.name))
                     done.append(str(dst))
                 elif job.finished:
                     rows.append((src.name, "failed", "; ".join(job.errors()) or job.log(3) or job.state))
                 else:
-                    rows.append((src.name, job.state, ""))
+                    rows.append((src.name, "running" if job.state == "running" else "queued", ""))
             finished = all(j.finished for _, _, j in jobs)
+            if not finished:  # only the first file not yet finished of a running job is converting now
+                seen: set[int] = set()
+                for k, (row, (_, _, job)) in enumerate(zip(rows, jobs)):
+                    if row[1] == "running":
+                        if job.id in seen:
+                            rows[k] = (row[0], "queued", "")
+                        seen.add(job.id)
             failed = sum(1 for r in rows if r[1] == "failed")
             summary = f"<p>{len(done)} converted, {failed} failed, {len(jobs) - len(done) - failed} to go</p>"
             yield done, (done[0] if done else None), summary + _file_rows(rows)
@@ -160,7 +176,7 @@ def train_tab(ctx: UIContext) -> None:
         b_ext = gr.Button("Extract")
         b_idx = gr.Button("Create index")
         b_train = gr.Button("Train", variant="primary", elem_id="train-button")
-        b_all = gr.Button("Run all", variant="primary")
+        b_all = gr.Button("Run all", variant="primary", elem_id="run-all-button")
         b_stop = gr.Button("Stop", variant="stop", elem_id="stop-button")
         b_tb = gr.Button("Open TensorBoard")
     status = gr.Markdown(elem_id="train-status")

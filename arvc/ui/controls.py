@@ -29,24 +29,25 @@ class Controls:
         return self.options.to_argv({**self.values(raw), **fixed})
 
 
-def control(opt: Option, default: Any) -> Any:
+def control(opt: Option, default: Any, elem_id: str | None = None) -> Any:
     """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox."""
     label, info = opt.dest, opt.help
+    kw = {"elem_id": elem_id}
     if opt.type is bool:
-        return gr.Checkbox(value=bool(default), label=label, info=info)
+        return gr.Checkbox(value=bool(default), label=label, info=info, **kw)
     if opt.choices:
         choices = list(opt.choices)
         if default is not None and default not in choices:
             choices.insert(0, default)
         return gr.Dropdown(choices=choices, value=default, label=label, info=info,
-                           allow_custom_value=not opt.strict)
+                           allow_custom_value=not opt.strict, **kw)
     if opt.range and opt.type in (int, float):
         lo, hi = opt.range
         step = 1 if opt.type is int else (0.01 if hi - lo <= 1 else 0.1 if hi - lo <= 10 else 1)
-        return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info)
+        return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info, **kw)
     if opt.type in (int, float):
-        return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None)
-    return gr.Textbox(value=default or "", label=label, info=info)
+        return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None, **kw)
+    return gr.Textbox(value=default or "", label=label, info=info, **kw)
 
 
 def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns: int = 3) -> Controls:
@@ -56,5 +57,6 @@ def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns:
     for i in range(0, len(shown), columns):
         with gr.Row():
             for opt in shown[i:i + columns]:
-                components[opt.dest] = control(opt, opt.default_from(options.config))
+                components[opt.dest] = control(opt, opt.default_from(options.config),
+                                               elem_id=f"{options.command}-{opt.dest}")
     return Controls(options, components)
