@@ -66,10 +66,11 @@ def _number(page, elem_id: str, value: float) -> None:
     box.press("Tab")
 
 
-def _shot(page, name: str, folder: Path) -> Path:
+def _shot(page, name: str, folder: Path, full_page: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"ui-{name.lower().replace(' ', '-')}.png"
-    page.screenshot(path=str(out), full_page=False)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(out), full_page=full_page)
     return out
 
 
@@ -92,8 +93,8 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
         page = browser.new_page(viewport={"width": 1360, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(30_000)
         page.goto(url)
-        assert page.title() == "arvc"
         page.wait_for_selector("#convert-button")
+        page.wait_for_function("document.title === 'arvc'")
 
         # ---------------------------------------------------------------- Convert: upload, click, download
         t0 = time.time()
@@ -115,7 +116,7 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
         src = sf.info(str(pt / "input_short.wav"))
         assert sr == 40000 and y.ndim == 1
         assert abs(len(y) / sr - src.duration) < 0.05, (len(y) / sr, src.duration)
-        _shot(page, "Convert", shots)
+        _shot(page, "Convert", shots, full_page=True)
 
         # ---------------------------------------------------------------- Train: run all, log lines, Stop
         t0 = time.time()
@@ -140,6 +141,8 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
             text = log_box.input_value()
             if "step " in text and list(logs.glob("G_*.pth")):
                 break
+            if ": failed" in page.locator("#train-job").inner_text():
+                pytest.fail("the training job failed; log:\n" + text[-3000:])
             time.sleep(1)
         else:
             pytest.fail("no training step lines / checkpoint in time; log:\n" + log_box.input_value()[-3000:])

@@ -213,7 +213,8 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--f0_autotune", type=bool, help="snap the pitch to the nearest semitone"),
     _o("--f0_autotune_strength", type=float, range=(0, 1), help="0..1, how hard autotune snaps"),
     _o("--f0_file", help="F0 curve file (lines 'seconds,hz') used instead of an F0 method", ui=False),
-    _o("--embedder_model", help="content embedder: contentvec, hubert_base, custom, a hub id, ... (default: the one "
+    _o("--embedder_model", choices=EMBEDDERS, strict=False,
+       help="content embedder: contentvec, hubert_base, custom, a hub id, ... (default: the one "
                                 "recorded in the model, else contentvec)"),
     _o("--embedder_path", help="local embedder folder (for --embedder_model custom)"),
     _o("--speaker_id", "--sid", type=int, help="speaker row of multi-speaker models"),

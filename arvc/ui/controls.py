@@ -45,6 +45,8 @@ def control(opt: Option, default: Any, elem_id: str | None = None) -> Any:
         lo, hi = opt.range
         step = 1 if opt.type is int else (0.01 if hi - lo <= 1 else 0.1 if hi - lo <= 10 else 1)
         return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info, **kw)
+    if opt.type in (int, float) and default is None:  # empty = the command's own default (a Number shows 0)
+        return gr.Textbox(value="", label=label, info=info, placeholder="default", **kw)
     if opt.type in (int, float):
         return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None, **kw)
     return gr.Textbox(value=default or "", label=label, info=info, **kw)
