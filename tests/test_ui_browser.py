@@ -99,6 +99,9 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
         # ---------------------------------------------------------------- Convert: upload, click, download
         t0 = time.time()
         _choose(page, "convert-model", str(models / "fixture.pth"))
+        index_box = page.locator("#convert-index textarea, #convert-index input").first
+        page.wait_for_function("document.querySelector('#convert-index textarea, #convert-index input').value !== ''")
+        assert index_box.input_value() == str(models / "fixture.index")  # paired automatically
         _choose(page, "infer-f0_method", "pm")
         _choose(page, "infer-embedder_model", "custom")
         _fill(page, "infer-embedder_path", str(pt / "embedder"))

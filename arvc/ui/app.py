@@ -68,10 +68,13 @@ def _file_rows(rows: list[tuple[str, str, str]]) -> str:
 
 # ------------------------------------------------------------------------------------------------- Convert
 def convert_tab(ctx: UIContext) -> None:
+    models = ctx.models()
+    first = models[0] if models else None
     with gr.Row():
-        model = gr.Dropdown(choices=ctx.models(), label="model", info="voice model (.pth) from the models folder and "
+        model = gr.Dropdown(choices=models, value=first, label="model", info="voice model (.pth) from the models folder and "
                             "logs/*/", allow_custom_value=True, scale=3, elem_id="convert-model")
-        index = gr.Textbox(label="index", info="retrieval index; filled from the model's folder, can be changed",
+        index = gr.Textbox(value=library.paired_index(first) or "", label="index", info="retrieval index; filled from the model's folder, can be changed",
+                           elem_id="convert-index",
                            scale=3)
         refresh = gr.Button("Refresh models", scale=1)
     with gr.Row():
