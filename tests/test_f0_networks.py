@@ -16,7 +16,8 @@ from arvc.paths import models_root
 SR = 16000
 HOP = 160
 # read before the autouse fixture points ARVC_MODELS_DIR at a temporary folder
-REAL_RMVPE = models_root() / "rmvpe.pt"
+REAL_RMVPE = next((p for p in (models_root() / "f0" / "rmvpe.pt", models_root() / "rmvpe.pt") if p.is_file()),
+                  models_root() / "rmvpe.pt")  # arvc prerequisites puts it in f0/
 
 
 def harmonic_tone(f0: float, seconds: float, n_harmonics: int = 5) -> np.ndarray:

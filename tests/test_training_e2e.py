@@ -30,7 +30,7 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
                                 logs_dir=logs, progress=False))
     extract(ExtractConfig(model_name="demo", f0_method="pm", embedder_model="custom", embedder_path=embedder,
                           cpu_cores=1, include_mutes=1, logs_dir=logs, progress=False))
-    result = train(TrainConfig(model_name="demo", logs_dir=str(logs), model_size="tiny", epochs=6, batch_size=4,
+    result = train(TrainConfig(model_name="demo", logs_dir=str(logs), model_size="tiny", from_scratch=True, epochs=6, batch_size=4,
                                learning_rate=1e-3, save_every=3, save_every_weights=True, progress=False,
                                log_every=5, eval_every=3,
                                eval_clips=[str(voices_dir / "kal" / "kal_52.flac")],

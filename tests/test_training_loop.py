@@ -18,7 +18,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(name: str, logs, **kw) -> TrainConfig:
-    base = dict(model_name=name, logs_dir=str(logs), model_size="tiny", batch_size=4, progress=False, log_every=1)
+    base = dict(model_name=name, logs_dir=str(logs), model_size="tiny", batch_size=4, progress=False, log_every=1,
+                from_scratch=True)
     base.update(kw)
     return TrainConfig(**base)
 

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,23 @@ def test_conversions_queue_one_after_another():
 
 
 # ------------------------------------------------------------------------------ gradio_client
+@contextmanager
+def _file_server(folder: Path):
+    """A loopback HTTP server over ``folder`` (stands in for a model host)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def _fixture_values(pt: Path) -> dict[str, object]:
     return {"pitch": 2, "f0_method": "pm", "index_rate": 0.5, "rms_mix_rate": 0.5, "protect": 0.33,
             "embedder_model": "custom", "embedder_path": str(pt / "embedder"), "seed": 7, "precision": "fp32",
@@ -217,6 +235,17 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
         assert len(files) == 1 and Path(files[0]).name == "speech.wav"
         assert Path(files[0]).read_bytes() == cli_out.read_bytes()
         assert audio
+
+        # Downloads tab -> `arvc download model` (the model library): checksum checked, where it went is shown
+        import hashlib
+
+        digest = hashlib.sha256((pt / "model.pth").read_bytes()).hexdigest()
+        with _file_server(pt) as base:
+            log = client.predict(f"{base}/model.pth", "fetched", "0" * 64, api_name="/download_model")
+            assert "failed" in log and "sha256" in log.lower(), log
+            log = client.predict(f"{base}/model.pth", "fetched", digest, api_name="/download_model")
+            assert ": done" in log and "fetched" in log, log
+        assert any("fetched" in p.parts for p in Path(os.environ["ARVC_MODELS_DIR"]).rglob("*.pth"))
 
         files2, _, status2 = client.predict(*_call_args(client, "/convert", {
             **labels, "audio files": [handle_file(str(src))]}), api_name="/convert")

@@ -131,6 +131,7 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
         _choose(page, "extract-embedder_model", "custom")
         _fill(page, "extract-embedder_path", str(pt / "embedder"))
         _choose(page, "train-model_size", "tiny")
+        page.locator("#train-from_scratch input[type='checkbox']").check()  # no pretrain offline
         _number(page, "train-epochs", 500)
         _number(page, "train-batch_size", 2)
         _number(page, "train-save_every", 1)

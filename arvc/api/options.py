@@ -320,6 +320,13 @@ TRAIN = CommandOptions("train", config=TrainConfig, options=(
             "(quickstart); tiny = debug size for tests"),
     _o("--pretrained_g", "--g_pretrained_path", group="model", help="generator pretrain (G_*.pth / f0G40k.pth)"),
     _o("--pretrained_d", "--d_pretrained_path", group="model", help="discriminator pretrain (D_*.pth)"),
+    _o("--pretrained", group="model",
+       help="a pretrain of the catalog (`arvc download pretrain --list`), downloaded on first use; default: the "
+            "standard RVC pretrain for the model's version, sample rate and vocoder"),
+    _o("--from_scratch", type=bool, group="model",
+       help="train without any pretrain (otherwise a missing pretrain is an error)"),
+    _o("--catalog_url", group="model", ui=False,
+       help="pretrain catalog URL (default $ARVC_CATALOG_URL, else the shipped one)"),
 
     _o("--epochs", "--total_epoch", type=int, group="schedule", help="epochs to train (default 300)"),
     _o("--max_steps", type=int, group="schedule", help="stop after this many optimizer steps"),

@@ -69,6 +69,7 @@ class ModelMetadata:
     model_hash: str | None = None
     speakers_id: int | None = None
     info: str | None = None
+    pretrain: str | None = None  # the pretrain training started from (arvc; absent in other clients' files)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,6 +278,7 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
         model_hash=_as_str(raw.get("model_hash")),
         speakers_id=_as_int(raw.get("speakers_id")),
         info=info,
+        pretrain=_as_str(raw.get("pretrain")),
     )
     try:
         config = ModelConfig.from_list(config_list, version=version, use_f0=f0, vocoder=vocoder)
@@ -422,6 +424,8 @@ def build_model_dict(
     opt["vocoder"] = vocoder
     if md.info is not None:
         opt["info"] = md.info
+    if md.pretrain is not None:
+        opt["pretrain"] = md.pretrain
     return opt
 
 

@@ -70,6 +70,7 @@ def describe_model(path: str | os.PathLike, raw: Any = None) -> dict[str, Any]:
         "dataset_length": md.dataset_length,
         "overtrain_info": md.overtrain_info,
         "info": md.info,
+        "pretrain": md.pretrain,
         "speakers": m.n_speakers,
         "speakers_id": md.speakers_id,
         "hop_length": m.config.hop_length,
@@ -111,6 +112,8 @@ def format_description(d: dict[str, Any]) -> str:
         lines.append(f"overtrain info  {d['overtrain_info']}")
     if d.get("info"):
         lines.append(f"info            {d['info']}")
+    if d.get("pretrain"):
+        lines.append(f"pretrain        {d['pretrain']}")
     lines.append("config          " + ", ".join(f"{k}={v}" for k, v in d["config"].items()))
     lines.append(f"model_hash      {fmt(d['model_hash'])}")
     lines.append(f"weights sha256  {d['weights_sha256']}")

@@ -172,7 +172,7 @@ def quickstart(cfg: QuickstartConfig) -> dict:
     _say(f"4/6 train ({model_size} model, about {cfg.train_minutes:g} minutes)")
     res = train(TrainConfig(
         model_name=cfg.model_name, logs_dir=cfg.logs_dir, sample_rate=cfg.sample_rate, version="v2",
-        model_size=model_size, pretrained_g=g_pre, pretrained_d=d_pre, epochs=cfg.epochs,
+        model_size=model_size, pretrained_g=g_pre, pretrained_d=d_pre, from_scratch=not g_pre, epochs=cfg.epochs,
         batch_size=cfg.batch_size, learning_rate=1e-4 if g_pre else SCRATCH_LR,
         save_every=cfg.save_every if cfg.rank_last > 1 else 10 ** 6, save_every_weights=cfg.rank_last > 1,
         save_only_latest=True, max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=50,

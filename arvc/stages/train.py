@@ -7,6 +7,7 @@ Re-running the same command resumes from the latest ``G_<e>.pth``/``D_<e>.pth`` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -70,6 +71,20 @@ def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: dict):
     return evaluator
 
 
+def pick_pretrains(cfg: TrainConfig, model_cfg, paths: ExperimentPaths):
+    """The run's pretrains (:func:`arvc.training.pretrains.choose_pretrains`); a resumed run keeps its label."""
+    from arvc.training.checkpointing import saved_epochs
+    from arvc.training.pretrains import choose_pretrains
+
+    previous = None
+    if paths.config.is_file():
+        try:
+            previous = json.loads(paths.config.read_text(encoding="utf-8")).get("pretrain")
+        except (OSError, ValueError):
+            previous = None
+    return choose_pretrains(cfg, model_cfg, previous_label=previous, resuming=bool(saved_epochs(paths)))
+
+
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch
@@ -108,6 +123,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         remove_stale_temporaries(paths.root)
 
     model_cfg = resolve_model_config(cfg, info, n_speakers)
+    with accelerator.main_process_first():  # one process downloads a missing pretrain, the others then find it
+        chosen = pick_pretrains(cfg, model_cfg, paths)
+    if chosen.g or chosen.d:
+        cfg = dataclasses.replace(cfg, pretrained_g=chosen.g, pretrained_d=chosen.d)
     dataset = TrainingDataset(entries, sample_rate=model_cfg.sample_rate, hop=model_cfg.hop_length,
                               spec_channels=model_cfg.spec_channels, content_dim=model_cfg.content_dim,
                               use_f0=model_cfg.use_f0)
@@ -120,7 +139,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         write_json(paths.config, {"model": {**model_cfg.__dict__, "stored_list": None, "config_list": model_cfg.to_list()},
                                   "train": {k: v for k, v in cfg.to_dict().items() if k != "weights"},
                                   "loss_weights": cfg.to_dict()["weights"], "precision": used_precision,
-                                  "processes": accelerator.num_processes, "device": str(accelerator.device)})
+                                  "processes": accelerator.num_processes, "device": str(accelerator.device),
+                                  "pretrain": chosen.label})
         log.info("training %s: %s %d Hz %s, %d items, %d speaker(s), batch %d x %d accumulation, %s on %s x%d",
                  cfg.model_name, model_cfg.version, model_cfg.sample_rate, model_cfg.vocoder, len(dataset),
                  n_speakers, cfg.batch_size, cfg.grad_accum_steps, used_precision, accelerator.device,
@@ -131,5 +151,5 @@ def train(cfg: TrainConfig) -> TrainResult:
                       evaluator=evaluator,
                       metadata_extra={"embedder_model": info.get("embedder_model"),
                                       "dataset_length": info.get("total_dataset_duration"),
-                                      "speakers_id": n_speakers})
+                                      "speakers_id": n_speakers, "pretrain": chosen.label})
     return trainer.fit()

@@ -42,6 +42,9 @@ class TrainConfig:
     model_size: str = "full"
     pretrained_g: str | None = None
     pretrained_d: str | None = None
+    pretrained: str | None = None  # a pretrain catalog id/name (default: the catalog's standard one)
+    from_scratch: bool = False  # the only way to train without a pretrain
+    catalog_url: str | None = None
     # schedule
     epochs: int = 300
     max_steps: int | None = None

@@ -1,17 +1,27 @@
-"""The standard RVC pretrains (f0G40k.pth / f0D40k.pth ...) from the Hugging Face hub, cached under
-``$ARVC_MODELS_DIR/pretrained_<version>/``."""
+"""Which pretrains a training run starts from: the files given, a catalog entry (``--pretrained NAME``), or by
+default the catalog's standard pretrain for the model's version, F0 and vocoder (downloaded once into the
+models folder). ``--from_scratch`` is the only way to train without one."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from arvc.errors import ArvcError
-from arvc.paths import models_root
 
 log = logging.getLogger(__name__)
 
 PRETRAIN_REPO = "lj1995/VoiceConversionWebUI"
+
+
+@dataclass(frozen=True)
+class ChosenPretrains:
+    """``g``/``d`` paths (None = from scratch) and ``label``, what the model's ``.pth`` records."""
+
+    g: str | None
+    d: str | None
+    label: str | None
 
 
 def pretrain_filenames(version: str, sample_rate: int, use_f0: bool = True) -> tuple[str, str]:
@@ -22,31 +32,62 @@ def pretrain_filenames(version: str, sample_rate: int, use_f0: bool = True) -> t
     return f"{folder}/{prefix}G{k}.pth", f"{folder}/{prefix}D{k}.pth"
 
 
-def local_pretrains(version: str, sample_rate: int, use_f0: bool = True) -> tuple[Path, Path]:
-    g, d = pretrain_filenames(version, sample_rate, use_f0)
-    return models_root() / g, models_root() / d
+def _standard(version: str, use_f0: bool, vocoder: str, catalog_url: str | None = None):
+    from arvc.library.catalog import load_catalog, standard_for
+
+    entry = standard_for(load_catalog(catalog_url), version, use_f0, vocoder)
+    if entry is None:
+        raise ArvcError(f"no standard pretrain for a {version} {vocoder} model "
+                        f"{'with' if use_f0 else 'without'} F0; pass --pretrained_g/--pretrained_d or --from_scratch")
+    return entry
+
+
+def _local_or_fetch(entry, sample_rate: int, download: bool) -> tuple[Path, Path]:
+    from arvc.library.catalog import WAYS_OUT, legacy_paths
+
+    if entry.is_local(sample_rate):
+        return entry.local_paths(sample_rate)
+    legacy = legacy_paths(entry, sample_rate)
+    if legacy:
+        return legacy
+    if not download:
+        raise ArvcError(f"pretrain {entry.id} {sample_rate} Hz is not in {entry.folder()}; {WAYS_OUT}")
+    return entry.fetch(sample_rate)
 
 
 def fetch_pretrains(version: str, sample_rate: int, use_f0: bool = True, vocoder: str = "HiFi-GAN") -> tuple[Path, Path]:
-    """Local paths of the pretrains, downloading them once. ArvcError saying what to fetch when offline.
+    """Local paths of the standard pretrains, downloading them once. ArvcError saying what to do when offline."""
+    return _local_or_fetch(_standard(version, use_f0, vocoder), sample_rate, download=True)
 
-    Only the HiFi-GAN (NSF) pretrains are published for every rate; other vocoders train from scratch.
+
+def choose_pretrains(cfg, model_cfg, previous_label: str | None = None, resuming: bool = False) -> ChosenPretrains:
+    """The pretrains of run ``cfg`` (a TrainConfig) for ``model_cfg`` (its ModelConfig).
+
+    A resumed run keeps ``previous_label`` and loads no pretrain (its checkpoint wins). Models smaller than RVC's
+    (``model_size`` small / tiny) use a catalog pretrain only when it is already downloaded: no published
+    pretrain has their shapes, and the shape check then says so.
     """
-    if vocoder != "HiFi-GAN":
-        raise ArvcError(f"no standard pretrain for vocoder {vocoder!r}; pass --pretrained_g/--pretrained_d or train from scratch")
-    g_local, d_local = local_pretrains(version, sample_rate, use_f0)
-    if g_local.is_file() and d_local.is_file():
-        return g_local, d_local
-    g_name, d_name = pretrain_filenames(version, sample_rate, use_f0)
-    from arvc.hub import hub_download
+    if cfg.pretrained_g or cfg.pretrained_d:
+        names = " / ".join(Path(p).name for p in (cfg.pretrained_g, cfg.pretrained_d) if p)
+        return ChosenPretrains(cfg.pretrained_g, cfg.pretrained_d, names)
+    if cfg.from_scratch:
+        return ChosenPretrains(None, None, None)
+    if resuming:
+        return ChosenPretrains(None, None, previous_label)
+    from arvc.library.catalog import find, load_catalog
 
-    try:
-        for name in (g_name, d_name):
-            hub_download(PRETRAIN_REPO, name, local_dir=models_root())
-    except Exception as e:  # noqa: BLE001 - network, offline mode, missing file
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArvcError(
-            f"pretrains not available ({reason[:160]}); download {PRETRAIN_REPO}/{g_name} and {d_name} "
-            f"from the Hugging Face hub into {models_root()}/{Path(g_name).parent}/"
-        ) from None
-    return g_local, d_local
+    version, sr, f0, vocoder = model_cfg.version, model_cfg.sample_rate, model_cfg.use_f0, model_cfg.vocoder
+    if cfg.pretrained:
+        entry = find(load_catalog(cfg.catalog_url), cfg.pretrained)
+        if entry.version != version or entry.f0 != f0 or entry.vocoder != vocoder:
+            raise ArvcError(f"--pretrained {cfg.pretrained}: it is a {entry.version} {entry.vocoder} pretrain "
+                            f"{'with' if entry.f0 else 'without'} F0; this run trains a {version} {vocoder} model "
+                            f"{'with' if f0 else 'without'} F0")
+    else:
+        entry = _standard(version, f0, vocoder, cfg.catalog_url)
+    small = cfg.model_size != "full"
+    if small and not entry.is_local(sr):
+        raise ArvcError(f"no published pretrain fits --model_size {cfg.model_size} (pretrains are full-size RVC "
+                        f"models); train with --from_scratch or pass --pretrained_g/--pretrained_d of that size")
+    g, d = _local_or_fetch(entry, sr, download=not small)
+    return ChosenPretrains(str(g), str(d), f"{entry.id} {sr} Hz ({g.name} / {d.name})")

@@ -10,12 +10,23 @@ from arvc.ui.jobs import Job
 SAMPLE_RATES = ("32000", "40000", "48000")
 
 
-def catalog_ids(listing: str) -> list[str]:
-    """Entry ids (first column) of ``arvc download pretrain --list``'s table, header excluded."""
-    lines = [ln for ln in listing.splitlines() if ln.strip() and not ln.startswith(("$ ", "INFO", "WARNING"))]
-    if not lines or not lines[0].split()[:1] == ["id"]:
-        return []
-    return [ln.split()[0] for ln in lines[1:]]
+def _entries(sample_rate: int, vocoder: str):
+    from arvc.library.catalog import load_catalog
+
+    return [e for e in load_catalog(refresh=False) if sample_rate in e.sample_rates and e.vocoder == vocoder]
+
+
+def catalog_choices(sample_rate: int, vocoder: str) -> list[tuple[str, str]]:
+    """``(label, id)`` of the catalog's pretrains for this rate and vocoder."""
+    return [(f"{e.name} ({e.version}{'' if e.f0 else ', no F0'})", e.id) for e in _entries(sample_rate, vocoder)]
+
+
+def catalog_table(sample_rate: int, vocoder: str) -> str:
+    rows = ["| id | name | version | F0 | author | downloaded |", "|---|---|---|---|---|---|"]
+    for e in _entries(sample_rate, vocoder):
+        rows.append(f"| {e.id} | {e.name} | {e.version} | {'yes' if e.f0 else 'no'} | {e.author} | "
+                    f"{'yes' if e.is_local(sample_rate) else 'no'} |")
+    return "\n".join(rows) if len(rows) > 2 else f"no catalog pretrain for {sample_rate} Hz {vocoder}"
 
 
 def _follow(job: Job):
@@ -31,31 +42,25 @@ def downloads_tab(ctx) -> None:
     with gr.Tab("Download Pretrained Models"):
         with gr.Row():
             rate = gr.Dropdown(choices=list(SAMPLE_RATES), value="40000", label="sample rate")
-            vocoder = gr.Dropdown(choices=["all", "HiFi-GAN", "MRF HiFi-GAN", "RefineGAN"], value="all",
-                                  label="vocoder", info="filters the catalog listing")
-            name = gr.Dropdown(choices=[], label="pretrain", allow_custom_value=True, info="catalog id or name")
-        with gr.Row():
-            b_list = gr.Button("Show catalog")
-            b_get = gr.Button("Download", variant="primary")
-        listing = gr.Textbox(label="catalog", lines=10)
+            vocoder = gr.Dropdown(choices=["HiFi-GAN", "MRF HiFi-GAN", "RefineGAN"], value="HiFi-GAN",
+                                  label="vocoder")
+            name = gr.Dropdown(choices=catalog_choices(40000, "HiFi-GAN"), label="pretrain", allow_custom_value=True,
+                               info="catalog entries for this rate and vocoder", elem_id="download-pretrain")
+        b_get = gr.Button("Download", variant="primary")
+        listing = gr.Markdown(catalog_table(40000, "HiFi-GAN"))
         log = gr.Textbox(label="download log", lines=10)
 
-        def show(voc):
-            job = ctx.jobs.submit("tool", "pretrain catalog", [["download", "pretrain", "--list"]])
-            job.done.wait()
-            text = "\n".join(ln for ln in job.lines if not ln.startswith("$ "))
-            if voc != "all" and job.state == "done":
-                rows = text.splitlines()
-                text = "\n".join(rows[:1] + [r for r in rows[1:] if voc.lower() in r.lower()])
-            return text, gr.Dropdown(choices=catalog_ids(text))
+        def filter_catalog(sr, voc):
+            return gr.Dropdown(choices=catalog_choices(int(sr), voc), value=None), catalog_table(int(sr), voc)
 
         def get_pretrain(n, sr):
             if not n:
-                raise gr.Error("choose a pretrain (Show catalog lists them)")
+                raise gr.Error("choose a pretrain")
             yield from _follow(ctx.jobs.submit("tool", f"download pretrain {n}",
                                                [["download", "pretrain", n, "--sample_rate", str(sr)]]))
 
-        b_list.click(show, inputs=vocoder, outputs=[listing, name], api_name="pretrain_catalog")
+        for control in (rate, vocoder):
+            control.change(filter_catalog, inputs=[rate, vocoder], outputs=[name, listing], api_name=False)
         b_get.click(get_pretrain, inputs=[name, rate], outputs=log, api_name="download_pretrain")
     with gr.Tab("Download Model"):
         url = gr.Textbox(label="URL", info="Hugging Face link or https:// link to a .pth, .index or .zip")

@@ -118,7 +118,8 @@ def _download(name: str, source: HubSource) -> Path:
     except Exception as e:
         reason = str(e) if isinstance(e, HubUnavailable) else type(e).__name__
         raise ArvcError(
-            f"embedder {name!r} is not downloaded and could not be fetched ({reason}); download "
+            f"embedder {name!r} is not downloaded and could not be fetched ({reason}); run `arvc prerequisites "
+            f"--embedders {name}`, or download "
             f"{source.url('config.json')} and {source.url(source.weights[0])} into {local}/ "
             f"(or use --embedder_model custom --embedder_path FOLDER)"
         ) from None

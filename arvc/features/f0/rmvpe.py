@@ -208,16 +208,18 @@ def rmvpe_weights_path(path: str | Path | None = None, download: bool = True) ->
             raise ArvcError(f"RMVPE weights {p} not found")
         return p
     root = models_root()
-    local = root / HF_FILE
-    if local.is_file():
-        return local
-    hint = f"download {HF_FILE} from https://huggingface.co/{HF_REPO} and put it at {local}"
+    for local in (root / "f0" / HF_FILE, root / HF_FILE):  # the library's f0/ folder, then the older place
+        if local.is_file():
+            return local
+    local = root / "f0" / HF_FILE
+    hint = (f"run `arvc prerequisites`, or download {HF_FILE} from https://huggingface.co/{HF_REPO} "
+            f"and put it at {local}")
     if not download:
         raise ArvcError(f"RMVPE weights missing: {hint}")
     from arvc.hub import HubUnavailable, hub_download
 
     try:
-        return hub_download(HF_REPO, HF_FILE, local_dir=root)
+        return hub_download(HF_REPO, HF_FILE, local_dir=root / "f0")
     except Exception as e:  # offline mode, no network, hub errors
         reason = str(e) if isinstance(e, HubUnavailable) else type(e).__name__
         raise ArvcError(f"RMVPE weights missing and download failed ({reason}): {hint}") from None

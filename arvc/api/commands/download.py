@@ -1,0 +1,67 @@
+"""``arvc download model URL`` / ``arvc download pretrain NAME``: fill the models folder from the internet."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+
+def parse_size(text: str) -> int:
+    """``4G``, ``500M``, ``1.5GB`` or a number of bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?)i?b?\s*", text.lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a size such as 4G or 500M, got {text!r}")
+    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="what", required=True, metavar="what")
+    p = sub.add_parser("model", help="a voice model: .pth, .safetensors, .index or a .zip of them (HF or HTTPS link)")
+    p.add_argument("url", help="Hugging Face resolve/blob link or any https:// link")
+    p.add_argument("--name", default=None, help="voice name (several models in one zip: a prefix)")
+    p.add_argument("--max_size", type=parse_size, default="4G",
+                   help="refuse downloads / zips that unpack to more than this (default 4G)")
+    p.add_argument("--sha256", default=None, help="expected sha256 of the downloaded file")
+    p = sub.add_parser("pretrain", help="G/D pretrains from the catalog")
+    p.add_argument("name", nargs="?", help="catalog id or name (see --list)")
+    p.add_argument("--list", action="store_true", help="print the catalog")
+    p.add_argument("--sample_rate", type=int, nargs="+", default=[], help="rate(s) to fetch (default: all of the entry's)")
+    p.add_argument("--catalog_url", default=None, help="load a newer catalog (default $ARVC_CATALOG_URL, else the shipped one)")
+
+
+def _catalog_table(entries) -> str:
+    from arvc.library.catalog import Pretrain
+
+    def row(e: Pretrain):
+        rates = ",".join(f"{r // 1000}k" for r in e.sample_rates)
+        local = ",".join(f"{r // 1000}k" for r in e.sample_rates if e.is_local(r)) or "-"
+        return (e.id, e.name, e.version, "yes" if e.f0 else "no", rates, local, e.author)
+
+    head = ("id", "name", "ver", "f0", "rates", "downloaded", "author")
+    rows = [head, *map(row, entries)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    from arvc.errors import ArvcError
+
+    if args.what == "model":
+        from arvc.stages.library import download_model
+
+        for v in download_model(args.url, args.name, max_size=args.max_size, sha256=args.sha256):
+            print(f"{v.name}: {v.model_path}" + (f" + {v.index_file}" if v.index_file else " (no index)")
+                  + f"  {(v.sample_rate or 0) // 1000}k {v.version} {v.vocoder}")
+        return 0
+    from arvc.library.catalog import load_catalog
+
+    if args.list:
+        print(_catalog_table(load_catalog(args.catalog_url)))
+        return 0
+    if not args.name:
+        raise ArvcError("download pretrain: name a catalog entry (see `arvc download pretrain --list`)")
+    from arvc.stages.library import download_pretrain
+
+    for sr, g, d in download_pretrain(args.name, args.sample_rate, catalog_url=args.catalog_url):
+        print(f"{args.name} {sr}: {g}  {d}")
+    return 0

@@ -1,0 +1,192 @@
+"""The one models folder (``$ARVC_MODELS_DIR``, default ``~/.cache/arvc``) and its voices.
+
+<models dir>/
+  voices/<name>/      <name>.pth (or .safetensors), <name>.index when there is one, info.json
+  pretrains/<id>/     G / D files of a catalog pretrain (file names as published, e.g. f0G40k.pth)
+  embedders/<name>/   config.json + weights of a content encoder
+  f0/                 pitch-network weights (rmvpe.pt)
+
+``info.json`` records where a voice came from (URL or folder), the model file's sha256, the date it was added,
+and what the model says about itself (sample rate, version, vocoder, F0, embedder).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from arvc.errors import ArvcError
+from arvc.paths import models_root
+
+INFO_FILE = "info.json"
+MODEL_SUFFIXES = (".pth", ".safetensors")
+
+
+def voices_root() -> Path:
+    return models_root() / "voices"
+
+
+def pretrains_root() -> Path:
+    return models_root() / "pretrains"
+
+
+def embedders_root() -> Path:
+    return models_root() / "embedders"
+
+
+def f0_root() -> Path:
+    return models_root() / "f0"
+
+
+def sanitize_name(name: str, fallback: str = "voice") -> str:
+    """A folder-safe voice name: letters, digits, ``. _ -``; no leading dots; at most 64 characters."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:64].strip("._-")
+    return cleaned or fallback
+
+
+@dataclass
+class VoiceInfo:
+    """One voice of the library (the fields of its ``info.json``)."""
+
+    name: str
+    model_file: str
+    index_file: str | None = None
+    source: str | None = None
+    sha256: str | None = None
+    added: str | None = None
+    sample_rate: int | None = None
+    version: str | None = None
+    vocoder: str | None = None
+    f0: bool | None = None
+    embedder: str | None = None
+    pretrain: str | None = None
+    size_bytes: int = 0
+
+    @property
+    def folder(self) -> Path:
+        return voices_root() / self.name
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / self.model_file
+
+    @property
+    def index_path(self) -> Path | None:
+        return self.folder / self.index_file if self.index_file else None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def voice_dir(name: str) -> Path:
+    return voices_root() / name
+
+
+def read_voice(name: str) -> VoiceInfo:
+    """The library's voice ``name`` (ArvcError if there is none)."""
+    folder = voice_dir(name)
+    info_path = folder / INFO_FILE
+    if not info_path.is_file():
+        raise ArvcError(f"no voice {name!r} in {voices_root()} (see `arvc models list`)")
+    try:
+        raw = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArvcError(f"{info_path}: unreadable ({e})") from None
+    known = {f.name for f in fields(VoiceInfo)}
+    return VoiceInfo(**{k: v for k, v in raw.items() if k in known})
+
+
+def list_voices() -> list[VoiceInfo]:
+    root = voices_root()
+    if not root.is_dir():
+        return []
+    return [read_voice(p.name) for p in sorted(root.iterdir()) if (p / INFO_FILE).is_file()]
+
+
+def add_voice(model: str | Path, index: str | Path | None = None, *, name: str | None = None,
+              source: str | None = None, move: bool = False) -> VoiceInfo:
+    """Copy (or move) an RVC model and its index into ``voices/<name>/`` and write ``info.json``.
+
+    The model is read with the safe loader first (ArvcError if it is not an RVC model); the index must open
+    in FAISS. The voice folder is assembled beside its final place and renamed in when complete.
+    """
+    from arvc.atomic import write_json
+    from arvc.formats.rvc_pth import read_model
+    from arvc.index.io import read_index
+    from arvc.library.download import sha256_of
+
+    model, index = Path(model), Path(index) if index else None
+    parsed = read_model(model)
+    if index is not None:
+        read_index(index)
+    name = sanitize_name(name or parsed.metadata.model_name or model.stem)
+    final = voice_dir(name)
+    if final.exists():
+        raise ArvcError(f"a voice named {name!r} already exists in {voices_root()}; pick another --name "
+                        f"or run `arvc models remove {name} --yes` first")
+    staging = voices_root() / f".{name}.adding"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        model_file = f"{name}{model.suffix.lower() if model.suffix.lower() in MODEL_SUFFIXES else '.pth'}"
+        (shutil.move if move else shutil.copy2)(str(model), str(staging / model_file))
+        index_file = None
+        if index is not None:
+            index_file = f"{name}.index"
+            (shutil.move if move else shutil.copy2)(str(index), str(staging / index_file))
+        md = parsed.metadata
+        info = VoiceInfo(
+            name=name, model_file=model_file, index_file=index_file, source=source or str(model.resolve()),
+            sha256=sha256_of(staging / model_file), added=datetime.datetime.now().isoformat(timespec="seconds"),
+            sample_rate=md.sr, version=md.version, vocoder=md.vocoder, f0=md.f0, embedder=md.embedder_model,
+            pretrain=md.pretrain,
+            size_bytes=sum(p.stat().st_size for p in staging.iterdir()))
+        write_json(staging / INFO_FILE, info.to_dict())
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info
+
+
+def remove_voice(name: str) -> VoiceInfo:
+    info = read_voice(name)
+    shutil.rmtree(info.folder)
+    return info
+
+
+_WEIGHTS = re.compile(r"^(?P<name>.+)_(?P<epoch>\d+)e_(?P<step>\d+)s$")
+
+
+def experiment_files(folder: str | Path, weights: str | Path | None = None) -> tuple[Path, Path | None]:
+    """The model file and index an experiment folder (``logs/<model>``) offers.
+
+    The model: ``weights`` if given, else ``<model>.pth`` (the final weights of ``arvc train``), else the newest
+    ``<model>_<E>e_<S>s.pth``. The index: ``<model>.index``, else the only ``*.index`` (Applio's ``added_*.index``).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArvcError(f"{folder}: not a folder (expected an experiment folder such as logs/my_model)")
+    name = folder.name
+    if weights:
+        model = Path(weights)
+        if not model.is_file():
+            raise ArvcError(f"--weights {model}: no such file")
+    elif (folder / f"{name}.pth").is_file():
+        model = folder / f"{name}.pth"
+    else:
+        saved = [(int(m["epoch"]), int(m["step"]), p) for p in folder.glob("*.pth")
+                 if (m := _WEIGHTS.match(p.stem))]
+        if not saved:
+            raise ArvcError(f"{folder}: no weights file ({name}.pth or {name}_<E>e_<S>s.pth); train it first "
+                            "or pass --weights")
+        model = max(saved)[2]
+    index = folder / f"{name}.index"
+    if not index.is_file():
+        found = sorted(folder.glob("*.index"))
+        index = found[0] if len(found) == 1 else None
+    return model, index
