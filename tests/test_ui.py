@@ -236,6 +236,10 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
         assert Path(files[0]).read_bytes() == cli_out.read_bytes()
         assert audio
 
+        # Model tools tab -> `arvc model-info`
+        info = client.predict(str(pt / "model.pth"), api_name="/model_info")
+        assert "40000 Hz" in info and "v2 (content dim 768)" in info, info
+
         # Downloads tab -> `arvc download model` (the model library): checksum checked, where it went is shown
         import hashlib
 
