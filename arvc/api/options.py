@@ -56,7 +56,7 @@ class Option:
     field: the config dataclass field this option fills (None: used by the command itself).
     choices: allowed values; ``strict=False`` lists suggestions only (e.g. F0 methods also accept hybrid[a+b]).
     range: (low, high) of a number; the web UI shows a slider.
-    ui: whether the web UI shows a control for it.
+    ui: whether the web UI shows a control for it (``"advanced"``: in a closed "Advanced" section).
     """
 
     flags: tuple[str, ...]
@@ -71,7 +71,7 @@ class Option:
     range: tuple[float, float] | None = None
     required: bool = False
     case_insensitive: bool = False
-    ui: bool = True
+    ui: bool | str = True
 
     @property
     def dest(self) -> str:
@@ -203,16 +203,16 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
             "rapt, swift, pesto, hybrid[a+b]"),
     _o("--index_rate", type=float, range=(0, 1),
        help="0..1, share of each feature frame taken from the index's nearest training frames (default 0.75)"),
-    _o("--nprobe", type=int, help="IVF lists searched per query (default: the value stored in the index)", ui=False),
+    _o("--nprobe", type=int, help="IVF lists searched per query (default: the value stored in the index)", ui="advanced"),
     _o("--filter_radius", type=int, range=(0, 7), help="median filter radius for harvest F0 (>= 3 enables it)"),
     _o("--rms_mix_rate", "--volume_envelope", type=float, range=(0, 1),
        help="0..1: 1 keeps the model's loudness, 0 follows the input's volume envelope (default 1)"),
     _o("--protect", type=float, range=(0, 0.5),
        help="0..0.5: protect consonants/breaths by keeping pre-index features on unvoiced frames (0.5 = off)"),
-    _o("--hop_length", type=int, help="accepted for Applio compatibility; F0 frames are always 10 ms", ui=False),
+    _o("--hop_length", type=int, help="accepted for Applio compatibility; F0 frames are always 10 ms", ui="advanced"),
     _o("--f0_autotune", type=bool, help="snap the pitch to the nearest semitone"),
     _o("--f0_autotune_strength", type=float, range=(0, 1), help="0..1, how hard autotune snaps"),
-    _o("--f0_file", help="F0 curve file (lines 'seconds,hz') used instead of an F0 method", ui=False),
+    _o("--f0_file", help="F0 curve file (lines 'seconds,hz') used instead of an F0 method", ui="advanced"),
     _o("--embedder_model", choices=EMBEDDERS, strict=False,
        help="content embedder: contentvec, hubert_base, custom, a hub id, ... (default: the one "
                                 "recorded in the model, else contentvec)"),
@@ -221,16 +221,16 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--resample_sr", type=int, help="output sample rate (0 = the model's rate)"),
     _o("--format", "--export_format", choices=EXPORT_FORMATS, default=None, field=None,
        help="output format (default: the output file's suffix, else wav)"),
-    _o("--wav_subtype", help="soundfile subtype for wav/flac, e.g. PCM_24 or FLOAT (default PCM_16)", ui=False),
+    _o("--wav_subtype", help="soundfile subtype for wav/flac, e.g. PCM_24 or FLOAT (default PCM_16)", ui="advanced"),
     _o("--split_audio", type=bool, help="convert each stretch of speech separately, keeping silences silent"),
     _o("--precision", choices=("auto", "fp32", "fp16", "bf16"),
        help="compute precision (default auto: fp16 on a CUDA GPU, fp32 elsewhere)"),
-    _o("--gpu", help="GPU id (e.g. 0); default: first accelerator, else CPU", ui=False),
+    _o("--gpu", help="GPU id (e.g. 0); default: first accelerator, else CPU", ui="advanced"),
     _o("--batch_size", type=int, help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)",
-       ui=False),
+       ui="advanced"),
     _o("--seed", type=int, help="fix the synthesizer's noise for reproducible output"),
     _o("--deterministic", type=bool,
-       help="no random noise at all (prior mean, noiseless NSF source); Applio-parity mode", ui=False),
+       help="no random noise at all (prior mean, noiseless NSF source); Applio-parity mode", ui="advanced"),
 ))
 
 PREPROCESS = CommandOptions("preprocess", config=PreprocessConfig, options=(
@@ -275,22 +275,22 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("--version", choices=("v1", "v2"), group="extract",
        help="model version: v2 = 768-dim features (default), v1 = 256-dim (layer 9 + final_proj)"),
     _o("--sample_rate", type=int, choices=SAMPLE_RATES, group="extract",
-       help="model sample rate; checked against the preprocessed chunks (default: theirs)", ui=False),
-    _o("--hop_length", type=int, group="extract", ui=False,
+       help="model sample rate; checked against the preprocessed chunks (default: theirs)", ui="advanced"),
+    _o("--hop_length", type=int, group="extract", ui="advanced",
        help="F0 analysis hop in samples at 16 kHz (default 160 = 10 ms; other hops are resampled to 10 ms frames)"),
-    _o("--f0_min", type=float, group="extract", help="lowest F0 in Hz (default 50)", ui=False),
-    _o("--f0_max", type=float, group="extract", help="highest F0 in Hz (default 1100)", ui=False),
+    _o("--f0_min", type=float, group="extract", help="lowest F0 in Hz (default 50)", ui="advanced"),
+    _o("--f0_max", type=float, group="extract", help="highest F0 in Hz (default 1100)", ui="advanced"),
     _o("--include_mutes", type=int, group="extract",
-       help="silent training entries per speaker added to filelist.txt (default 2)", ui=False),
+       help="silent training entries per speaker added to filelist.txt (default 2)", ui="advanced"),
     _o("--cpu_cores", type=int, group="extract",
-       help="processes for F0 on the CPU (default: all cores; 1 = in-process)", ui=False),
+       help="processes for F0 on the CPU (default: all cores; 1 = in-process)", ui="advanced"),
     _o("--gpu", group="extract", help="GPU id(s), e.g. 0 (default: the first available, else CPU)",
-       ui=False),
-    _o("--embedders_mix", group="extract", ui=False,
+       ui="advanced"),
+    _o("--embedders_mix", group="extract", ui="advanced",
        help="blend two transformer layers: RATIO * layer A + (1 - RATIO) * layer B (e.g. 9,12,0.5)"),
-    _o("--embedder_layer", type=int, group="extract", ui=False,
+    _o("--embedder_layer", type=int, group="extract", ui="advanced",
        help="take features from this transformer layer (default: last for v2, 9 for v1)"),
-    _o("--precision", choices=("auto", "fp32", "fp16", "bf16"), group="extract", ui=False,
+    _o("--precision", choices=("auto", "fp32", "fp16", "bf16"), group="extract", ui="advanced",
        help="embedder precision (default auto: fp16 on a CUDA GPU, fp32 on the CPU; fp16 on GPUs only)"),
     LOGS_DIR, PROGRESS,
 ))

@@ -53,12 +53,22 @@ def control(opt: Option, default: Any, elem_id: str | None = None) -> Any:
 
 
 def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns: int = 3) -> Controls:
-    """Controls for every option of ``options`` marked ``ui`` (and not in ``skip``), ``columns`` per row."""
-    shown = [o for o in options.options if o.ui and not o.positional and o.dest not in skip]
+    """Controls for every option of ``options`` shown in the UI (and not in ``skip``), ``columns`` per row; the
+    ``ui="advanced"`` ones in a closed "Advanced" accordion below."""
+    shown = [o for o in options.options if o.ui is True and not o.positional and o.dest not in skip]
+    advanced = [o for o in options.options if o.ui == "advanced" and o.dest not in skip]
+    components = _rows(options, shown, columns)
+    if advanced:
+        with gr.Accordion(f"Advanced ({options.command})", open=False):
+            components.update(_rows(options, advanced, columns))
+    return Controls(options, components)
+
+
+def _rows(options: CommandOptions, shown: list[Option], columns: int) -> dict[str, Any]:
     components: dict[str, Any] = {}
     for i in range(0, len(shown), columns):
         with gr.Row():
             for opt in shown[i:i + columns]:
                 components[opt.dest] = control(opt, opt.default_from(options.config),
                                                elem_id=f"{options.command}-{opt.dest}")
-    return Controls(options, components)
+    return components
