@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-onnx": ("export_onnx", "export a model to ONNX"),
     "evaluate": ("evaluate", "score conversions and rank saved epochs"),
     "quickstart": ("quickstart", "run the whole workflow on the bundled demo voice"),
+    "ui": ("ui", "the web UI in a browser (Gradio; 127.0.0.1:7865)"),
     "prerequisites": ("prerequisites", "download what the defaults need (RMVPE, ContentVec, standard pretrains)"),
     "download": ("download", "download a voice model from a URL, or catalog pretrains"),
     "models": ("models", "list, inspect, add and remove the voices of the models folder"),

@@ -1,0 +1,424 @@
+"""The arvc web UI (Gradio): Convert, Train, Downloads, Model tools and Evaluate tabs.
+
+Every action runs an ``arvc`` command (the same stage functions the CLI calls) as a background job of
+:class:`~arvc.ui.jobs.JobManager`; this module only builds argv's and shows files, logs and tables.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+from arvc.paths import datasets_root, logs_root, models_root
+from arvc.ui import library
+from arvc.ui.controls import build_controls
+from arvc.ui.jobs import Job, JobManager
+
+ASSETS = Path(__file__).parent / "assets"
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".mp4", ".aac", ".wma", ".aiff", ".aif", ".webm",
+                  ".ac3", ".alac"}
+HEADER = ("# arvc\nRetrieval-based Voice Conversion: convert, train, download and evaluate voice models. "
+          "Every button runs the same `arvc` command as the terminal.")
+
+
+@dataclass
+class UIContext:
+    """Where the UI keeps uploads and outputs, and the jobs it runs."""
+
+    output_dir: Path
+    jobs: JobManager
+
+    def new_dir(self, kind: str) -> Path:
+        d = self.output_dir / kind / (time.strftime("%Y%m%d-%H%M%S-") + f"{time.time_ns() % 1_000_000:06d}")
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def models(self) -> list[str]:
+        return library.voice_models(models_root(), logs_root(), extra=(self.output_dir / "models",))
+
+
+def wait(job: Job, poll: float = 0.25) -> Job:
+    while not job.done.wait(poll):
+        pass
+    return job
+
+
+def _audio_files(folder: str) -> list[Path]:
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise gr.Error(f"{folder}: not a folder on the server")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def _file_rows(rows: list[tuple[str, str, str]]) -> str:
+    """An HTML table with a progress bar per file: ``(name, state, message)``."""
+    out = ["<table class='arvc-files'><tr><th>file</th><th>progress</th><th>result</th></tr>"]
+    for name, state, msg in rows:
+        bar = {"queued": "<progress max='1' value='0'></progress>", "running": "<progress></progress>",
+               "done": "<progress max='1' value='1'></progress>"}.get(state, "<progress max='1' value='1'></progress>")
+        out.append(f"<tr><td>{html.escape(name)}</td><td>{bar} {state}</td><td>{html.escape(msg)}</td></tr>")
+    return "\n".join(out) + "</table>"
+
+
+# ------------------------------------------------------------------------------------------------- Convert
+def convert_tab(ctx: UIContext) -> None:
+    models = ctx.models()
+    first = models[0] if models else None
+    with gr.Row():
+        model = gr.Dropdown(choices=models, value=first, label="model", info="voice model (.pth) from the models folder and "
+                            "logs/*/", allow_custom_value=True, scale=3, elem_id="convert-model")
+        index = gr.Textbox(value=library.paired_index(first) or "", label="index", info="retrieval index; filled from the model's folder, can be changed",
+                           elem_id="convert-index",
+                           scale=3)
+        refresh = gr.Button("Refresh models", scale=1)
+    with gr.Row():
+        files = gr.File(file_count="multiple", label="audio files", file_types=["audio"], elem_id="convert-upload")
+        folder = gr.Textbox(label="or a folder on the server", info="every audio file below it is converted")
+    with gr.Accordion("Conversion settings", open=True):
+        controls = build_controls(INFER)
+    run = gr.Button("Convert", variant="primary", elem_id="convert-button")
+    status = gr.HTML(label="progress", elem_id="convert-status")
+    audio = gr.Audio(label="result", type="filepath", interactive=False, elem_id="convert-audio")
+    outputs = gr.File(label="converted files", file_count="multiple", interactive=False, elem_id="convert-files")
+
+    def on_refresh(current):
+        return gr.Dropdown(choices=ctx.models(), value=current)
+
+    def on_model(m):
+        return library.paired_index(m) or ""
+
+    def on_convert(model_path, index_path, uploads, server_folder, *raw):
+        if not model_path:
+            raise gr.Error("choose a model first")
+        inputs = [Path(f) for f in (uploads or [])]
+        if server_folder and server_folder.strip():
+            inputs += _audio_files(server_folder.strip())
+        if not inputs:
+            raise gr.Error("upload audio files or give a folder on the server")
+        values = controls.values(raw)
+        fmt = values.get("format") or "wav"
+        out_dir = ctx.new_dir("convert")
+        batches: list[list[Path]] = []  # one `arvc infer` per batch (models loaded once); stems unique per batch
+        for src in inputs:
+            target = next((b for b in batches if src.stem not in {p.stem for p in b}), None)
+            if target is None:
+                batches.append(target := [])
+            target.append(src)
+        jobs = []
+        for i, batch in enumerate(batches):
+            dst = out_dir / str(i)
+            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
+                    *map(str, batch), "-o", str(dst), *controls.argv(raw, format=fmt)]
+            job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
+            jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
+        while True:
+            rows, done = [], []
+            for src, dst, job in jobs:
+                log = job.log()
+                failed = [e for e in job.errors() if str(src) in e]
+                if failed:
+                    rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
+                elif f"{src} -> {dst}" in log and dst.is_file():
+                    rows.append((src.name, "done", dst.name))
+                    done.append(str(dst))
+                elif job.finished:
+                    rows.append((src.name, "failed", "; ".join(job.errors()) or job.log(3) or job.state))
+                else:
+                    rows.append((src.name, "running" if job.state == "running" else "queued", ""))
+            finished = all(j.finished for _, _, j in jobs)
+            if not finished:  # only the first file not yet finished of a running job is converting now
+                seen: set[int] = set()
+                for k, (row, (_, _, job)) in enumerate(zip(rows, jobs)):
+                    if row[1] == "running":
+                        if job.id in seen:
+                            rows[k] = (row[0], "queued", "")
+                        seen.add(job.id)
+            failed = sum(1 for r in rows if r[1] == "failed")
+            summary = f"<p>{len(done)} converted, {failed} failed, {len(jobs) - len(done) - failed} to go</p>"
+            yield done, (done[0] if done else None), summary + _file_rows(rows)
+            if finished:
+                return
+            time.sleep(0.5)
+
+    refresh.click(on_refresh, inputs=model, outputs=model, api_name=False)
+    model.change(on_model, inputs=model, outputs=index, api_name=False)
+    run.click(on_convert, inputs=[model, index, files, folder, *controls.inputs()], outputs=[outputs, audio, status],
+              api_name="convert", concurrency_limit=None)
+
+
+# --------------------------------------------------------------------------------------------------- Train
+def train_tab(ctx: UIContext) -> None:
+    with gr.Row():
+        name = gr.Textbox(label="model name", info="experiment folder under logs/", elem_id="train-name")
+        dataset = gr.Textbox(label="dataset folder on the server", info="one sub-folder per speaker for several",
+                             elem_id="train-dataset")
+        uploads = gr.File(file_count="multiple", label="or upload recordings", file_types=["audio"])
+    with gr.Accordion("1. Preprocess", open=False):
+        pre = build_controls(PREPROCESS, skip=("dataset_path",))
+    with gr.Accordion("2. Extract features", open=False):
+        ext = build_controls(EXTRACT)
+    with gr.Accordion("3. Index", open=False):
+        idx = build_controls(CREATE_INDEX)
+    with gr.Accordion("4. Train", open=True):
+        with gr.Row():
+            custom = gr.Checkbox(label="Custom Pretrained", value=False, info="start from a G and D pretrain")
+            g_file = gr.Dropdown(choices=library.pretrains(models_root(), "G"), label="pretrained G",
+                                 allow_custom_value=True)
+            d_file = gr.Dropdown(choices=library.pretrains(models_root(), "D"), label="pretrained D",
+                                 allow_custom_value=True)
+            refresh = gr.Button("Refresh pretrains")
+        trn = build_controls(TRAIN, skip=("sample_rate", "version", "pretrained_g", "pretrained_d"))
+    with gr.Row():
+        b_pre = gr.Button("Preprocess")
+        b_ext = gr.Button("Extract")
+        b_idx = gr.Button("Create index")
+        b_train = gr.Button("Train", variant="primary", elem_id="train-button")
+        b_all = gr.Button("Run all", variant="primary", elem_id="run-all-button")
+        b_stop = gr.Button("Stop", variant="stop", elem_id="stop-button")
+        b_tb = gr.Button("Open TensorBoard")
+    status = gr.Markdown(elem_id="train-status")
+    tb_link = gr.Markdown()
+    with gr.Row():
+        log = gr.Textbox(label="log", lines=16, max_lines=16, autoscroll=True, elem_id="train-log", scale=3)
+        plot = gr.LinePlot(x="step", y="generator loss", title="generator loss", scale=2)
+    inputs = [name, dataset, uploads, custom, g_file, d_file, *pre.inputs(), *ext.inputs(), *idx.inputs(),
+              *trn.inputs()]
+    counts = [len(pre.inputs()), len(ext.inputs()), len(idx.inputs()), len(trn.inputs())]
+
+    def steps_of(raw, which: tuple[str, ...]) -> list[list[str]]:
+        model_name, data, files, use_custom, g, d, *rest = raw
+        model_name = (model_name or "").strip()
+        if not model_name or "/" in model_name or model_name.startswith("."):
+            raise gr.Error("give the model a name (a folder name, no slashes)")
+        a, b, c = counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]
+        p_raw, e_raw, i_raw, t_raw = rest[:a], rest[a:b], rest[b:c], rest[c:]
+        version = ext.values(e_raw).get("version")
+        sample_rate = pre.values(p_raw).get("sample_rate")
+        out = []
+        if "preprocess" in which:
+            data_path = (data or "").strip() or None
+            if files:
+                target = datasets_root() / model_name
+                target.mkdir(parents=True, exist_ok=True)
+                for f in files:
+                    shutil.copy(f, target / Path(f).name)
+                data_path = str(target)
+            out.append(["preprocess", *pre.argv(p_raw, model_name=model_name, dataset_path=data_path)])
+        if "extract" in which:
+            out.append(["extract", *ext.argv(e_raw, model_name=model_name)])
+        if "index" in which:
+            out.append(["create-index", *idx.argv(i_raw, model_name=model_name, version=version)])
+        if "train" in which:
+            fixed = {"model_name": model_name}
+            if use_custom:
+                if not g or not d:
+                    raise gr.Error("Custom Pretrained: choose both a G and a D file")
+                fixed.update(pretrained_g=g, pretrained_d=d)
+            if "preprocess" in which:
+                fixed.update(sample_rate=sample_rate, version=version)
+            out.append(["train", *trn.argv(t_raw, **fixed)])
+        return out
+
+    def start(which: tuple[str, ...], title: str):
+        def handler(*raw):
+            steps = steps_of(raw, which)
+            try:
+                job = ctx.jobs.submit("train", f"{title} {raw[0].strip()}", steps)
+            except Exception as e:  # a run is already going
+                raise gr.Error(str(e)) from None
+            return f"started {job.status()}"
+        return handler
+
+    def stop():
+        job = ctx.jobs.active("train")
+        if job is None:
+            return "nothing is running"
+        ctx.jobs.stop(job.id)
+        return f"stopped {job.status()}"
+
+    def refresh_view():
+        job = ctx.jobs.latest("train")
+        if job is None:
+            return "no training job yet", "", None
+        import pandas as pd
+
+        losses = job.losses()
+        frame = pd.DataFrame(losses, columns=["step", "generator loss"]) if losses else None
+        return job.status(), job.log(200), frame
+
+    def tensorboard(model_name):
+        model_name = (model_name or "").strip()
+        if not model_name:
+            raise gr.Error("give the model name whose run to show")
+        logdir = logs_root() / model_name / "eval"
+        port = _free_port()
+        ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host", "127.0.0.1",
+                                                                  "--port", str(port)]], module="tensorboard.main")
+        url = f"http://127.0.0.1:{port}/"
+        return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
+
+    for button, which, title in ((b_pre, ("preprocess",), "preprocess"), (b_ext, ("extract",), "extract"),
+                                 (b_idx, ("index",), "create-index"), (b_train, ("train",), "train"),
+                                 (b_all, ("preprocess", "extract", "index", "train"), "run all")):
+        button.click(start(which, title), inputs=inputs, outputs=status, api_name=title.replace(" ", "_")
+                     .replace("-", "_"))
+    b_stop.click(stop, outputs=status, api_name="stop_training")
+    b_tb.click(tensorboard, inputs=name, outputs=tb_link, api_name=False)
+    refresh.click(lambda: (gr.Dropdown(choices=library.pretrains(models_root(), "G")),
+                           gr.Dropdown(choices=library.pretrains(models_root(), "D"))), outputs=[g_file, d_file],
+                  api_name=False)
+    timer = gr.Timer(1.0)
+    timer.tick(refresh_view, outputs=[gr.Markdown(elem_id="train-job"), log, plot], api_name=False,
+               show_progress="hidden")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------- Model tools
+def tools_tab(ctx: UIContext) -> None:
+    def run_tool(title: str, argv: list[str]) -> Job:
+        return wait(ctx.jobs.submit("tool", title, [argv]))
+
+    def result_text(job: Job) -> str:
+        lines = [ln for ln in job.lines if not ln.startswith("$ ")]
+        return "\n".join(lines[-60:])
+
+    with gr.Tab("Model info"):
+        m = gr.Dropdown(choices=ctx.models(), label="model", allow_custom_value=True)
+        b = gr.Button("Show info")
+        out = gr.Textbox(label="info", lines=14)
+        b.click(lambda p: result_text(run_tool("model-info", ["model-info", p])) if p else "choose a model",
+                inputs=m, outputs=out, api_name="model_info")
+    with gr.Tab("Voice blender"):
+        with gr.Row():
+            a = gr.Dropdown(choices=ctx.models(), label="model A", allow_custom_value=True)
+            bm = gr.Dropdown(choices=ctx.models(), label="model B", allow_custom_value=True)
+        ratio = gr.Slider(0, 1, value=0.5, step=0.01, label="ratio", info="share of model A")
+        new_name = gr.Textbox(label="name of the blend", value="blend")
+        b2 = gr.Button("Merge")
+        log2 = gr.Textbox(label="result", lines=4)
+        file2 = gr.File(label="merged model", interactive=False)
+
+        def merge(pa, pb, r, nm):
+            if not pa or not pb:
+                raise gr.Error("choose two models")
+            nm = (nm or "blend").strip().replace("/", "_")
+            dst = ctx.output_dir / "models" / nm / f"{nm}.pth"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            job = run_tool("model-merge", ["model-merge", pa, pb, "-o", str(dst), "--ratio", str(r), "--name", nm])
+            return result_text(job), (str(dst) if job.state == "done" else None)
+
+        b2.click(merge, inputs=[a, bm, ratio, new_name], outputs=[log2, file2], api_name="model_merge")
+    with gr.Tab("ONNX export"):
+        m3 = gr.Dropdown(choices=ctx.models(), label="model", allow_custom_value=True)
+        b3 = gr.Button("Export")
+        log3 = gr.Textbox(label="result", lines=4)
+        file3 = gr.File(label="ONNX file", interactive=False)
+
+        def export(p):
+            if not p:
+                raise gr.Error("choose a model")
+            dst = ctx.new_dir("onnx") / f"{Path(p).stem}.onnx"
+            job = run_tool("export-onnx", ["export-onnx", p, "-o", str(dst)])
+            return result_text(job), (str(dst) if job.state == "done" else None)
+
+        b3.click(export, inputs=m3, outputs=[log3, file3], api_name="export_onnx")
+
+
+# ------------------------------------------------------------------------------------------------ Evaluate
+def evaluate_tab(ctx: UIContext) -> None:
+    with gr.Row():
+        converted = gr.File(file_count="multiple", label="converted files")
+        converted_dir = gr.Textbox(label="or a folder of converted files on the server")
+    with gr.Row():
+        refs = gr.Textbox(label="reference recordings (folder on the server)", info="the target speaker")
+        sources = gr.Textbox(label="source recordings (folder, optional)", info="the unconverted inputs")
+        text = gr.Textbox(label="transcripts (file or folder, optional)", info="enables CER")
+    with gr.Row():
+        pitch = gr.Number(value=0, label="pitch", info="semitones the conversion applied")
+        asr = gr.Checkbox(value=False, label="asr", info="transcribe and compute CER (needs transcripts)")
+        mos = gr.Checkbox(value=True, label="mos", info="DNSMOS predicted quality")
+    b = gr.Button("Evaluate", variant="primary")
+    table = gr.Textbox(label="scores", lines=12)
+    pictures = gr.Gallery(label="spectrogram / F0", columns=2)
+
+    def run_eval(files, folder, ref, src, txt, p, use_asr, use_mos):
+        inputs = [str(f) for f in (files or [])] + ([folder.strip()] if folder and folder.strip() else [])
+        if not inputs:
+            raise gr.Error("give converted files or a folder")
+        out = ctx.new_dir("eval")
+        argv = ["evaluate", "-i", *inputs, "-o", str(out), "--pitch", str(p or 0), "--asr", str(bool(use_asr)).lower(),
+                "--mos", str(bool(use_mos)).lower()]
+        if ref and ref.strip():
+            argv += ["-r", ref.strip()]
+        if src and src.strip():
+            argv += ["-s", src.strip()]
+        if txt and txt.strip():
+            argv += ["-t", txt.strip()]
+        job = wait(ctx.jobs.submit("tool", "evaluate", [argv]))
+        lines = [ln for ln in job.lines if not ln.startswith(("$ ", "INFO", "WARNING"))]
+        return "\n".join(lines[-80:]), sorted(str(p) for p in out.rglob("*.png"))
+
+    b.click(run_eval, inputs=[converted, converted_dir, refs, sources, text, pitch, asr, mos],
+            outputs=[table, pictures], api_name="evaluate")
+
+
+# ------------------------------------------------------------------------------------------------ Downloads
+def downloads_tab(ctx: UIContext) -> None:
+    from arvc.ui.downloads import downloads_tab as build
+
+    build(ctx)
+
+
+# ----------------------------------------------------------------------------------------------------- app
+def jobs_panel(ctx: UIContext) -> None:
+    with gr.Accordion("Jobs", open=False):
+        view = gr.Markdown(elem_id="jobs")
+        with gr.Row():
+            job_id = gr.Number(label="job id", precision=0)
+            stop = gr.Button("Stop job", variant="stop")
+
+        def listing():
+            jobs = ctx.jobs.jobs()[-20:]
+            return "\n".join(f"- {j.status()}" for j in reversed(jobs)) or "no jobs yet"
+
+        def stop_job(i):
+            if i is None:
+                return listing()
+            try:
+                ctx.jobs.stop(int(i))
+            except Exception as e:
+                raise gr.Error(str(e)) from None
+            return listing()
+
+        stop.click(stop_job, inputs=job_id, outputs=view, api_name=False)
+        gr.Timer(2.0).tick(listing, outputs=view, api_name=False, show_progress="hidden")
+
+
+def build_app(ctx: UIContext) -> gr.Blocks:
+    with gr.Blocks(title="arvc") as demo:
+        gr.Markdown(HEADER)
+        jobs_panel(ctx)
+        with gr.Tab("Convert", id="convert"):
+            convert_tab(ctx)
+        with gr.Tab("Train", id="train"):
+            train_tab(ctx)
+        with gr.Tab("Downloads", id="downloads"):
+            downloads_tab(ctx)
+        with gr.Tab("Model tools", id="tools"):
+            tools_tab(ctx)
+        with gr.Tab("Evaluate", id="evaluate"):
+            evaluate_tab(ctx)
+    return demo

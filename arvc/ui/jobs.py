@@ -1,0 +1,200 @@
+"""Background jobs of the web UI: each step is ``python -m arvc.api.cli <command> ...`` in its own process group.
+
+Jobs live in the server process, not in a browser session, so reloading the page finds them again. One
+training job runs at a time; conversions wait in a queue and run one after another; other jobs (tools,
+TensorBoard) start at once. Stopping a job signals its process group only (the command and its workers),
+never another process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from arvc.errors import ArvcError
+
+KINDS = ("train", "convert", "tool", "service")
+_STEP_LINE = re.compile(r"step (\d+) \(epoch (\d+)\):.*?\bg/total ([-\d.e+]+)")
+
+
+@dataclass
+class Job:
+    """One unit of background work: a title and a list of CLI argv's run in order (all after ``arvc``)."""
+
+    id: int
+    kind: str
+    title: str
+    steps: list[list[str]]
+    module: str = "arvc.api.cli"
+    state: str = "queued"  # queued, running, done, failed, stopped
+    step: int = 0
+    returncodes: list[int] = field(default_factory=list)
+    lines: deque = field(default_factory=lambda: deque(maxlen=4000))
+    started: float | None = None
+    ended: float | None = None
+    pid: int | None = None
+    stop_requested: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "stopped")
+
+    def log(self, last: int | None = None) -> str:
+        lines = list(self.lines)
+        return "\n".join(lines[-last:] if last else lines)
+
+    def errors(self) -> list[str]:
+        """The ``error: ...`` lines the commands printed (one per failed file for ``infer``)."""
+        return [ln[len("error: "):] for ln in self.lines if ln.startswith("error: ")]
+
+    def losses(self) -> list[tuple[int, float]]:
+        """``(step, generator loss)`` pairs parsed from the training log's step lines."""
+        out = []
+        for ln in self.lines:
+            m = _STEP_LINE.search(ln)
+            if m:
+                out.append((int(m.group(1)), float(m.group(3))))
+        return out
+
+    def status(self) -> str:
+        steps = f", step {self.step + 1}/{len(self.steps)}" if len(self.steps) > 1 and not self.finished else ""
+        took = ""
+        if self.started:
+            took = f", {((self.ended or time.time()) - self.started):.0f} s"
+        return f"job {self.id} [{self.kind}] {self.title}: {self.state}{steps}{took}"
+
+
+class JobManager:
+    """Runs :class:`Job` s in threads; each step is a child process in a new session (its own process group)."""
+
+    def __init__(self, python: str = sys.executable, env: dict[str, str] | None = None):
+        self.python = python
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self._jobs: dict[int, Job] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._convert_queue: queue.Queue[Job] = queue.Queue()
+        threading.Thread(target=self._convert_worker, daemon=True, name="arvc-convert-queue").start()
+
+    # -------------------------------------------------------------------------------------------- queries
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def get(self, job_id: int) -> Job:
+        with self._lock:
+            if job_id not in self._jobs:
+                raise ArvcError(f"no job {job_id}")
+            return self._jobs[job_id]
+
+    def active(self, kind: str) -> Job | None:
+        """The newest job of ``kind`` that has not finished."""
+        for job in reversed(self.jobs()):
+            if job.kind == kind and not job.finished:
+                return job
+        return None
+
+    def latest(self, kind: str) -> Job | None:
+        jobs = [j for j in self.jobs() if j.kind == kind]
+        return jobs[-1] if jobs else None
+
+    # ------------------------------------------------------------------------------------------- control
+    def submit(self, kind: str, title: str, steps: list[list[str]], module: str = "arvc.api.cli") -> Job:
+        """Start (or queue) a job of ``python -m module <step>`` commands (default: ``arvc`` commands; an empty
+        ``module`` runs ``python <step>``).
+
+        A second training while one runs raises :class:`ArvcError`."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        with self._lock:
+            if kind == "train":
+                running = [j for j in self._jobs.values() if j.kind == "train" and not j.finished]
+                if running:
+                    raise ArvcError(f"a training run is already going ({running[0].title}); stop it first")
+            job = Job(next(self._ids), kind, title, [list(s) for s in steps], module)
+            self._jobs[job.id] = job
+        if kind == "convert":
+            self._convert_queue.put(job)
+        else:
+            threading.Thread(target=self._run, args=(job,), daemon=True, name=f"arvc-job-{job.id}").start()
+        return job
+
+    def stop(self, job_id: int, grace: float = 10.0) -> Job:
+        """Interrupt the job's current process group (SIGINT, then SIGKILL after ``grace`` s); skip its other steps."""
+        job = self.get(job_id)
+        job.stop_requested = True
+        pid = job.pid
+        if pid is not None and not job.finished:
+            _signal_group(pid, signal.SIGINT)
+            if not job.done.wait(grace):
+                _signal_group(pid, signal.SIGKILL)
+        job.done.wait(grace)
+        return job
+
+    def shutdown(self) -> None:
+        for job in self.jobs():
+            if not job.finished:
+                self.stop(job.id, grace=3.0)
+
+    # ----------------------------------------------------------------------------------------- execution
+    def _convert_worker(self) -> None:
+        while True:
+            self._run(self._convert_queue.get())
+
+    def _run(self, job: Job) -> None:
+        if job.stop_requested:
+            job.state = "stopped"
+            job.done.set()
+            return
+        job.state, job.started = "running", time.time()
+        try:
+            for i, argv in enumerate(job.steps):
+                job.step = i
+                job.lines.append(f"$ {'arvc' if job.module == 'arvc.api.cli' else job.module} {' '.join(argv)}")
+                code = self._run_step(job, ["-m", job.module, *argv] if job.module else argv)
+                job.returncodes.append(code)
+                if job.stop_requested:
+                    job.state = "stopped"
+                    break
+                if code != 0:
+                    job.state = "failed"
+                    break
+            else:
+                job.state = "done"
+        except Exception as e:  # e.g. the interpreter could not start
+            job.lines.append(f"error: {e}")
+            job.state = "failed"
+        finally:
+            job.ended = time.time()
+            job.pid = None
+            job.done.set()
+
+    def _run_step(self, job: Job, argv: list[str]) -> int:
+        proc = subprocess.Popen([self.python, *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
+                                env=self.env, start_new_session=True, errors="replace")
+        job.pid = proc.pid
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            for part in line.rstrip("\n").split("\r"):
+                if part.strip():
+                    job.lines.append(part.rstrip())
+        return proc.wait()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid`` (the job's child started with ``start_new_session``)."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,54 @@
+"""What the UI lists: voice models, their indexes and pretrains found on disk (file names only, nothing loaded)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_CHECKPOINT = re.compile(r"^(G|D)_.*\.pth$")
+_PRETRAIN = re.compile(r"(^|[^a-z])(f0)?(G|D)(32|40|48)k|^(G|D)_|pretrain", re.IGNORECASE)
+
+
+def voice_models(models_dir: Path, logs_dir: Path, extra: tuple[Path, ...] = ()) -> list[str]:
+    """Inference ``.pth`` files under ``models_dir`` (any depth), ``logs_dir/*/`` and ``extra`` folders
+    (training checkpoints ``G_*``/``D_*`` and pretrains left out), sorted."""
+    found: set[Path] = set()
+    for root, pattern in ((models_dir, "**/*.pth"), (logs_dir, "*/*.pth"), *((p, "**/*.pth") for p in extra)):
+        if root.is_dir():
+            found.update(p for p in root.glob(pattern) if not _CHECKPOINT.match(p.name) and not is_pretrain(p))
+    return sorted(str(p) for p in found)
+
+
+def is_pretrain(path: Path) -> bool:
+    """G/D pretrains by their usual names (``f0G40k.pth``, ``G_*.pth``, anything under a ``pretrained*`` folder)."""
+    return bool(_PRETRAIN.search(path.name)) or any(part.lower().startswith("pretrain") for part in path.parts[:-1])
+
+
+def pretrains(models_dir: Path, which: str) -> list[str]:
+    """Generator (``which="G"``) or discriminator (``"D"``) pretrains under ``models_dir``."""
+    if not models_dir.is_dir():
+        return []
+    out = []
+    for p in models_dir.glob("**/*.pth"):
+        if not is_pretrain(p):
+            continue
+        m = re.search(r"(?:^|[^a-z])(?:f0)?([GD])(?:32|40|48)k|^([GD])_|_([GD])\.pth$|([GD])\.pth$", p.name,
+                      re.IGNORECASE)
+        kind = next((g for g in m.groups() if g), "") if m else ""
+        if kind.upper() == which:
+            out.append(str(p))
+    return sorted(out)
+
+
+def paired_index(model: str | None) -> str | None:
+    """The ``.index`` beside a model: one whose name contains the model's name, else the only one in its folder."""
+    if not model:
+        return None
+    path = Path(model)
+    if not path.parent.is_dir():
+        return None
+    indexes = sorted(path.parent.glob("*.index"))
+    named = [i for i in indexes if path.stem.split("_")[0].lower() in i.stem.lower()]
+    if named:
+        return str(named[0])
+    return str(indexes[0]) if len(indexes) == 1 else None

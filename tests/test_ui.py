@@ -1,0 +1,259 @@
+"""Web UI: options defined once, exposure rules, jobs, and the real server driven with gradio_client."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from _ui_server import ROOT, ui_server
+
+pytest.importorskip("gradio")
+
+
+# ---------------------------------------------------------------------------------------- options
+def test_cli_flags_and_config_defaults_come_from_one_table():
+    import dataclasses
+
+    from arvc.api.cli import build_parser
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+        parser, _ = build_parser(table.command)
+        required = {"infer": ["-m", "m.pth", "-i", "x.wav"]}.get(table.command, ["name"])
+        parsed = vars(parser.parse_args(required))
+        fields = {f.name: f for f in dataclasses.fields(table.config)} if table.config else {}
+        for opt in table.options:
+            if opt.positional or opt.required:
+                continue
+            assert parsed[opt.dest] == opt.default_from(table.config), (table.command, opt.dest)
+            f = fields.get(opt.config_field() or "")
+            if f is not None and not opt.own_default and f.default is not dataclasses.MISSING:
+                assert parsed[opt.dest] == f.default, (table.command, opt.dest)
+
+
+def test_to_argv_round_trips_through_the_parser():
+    from arvc.api.cli import build_parser
+    from arvc.api.options import TRAIN
+
+    values = {"model_name": "voice", "epochs": 7.0, "fast_train": True, "multiscale_loss": False, "optimizer": "RAdam",
+              "c_mel": 30.0, "max_steps": None, "author": "", "vocoder": "RefineGAN"}
+    argv = TRAIN.to_argv(values)
+    assert "--max_steps" not in argv and "--author" not in argv
+    args = build_parser("train")[0].parse_args(argv)
+    assert (args.model_name, args.epochs, args.fast_train, args.multiscale_loss, args.optimizer, args.c_mel,
+            args.vocoder) == ("voice", 7, True, False, "RAdam", 30.0, "RefineGAN")
+
+
+def test_every_ui_option_is_a_flag_with_help():
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+        for opt in table.options:
+            assert opt.help, (table.command, opt.dest)
+            assert opt.type in (bool, int, float, str)
+
+
+# --------------------------------------------------------------------------------- no torch in ui
+def test_ui_module_never_imports_torch_or_models():
+    ui = ROOT / "arvc" / "ui"
+    banned = re.compile(r"^\s*(import|from)\s+(torch|arvc\.(models|inference|training|features|index|formats|audio)"
+                        r"|arvc\.stages\.(train|infer))\b", re.M)
+    offenders = [f"{p.name}: {m.group(0).strip()}" for p in ui.rglob("*.py") for m in banned.finditer(p.read_text())]
+    assert not offenders, offenders
+    code = ("import sys; import arvc.ui.app, arvc.ui.server, arvc.api.commands.ui; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('arvc.models', 'arvc.training.loop', "
+            "'arvc.inference.pipeline'))]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ----------------------------------------------------------------------------------- exposure
+def _cli(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "arvc.api.cli", *argv], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+
+
+@pytest.mark.parametrize("argv", [["--host", "0.0.0.0"], ["--share"]])
+def test_exposed_without_login_exits_1_with_one_line(argv):
+    r = _cli("ui", *argv, "--port", "9")
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--auth" in lines[0], r.stderr
+
+
+def test_bad_auth_file_is_named(tmp_path):
+    bad = tmp_path / "logins.txt"
+    bad.write_text("no-colon-here\n")
+    r = _cli("ui", "--host", "0.0.0.0", "--auth_file", str(bad))
+    assert r.returncode == 1 and str(bad) in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_auth_refuses_requests_without_credentials(tmp_path):
+    with ui_server(tmp_path, "--auth", "ann:s3cret", host="0.0.0.0") as (url, _):
+        for path in ("config", "gradio_api/info"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert e.value.code == 401
+        from gradio_client import Client
+
+        with pytest.raises(Exception):
+            Client(url, auth=("ann", "wrong"), verbose=False)
+        client = Client(url, auth=("ann", "s3cret"), verbose=False)
+        assert "/convert" in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+
+
+# --------------------------------------------------------------------------------------- jobs
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie counts as ended
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_stop_ends_the_job_process_tree_only(tmp_path):
+    from arvc.errors import ArvcError
+    from arvc.ui.jobs import JobManager
+
+    bystander = subprocess.Popen(["sleep", "60"])
+    pidfile = tmp_path / "child.pid"
+    script = (f"import subprocess, time; c = subprocess.Popen(['sleep', '60']); open({str(pidfile)!r}, 'w')"
+              ".write(str(c.pid)); print('started', flush=True); time.sleep(60)")
+    jobs = JobManager()
+    try:
+        job = jobs.submit("train", "sleeper", [["-c", script]], module="")
+        with pytest.raises(ArvcError, match="already going"):
+            jobs.submit("train", "second", [["-c", "pass"]], module="")
+        deadline = time.time() + 20
+        while not pidfile.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        child = int(pidfile.read_text())
+        parent = job.pid
+        assert _alive(child) and _alive(parent)
+        jobs.stop(job.id, grace=5)
+        time.sleep(0.3)
+        assert job.state == "stopped"
+        assert not _alive(parent) and not _alive(child)
+        assert _alive(bystander.pid)
+        assert "started" in job.log()
+        again = jobs.submit("train", "after stop", [["-c", "print('ok')"]], module="")
+        assert again.done.wait(20) and again.state == "done"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_conversions_queue_one_after_another():
+    from arvc.ui.jobs import JobManager
+
+    jobs = JobManager()
+    code = "import time; print(time.time(), flush=True); time.sleep(0.5); print(time.time(), flush=True)"
+    a = jobs.submit("convert", "a", [["-c", code]], module="")
+    b = jobs.submit("convert", "b", [["-c", code]], module="")
+    assert b.done.wait(30) and a.finished
+    a_end = float([ln for ln in a.lines if not ln.startswith("$")][-1])
+    b_start = float([ln for ln in b.lines if not ln.startswith("$")][0])
+    assert b_start >= a_end
+
+
+# ------------------------------------------------------------------------------ gradio_client
+@contextmanager
+def _file_server(folder: Path):
+    """A loopback HTTP server over ``folder`` (stands in for a model host)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _fixture_values(pt: Path) -> dict[str, object]:
+    return {"pitch": 2, "f0_method": "pm", "index_rate": 0.5, "rms_mix_rate": 0.5, "protect": 0.33,
+            "embedder_model": "custom", "embedder_path": str(pt / "embedder"), "seed": 7, "precision": "fp32",
+            "format": "wav"}
+
+
+def _call_args(client, endpoint: str, by_label: dict[str, object]) -> list[object]:
+    """Positional arguments of ``endpoint``: the given values by control label, the UI's defaults elsewhere."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"][endpoint]["parameters"]
+    out = []
+    for p in params:
+        if p["label"] in by_label:
+            out.append(by_label[p["label"]])
+        else:
+            out.append(p.get("parameter_default") if p.get("parameter_has_default") else None)
+    return out
+
+
+def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
+    from gradio_client import Client, handle_file
+
+    pt = fixtures_dir / "pipeline_tiny"
+    values = _fixture_values(pt)
+    src = tmp_path / "speech.wav"
+    src.write_bytes((pt / "input_short.wav").read_bytes())
+    corrupt = tmp_path / "broken_upload.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage" + os.urandom(200))
+
+    cli_out = tmp_path / "cli" / "speech.wav"
+    r = _cli("infer", "-m", str(pt / "model.pth"), "--index", str(pt / "model.index"), "-i", str(src), "-o",
+             str(cli_out), "--pitch", "2", "--f0_method", "pm", "--index_rate", "0.5", "--rms_mix_rate", "0.5",
+             "--protect", "0.33", "--embedder_model", "custom", "--embedder_path", str(pt / "embedder"),
+             "--seed", "7", "--precision", "fp32", "--format", "wav", timeout=300)
+    assert r.returncode == 0, r.stderr
+
+    with ui_server(tmp_path) as (url, _):
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        labels = {"model": str(pt / "model.pth"), "index": str(pt / "model.index"), **values}
+        t0 = time.time()
+        files, audio, status = client.predict(*_call_args(client, "/convert", {
+            **labels, "audio files": [handle_file(str(corrupt)), handle_file(str(src))]}), api_name="/convert")
+        print(f"batch of 2 (one corrupt) through the UI: {time.time() - t0:.1f} s")
+        assert "broken_upload.wav" in status and "failed" in status, status
+        assert len(files) == 1 and Path(files[0]).name == "speech.wav"
+        assert Path(files[0]).read_bytes() == cli_out.read_bytes()
+        assert audio
+
+        # Model tools tab -> `arvc model-info`
+        info = client.predict(str(pt / "model.pth"), api_name="/model_info")
+        assert "40000 Hz" in info and "v2 (content dim 768)" in info, info
+
+        # Downloads tab -> `arvc download model` (the model library): checksum checked, where it went is shown
+        import hashlib
+
+        digest = hashlib.sha256((pt / "model.pth").read_bytes()).hexdigest()
+        with _file_server(pt) as base:
+            log = client.predict(f"{base}/model.pth", "fetched", "0" * 64, api_name="/download_model")
+            assert "failed" in log and "sha256" in log.lower(), log
+            log = client.predict(f"{base}/model.pth", "fetched", digest, api_name="/download_model")
+            assert ": done" in log and "fetched" in log, log
+        assert any("fetched" in p.parts for p in Path(os.environ["ARVC_MODELS_DIR"]).rglob("*.pth"))
+
+        files2, _, status2 = client.predict(*_call_args(client, "/convert", {
+            **labels, "audio files": [handle_file(str(src))]}), api_name="/convert")
+        assert "1 converted, 0 failed" in status2, status2
+        assert Path(files2[0]).read_bytes() == cli_out.read_bytes()
+    y, sr = sf.read(str(cli_out))
+    assert sr == 40000 and np.isfinite(y).all() and np.abs(y).max() > 1e-3
