@@ -257,3 +257,13 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
         assert Path(files2[0]).read_bytes() == cli_out.read_bytes()
     y, sr = sf.read(str(cli_out))
     assert sr == 40000 and np.isfinite(y).all() and np.abs(y).max() > 1e-3
+
+
+def test_option_choice_lists_match_the_registries():
+    """The torch-free choice lists the UI shows are the registries' names (one fact, checked)."""
+    from arvc.api import options
+    from arvc.features.embedders import embedder_names
+    from arvc.features.f0 import f0_method_names
+
+    assert set(options.F0_METHODS) == {n for n in f0_method_names() if not n.startswith("hybrid")}
+    assert set(options.EMBEDDERS) == set(embedder_names())

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from arvc.api.argtypes import str2bool
+from arvc.constants import SAMPLE_RATES, VERSIONS
+from arvc.constants import VOCODER_NAMES as VOCODERS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
 from arvc.stages.create_index import CreateIndexConfig
 from arvc.stages.extract import ExtractConfig
@@ -23,12 +25,10 @@ from arvc.training.config import MODEL_SIZES, LossWeights, TrainConfig
 
 _UNSET: Any = object()
 
-SAMPLE_RATES = (32000, 40000, 48000)
 F0_METHODS = ("rmvpe", "crepe", "crepe-tiny", "fcpe", "harvest", "dio", "pm", "yin", "pyin", "piptrack", "swipe",
               "rapt", "swift", "pesto")
 EMBEDDERS = ("contentvec", "hubert_base", "chinese-hubert-base", "japanese-hubert-base", "japanese-hubert-large",
              "korean-hubert-base", "spin", "spin-v2", "whisper-tiny.en", "custom")
-VOCODERS = ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN")
 OPTIMIZERS = ("AdamW", "RAdam", "AdaBelief", "AdaBeliefV2", "AnyPrecisionAdamW")
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
@@ -272,7 +272,7 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("--embedder_path", "--embedder_model_custom", group="extract",
        help="for --embedder_model custom: a folder with config.json + model.safetensors / pytorch_model.bin "
             "(or one weight file)"),
-    _o("--version", choices=("v1", "v2"), group="extract",
+    _o("--version", choices=VERSIONS, group="extract",
        help="model version: v2 = 768-dim features (default), v1 = 256-dim (layer 9 + final_proj)"),
     _o("--sample_rate", type=int, choices=SAMPLE_RATES, group="extract",
        help="model sample rate; checked against the preprocessed chunks (default: theirs)", ui="advanced"),
@@ -297,7 +297,7 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
 
 CREATE_INDEX = CommandOptions("create-index", config=CreateIndexConfig, options=(
     _o("model_name", help="experiment name (folder under the logs dir)"),
-    _o("--version", choices=("v1", "v2"), group="index",
+    _o("--version", choices=VERSIONS, group="index",
        help="model version: v1 = 256-dim, v2 = 768-dim features", ui=False),
     _o("--algorithm", choices=("Auto", "Faiss", "KMeans"), group="index",
        help="Faiss: IVF over all frames; KMeans: first reduce to 10,000 centroids; Auto: KMeans above 200,000 frames"),
@@ -311,7 +311,7 @@ CREATE_INDEX = CommandOptions("create-index", config=CreateIndexConfig, options=
 TRAIN = CommandOptions("train", config=TrainConfig, options=(
     _o("model_name", help="experiment name (a folder made by 'arvc preprocess' + 'arvc extract')"),
     _o("--sample_rate", type=int, choices=SAMPLE_RATES, group="model", help="model sample rate (default: model_info.json)"),
-    _o("--version", choices=("v1", "v2"), group="model", help="model version (default: the extraction's)"),
+    _o("--version", choices=VERSIONS, group="model", help="model version (default: the extraction's)"),
     _o("--vocoder", default="HiFi-GAN", choices=VOCODERS, strict=False, group="model",
        help="HiFi-GAN (default), MRF HiFi-GAN or RefineGAN"),
     _o("--pitch_guidance", type=bool, field="use_f0", group="model", help="train with F0 (default true)"),
