@@ -106,6 +106,7 @@ class VoiceConverter:
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.batch_size = self.cfg.batch_size or default_chunk_batch(self.device)
         self.times = StageTimes()
+        self.on_chunks = None  # callable(done, total) after each synthesized group of chunks (progress bars)
         t0 = time.perf_counter()
         self.synth, self.model = load_synthesizer(model_path, device=self.device)
         self.synth.eval()
@@ -257,6 +258,8 @@ class VoiceConverter:
             for y in self.synthesize(items):
                 pieces.append(y[trim : len(y) - trim] if len(y) > 2 * trim else y[:0])
             self.times.add("synthesize", time.perf_counter() - t0)
+            if self.on_chunks is not None:
+                self.on_chunks(min(start + self.batch_size, len(chunks)), len(chunks))
         t0 = time.perf_counter()
         out = np.concatenate(pieces).astype(np.float32)
         del pieces, padded

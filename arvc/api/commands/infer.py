@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)")
     p.add_argument("--seed", type=int, default=None, help="fix the synthesizer's noise for reproducible output")
     add_bool(p, "--deterministic", False, "no random noise at all (prior mean, noiseless NSF source); Applio-parity mode")
+    add_bool(p, "--skip_existing", False, "leave inputs whose output file already exists alone")
+    add_bool(p, "--quiet", False, "no per-file lines or progress bar (errors are still printed)")
 
 
 def _format_of(args: argparse.Namespace) -> str:
@@ -81,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         split_audio=args.split_audio, precision=args.precision, gpu=args.gpu, batch_size=args.batch_size,
         nprobe=args.nprobe, seed=args.seed, deterministic=args.deterministic,
     )
-    result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg))
+    result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg,
+                           skip_existing=args.skip_existing, quiet=args.quiet))
     for path in result.converted:
         print(path)
     for _, msg in result.failed:
