@@ -69,6 +69,7 @@ class ModelMetadata:
     model_hash: str | None = None
     speakers_id: int | None = None
     info: str | None = None
+    f0_median: float | None = None  # arvc: median F0 (Hz) of the training voice, for ``--pitch auto``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +151,12 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _as_positive_float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _as_str(value: Any) -> str | None:
@@ -277,6 +284,7 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
         model_hash=_as_str(raw.get("model_hash")),
         speakers_id=_as_int(raw.get("speakers_id")),
         info=info,
+        f0_median=_as_positive_float(raw.get("f0_median")),
     )
     try:
         config = ModelConfig.from_list(config_list, version=version, use_f0=f0, vocoder=vocoder)
@@ -422,6 +430,8 @@ def build_model_dict(
     opt["vocoder"] = vocoder
     if md.info is not None:
         opt["info"] = md.info
+    if md.f0_median:
+        opt["f0_median"] = float(md.f0_median)
     return opt
 
 

@@ -449,7 +449,7 @@ class Trainer:
             dataset_length=extra.get("dataset_length"),
             overtrain_info=self.overtrain.summary() if self.cfg.overtrain_detect else None,
             model_name=self.cfg.model_name, author=self.cfg.author or None,
-            speakers_id=extra.get("speakers_id"))
+            speakers_id=extra.get("speakers_id"), f0_median=extra.get("f0_median"))
 
     def write_weights(self, path: Path) -> Path:
         from arvc.formats import write_model

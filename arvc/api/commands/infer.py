@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from arvc.api.argtypes import add_bool
+from arvc.api.conversion_args import add_effect_arguments, effects_from_args, pitch_settings, pitch_value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="output file (one input) or folder (folder inputs keep their sub-folders); "
                         "default <name>_converted beside the input")
-    p.add_argument("--pitch", type=float, default=0.0, help="transpose in semitones (+12 = one octave up)")
+    p.add_argument("--pitch", type=pitch_value, default=0.0,
+                   help="transpose in semitones (+12 = one octave up), or 'auto': to the model's training voice")
     p.add_argument("--f0_method", default="rmvpe",
                    help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, "
                         "yin, pyin, swipe, rapt, swift, pesto, hybrid[a+b]")
@@ -49,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)")
     p.add_argument("--seed", type=int, default=None, help="fix the synthesizer's noise for reproducible output")
     add_bool(p, "--deterministic", False, "no random noise at all (prior mean, noiseless NSF source); Applio-parity mode")
+    add_effect_arguments(p)
     add_bool(p, "--skip_existing", False, "leave inputs whose output file already exists alone")
     add_bool(p, "--quiet", False, "no per-file lines or progress bar (errors are still printed)")
 
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from arvc.stages.infer import InferRun, infer
 
     cfg = InferenceConfig(
-        pitch=args.pitch, f0_method=args.f0_method, index_rate=args.index_rate, filter_radius=args.filter_radius,
+        **pitch_settings(args), effects=effects_from_args(args), f0_method=args.f0_method, index_rate=args.index_rate, filter_radius=args.filter_radius,
         rms_mix_rate=args.rms_mix_rate, protect=args.protect, hop_length=args.hop_length,
         f0_autotune=args.f0_autotune, f0_autotune_strength=args.f0_autotune_strength, f0_file=args.f0_file,
         embedder_model=args.embedder_model, embedder_path=args.embedder_path, speaker_id=args.speaker_id,
