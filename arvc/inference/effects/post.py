@@ -1,7 +1,9 @@
 """Post-processing effects through Spotify's ``pedalboard``, with Applio's flag names and CLI defaults.
 
 Each effect is an on/off flag (``--reverb``) plus parameters (``--reverb_room_size``...). They run in the
-order of :data:`POST_EFFECTS` (Applio's), only when ``--post_process`` is on.
+order of :data:`POST_EFFECTS` (Applio's), only when ``--post_process`` is on. One default differs from
+Applio's CLI: ``--reverb_freeze_mode`` is 0 (Applio's web UI default); the CLI's 0.5 turns JUCE's freeze on,
+which mutes the reverb's input so ``--reverb`` alone would add nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _add(name: str, params: dict[str, float], build, help: str) -> None:
 
 
 _add("reverb", {"reverb_room_size": 0.5, "reverb_damping": 0.5, "reverb_wet_gain": 0.5, "reverb_dry_gain": 0.5,
-                "reverb_width": 0.5, "reverb_freeze_mode": 0.5},
+                "reverb_width": 0.5, "reverb_freeze_mode": 0.0},
      lambda pb, reverb_room_size, reverb_damping, reverb_wet_gain, reverb_dry_gain, reverb_width, reverb_freeze_mode:
      pb.Reverb(room_size=reverb_room_size, damping=reverb_damping, wet_level=reverb_wet_gain,
                dry_level=reverb_dry_gain, width=reverb_width, freeze_mode=reverb_freeze_mode), "room reverb")
