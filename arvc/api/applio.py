@@ -36,8 +36,9 @@ def _gpu(value: str) -> list[str]:
 
 
 def _blend_output(name: str) -> list[str]:
-    logs = os.environ.get("ARVC_LOGS_DIR", "logs")
-    return ["-o", os.path.join(logs, f"{name}.pth"), "--name", name]
+    from arvc.paths import logs_root
+
+    return ["-o", os.path.join(logs_root(), f"{name}.pth"), "--name", name]
 
 
 def _ignored(flag: str, why: str) -> Callable[[str], list[str]]:
@@ -158,7 +159,7 @@ def translate(argv: list[str], arvc_commands: set[str] | frozenset[str] = frozen
         else:
             out.extend(rule(value))
     if applio_style:
-        given = {_split(t)[0].replace("-", "_") for t in out if t.startswith("--")}
+        given = {"--" + _split(t)[0][2:].replace("-", "_") for t in out if t.startswith("--")}
         for flag, default in mode.defaults.items():
             if flag not in given:
                 out.extend([flag, default])
