@@ -57,3 +57,15 @@ def pitch_settings(args: argparse.Namespace) -> dict:
     auto = args.pitch == "auto"
     return {"pitch": 0.0 if auto else args.pitch, "pitch_auto": auto, "proposed_pitch": args.proposed_pitch,
             "proposed_pitch_threshold": args.proposed_pitch_threshold}
+
+
+def add_conversion_arguments(parser: argparse.ArgumentParser,
+                             exclude: tuple[str, ...] = ("input", "output", "skip_existing", "quiet")) -> None:
+    """``arvc infer``'s model and conversion flags (-m, --index, --pitch, effects, ...) on another command."""
+    from arvc.api.commands import infer
+
+    donor = argparse.ArgumentParser(add_help=False)
+    infer.add_arguments(donor)
+    for action in donor._actions:
+        if action.dest not in exclude:
+            parser._add_action(action)

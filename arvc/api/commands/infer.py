@@ -68,24 +68,30 @@ def _format_of(args: argparse.Namespace) -> str:
     return "wav"
 
 
+def config_from_args(args: argparse.Namespace, export_format: str):
+    """The :class:`InferenceConfig` of the conversion flags (shared by infer, tts and cover)."""
+    from arvc.inference.config import InferenceConfig
+
+    return InferenceConfig(
+        **pitch_settings(args), effects=effects_from_args(args), f0_method=args.f0_method, index_rate=args.index_rate, filter_radius=args.filter_radius,
+        rms_mix_rate=args.rms_mix_rate, protect=args.protect, hop_length=args.hop_length,
+        f0_autotune=args.f0_autotune, f0_autotune_strength=args.f0_autotune_strength, f0_file=args.f0_file,
+        embedder_model=args.embedder_model, embedder_path=args.embedder_path, speaker_id=args.speaker_id,
+        resample_sr=args.resample_sr, export_format=export_format, wav_subtype=args.wav_subtype,
+        split_audio=args.split_audio, precision=args.precision, gpu=args.gpu, batch_size=args.batch_size,
+        nprobe=args.nprobe, seed=args.seed, deterministic=args.deterministic,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
     # oneDNN caches compiled kernels per input shape; every chunk of a long file has its own length, so the
     # default cache (1024 primitives, each with its buffers) grows by hundreds of MB per chunk. Keep it small.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
-    from arvc.inference.config import InferenceConfig
     from arvc.stages.infer import InferRun, infer
 
-    cfg = InferenceConfig(
-        **pitch_settings(args), effects=effects_from_args(args), f0_method=args.f0_method, index_rate=args.index_rate, filter_radius=args.filter_radius,
-        rms_mix_rate=args.rms_mix_rate, protect=args.protect, hop_length=args.hop_length,
-        f0_autotune=args.f0_autotune, f0_autotune_strength=args.f0_autotune_strength, f0_file=args.f0_file,
-        embedder_model=args.embedder_model, embedder_path=args.embedder_path, speaker_id=args.speaker_id,
-        resample_sr=args.resample_sr, export_format=_format_of(args), wav_subtype=args.wav_subtype,
-        split_audio=args.split_audio, precision=args.precision, gpu=args.gpu, batch_size=args.batch_size,
-        nprobe=args.nprobe, seed=args.seed, deterministic=args.deterministic,
-    )
+    cfg = config_from_args(args, _format_of(args))
     result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg,
                            skip_existing=args.skip_existing, quiet=args.quiet))
     for path in result.converted:
