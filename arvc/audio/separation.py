@@ -28,7 +28,9 @@ def separator_dir() -> Path:
 
 
 def _offline_error(model: str, models_dir: Path, err: BaseException) -> ArvcError:
-    detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+    req = getattr(err, "request", None)
+    host = req.url.split("/")[2] if req is not None and getattr(req, "url", None) else None
+    detail = f"{type(err).__name__} reaching {host}" if host else (str(err).splitlines()[0] if str(err) else type(err).__name__)
     return ArvcError(f"separator model {model} is not in {models_dir} and could not be downloaded ({detail}); "
                      f"run 'arvc prerequisites' or put the model file (and audio-separator's model lists) there")
 
