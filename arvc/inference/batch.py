@@ -35,8 +35,10 @@ class FileReport:
     """What ``arvc infer`` says per file on stderr: a start line, a bar over chunks with the real-time
     factor (wall seconds per second of audio; < 1 is faster than real time), the output path when done."""
 
-    def __init__(self, quiet: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, stream=None, bar: bool | None = None):
+        """bar: draw the chunk bar (None: only when stderr is a terminal)."""
         self.quiet = quiet
+        self.bar = bar
         self.stream = stream if stream is not None else sys.stderr
         self._bar = None
         self._t0 = 0.0
@@ -55,10 +57,15 @@ class FileReport:
             self._seconds = 0.0
         self.say(f"[{k}/{n}] converting {job.source} ({self._seconds:.1f} s)")
         self._t0 = time.perf_counter()
-        if not self.quiet:
+        if not self.quiet and self.bar is not False:
             from arvc.progress import progress_bar
 
-            self._bar = progress_bar(total=None, desc=job.source.name, unit="chunk", leave=False)
+            if self.bar:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=None, desc=job.source.name, unit="chunk", file=self.stream, mininterval=0)
+            else:
+                self._bar = progress_bar(total=None, desc=job.source.name, unit="chunk", leave=False)
 
     def chunks(self, done: int, total: int) -> None:
         """Called by the converter after each synthesized group (``VoiceConverter.on_chunks``)."""
