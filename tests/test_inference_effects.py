@@ -193,3 +193,15 @@ def test_pitch_auto_and_proposed_pitch_transpose_to_the_target(pt, tmp_path, one
     assert cli_main(["infer", *args[:0], "-m", str(pt / "model.pth"), *args[2:], "-o", str(tmp_path / "x.wav"),
                      "--pitch", "auto"]) == 1
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_training_records_the_voice_median_f0(tmp_path):
+    from arvc.paths import ExperimentPaths
+    from arvc.stages.train import training_f0_median
+
+    paths = ExperimentPaths.of("voice", tmp_path)
+    paths.f0_hz.mkdir(parents=True)
+    np.save(paths.f0_hz / "a.wav.npy", np.array([0, 200, 210, 0, 220], np.float32))
+    np.save(paths.f0_hz / "b.wav.npy", np.array([0, 0, 190, 230], np.float32))
+    assert training_f0_median(paths) == pytest.approx(210.0)
+    assert training_f0_median(ExperimentPaths.of("empty", tmp_path)) is None
