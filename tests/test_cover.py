@@ -112,6 +112,7 @@ def test_cover_separates_with_audio_separator_and_caches(pt, tmp_path, one_threa
     info = json.loads((tmp_path / "out" / "song_cover.json").read_text())
     assert info["separated"] is True
     vocals, inst = info["stems"]["vocals"], (tmp_path / "out" / "song_instrumental.wav")
+    assert vocals == str(tmp_path / "out" / "song_vocals.wav")
     v, vsr = sf.read(vocals, dtype="float32")
     i, isr = sf.read(str(inst), dtype="float32")
     assert vsr == isr == SR and v.shape[1] == i.shape[1] == 2

@@ -198,14 +198,26 @@ def cover(run: CoverRun) -> CoverResult:
         log.info("mix peak %.2f: scaled by %.3f to stay below %.2f", peak, scale, MIX_PEAK)
     written = {k: _write(out / f"{name}_{k}.{run.format}", x.astype(np.float32), sr, run.format)
                for k, (x, _) in parts.items()}
-    written["lead_vocals"] = lead
-    written["vocals"] = vocals
+    if run.vocals is None:  # separated stems: copies beside the mix (the cache may be cleared)
+        written["vocals"] = _copy(vocals, out / f"{name}_vocals.wav")
+    if lead != vocals:
+        written["lead_vocals"] = _copy(lead, out / f"{name}_lead_vocals.wav")
     mix_path = _write(out / f"{name}_cover.{run.format}", mix, sr, run.format)
     _write_json(out / f"{name}_cover.json", {"mix": str(mix_path), "stems": {k: str(v) for k, v in written.items()},
                                               "separated": separated, "peak_scale": scale, "gains_db": {
                                                   k: g for k, (_, g) in parts.items()}, "semitones_accompaniment": semitones,
                                               "settings": {k: v for k, v in asdict(run).items() if k != "config"}})
     return CoverResult(mix_path, written, separated, scale)
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    from arvc.atomic import atomic_path
+
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+    return dst
 
 
 def _write_json(path: Path, obj) -> None:
