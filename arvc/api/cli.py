@@ -41,7 +41,7 @@ def _top_parser() -> argparse.ArgumentParser:
         prog="arvc",
         description="Retrieval-based Voice Conversion toolkit.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands:\n" + "\n".join(f"  {k:<14}{v[1]}" for k, v in COMMANDS.items()),
+        epilog="commands:\n" + "\n".join(f"  {k:<16}{v[1]}" for k, v in COMMANDS.items()),
     )
     parser.add_argument("command", choices=list(COMMANDS), metavar="command")
     parser.add_argument("--version", action="version", version=f"arvc {__version__}")
