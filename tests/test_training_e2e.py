@@ -50,6 +50,7 @@ def test_demo_voice_trains_and_converts(tmp_path, voices_dir, fixtures_dir):
     assert all(-1 <= e.value <= 1 for e in acc.Scalars("eval/sim_target"))
     model = read_model(result.weights)
     assert model.metadata.sr == 40000 and model.metadata.embedder_model == "custom" and model.metadata.epoch == 6
+    assert 150 < model.metadata.f0_median < 230  # slt's median F0 (~180 Hz), the target of --pitch auto
 
     source = voices_dir / "kal" / "kal_51.flac"
     out = tmp_path / "converted.wav"

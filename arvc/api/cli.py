@@ -10,6 +10,8 @@ import importlib
 import logging
 import sys
 
+from arvc import __version__
+from arvc.api.applio import translate
 from arvc.errors import ArvcError
 
 # command -> (module under arvc.api.commands, one-line help)
@@ -28,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prerequisites": ("prerequisites", "download what the defaults need (RMVPE, ContentVec, standard pretrains)"),
     "download": ("download", "download a voice model from a URL, or catalog pretrains"),
     "models": ("models", "list, inspect, add and remove the voices of the models folder"),
+    "tts": ("tts", "text to speech, then conversion with a voice model"),
+    "cover": ("cover", "song cover: separate the vocal, convert it, mix it back"),
+    "audio-analyzer": ("audio_analyzer", "duration, rate, loudness, F0 range and a spectrogram of a file"),
+    "tensorboard": ("tensorboard", "serve the training logs' TensorBoard on loopback"),
 }
 
 
@@ -36,17 +42,51 @@ def _top_parser() -> argparse.ArgumentParser:
         prog="arvc",
         description="Retrieval-based Voice Conversion toolkit.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands:\n" + "\n".join(f"  {k:<14}{v[1]}" for k, v in COMMANDS.items()),
+        epilog="commands:\n" + "\n".join(f"  {k:<16}{v[1]}" for k, v in COMMANDS.items()),
     )
     parser.add_argument("command", choices=list(COMMANDS), metavar="command")
+    parser.add_argument("--version", action="version", version=f"arvc {__version__}")
     return parser
+
+
+def _other_spelling(flag: str) -> str:
+    body = flag[2:]
+    return "--" + (body.replace("_", "-") if "_" in body else body.replace("-", "_"))
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Lists each flag once, in its own spelling (the other one is added by :func:`add_dual_spellings`)."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        hidden = getattr(action, "_arvc_aliases", ())
+        if not hidden:
+            return super()._format_action_invocation(action)
+        shown = [s for s in action.option_strings if s not in hidden]
+        copy = argparse.Action(shown, action.dest, nargs=action.nargs, metavar=action.metavar)
+        copy.choices = action.choices
+        return super()._format_action_invocation(copy)
+
+
+def add_dual_spellings(parser: argparse.ArgumentParser) -> None:
+    """Make every ``--a_b`` flag also answer to ``--a-b`` (and the reverse), unless that spelling is taken."""
+    for action in list(parser._actions):
+        for flag in list(action.option_strings):
+            if not flag.startswith("--") or not any(c in flag[2:] for c in "-_"):
+                continue
+            other = _other_spelling(flag)
+            if other in parser._option_string_actions:
+                continue
+            action.option_strings.append(other)
+            parser._option_string_actions[other] = action
+            action._arvc_aliases = (*getattr(action, "_arvc_aliases", ()), other)
 
 
 def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
     module_name, help_text = COMMANDS[command]
     module = importlib.import_module(f"arvc.api.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"arvc {command}", description=help_text)
+    parser = argparse.ArgumentParser(prog=f"arvc {command}", description=help_text, formatter_class=_HelpFormatter)
     module.add_arguments(parser)
+    add_dual_spellings(parser)
     return parser, module
 
 
@@ -55,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         _top_parser().print_help()
         return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"arvc {__version__}")
+        return 0
+    argv = translate(argv, set(COMMANDS))
     command = argv[0]
     if command not in COMMANDS:
         _top_parser().parse_args(argv[:1])  # prints the choices and exits 2

@@ -73,6 +73,7 @@ class ModelMetadata:
     speakers_id: int | None = None
     info: str | None = None
     pretrain: str | None = None  # the pretrain training started from (arvc; absent in other clients' files)
+    f0_median: float | None = None  # arvc: median F0 (Hz) of the training voice, for ``--pitch auto``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +138,12 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _as_positive_float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _as_str(value: Any) -> str | None:
@@ -245,6 +252,7 @@ def _metadata(raw: Mapping, sr: int, f0: bool, version: str, vocoder: str) -> Mo
         speakers_id=_as_int(raw.get("speakers_id")),
         info=info,
         pretrain=_as_str(raw.get("pretrain")),
+        f0_median=_as_positive_float(raw.get("f0_median")),
     )
 
 
@@ -410,6 +418,8 @@ def build_model_dict(
         opt["info"] = md.info
     if md.pretrain is not None:
         opt["pretrain"] = md.pretrain
+    if md.f0_median:
+        opt["f0_median"] = float(md.f0_median)
     return opt
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,68 @@ class ConversionJob:
 class BatchResult:
     converted: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+
+class FileReport:
+    """What ``arvc infer`` says per file on stderr: a start line, a bar over chunks with the real-time
+    factor (wall seconds per second of audio; < 1 is faster than real time), the output path when done."""
+
+    def __init__(self, quiet: bool = False, stream=None, bar: bool | None = None):
+        """bar: draw the chunk bar (None: only when stderr is a terminal)."""
+        self.quiet = quiet
+        self.bar = bar
+        self.stream = stream if stream is not None else sys.stderr
+        self._bar = None
+        self._t0 = 0.0
+        self._seconds = 0.0
+
+    def say(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.stream, flush=True)
+
+    def start(self, k: int, n: int, job: ConversionJob) -> None:
+        from arvc.audio.io import audio_info
+
+        try:
+            self._seconds = audio_info(job.source)[1]
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by the conversion itself
+            self._seconds = 0.0
+        self.say(f"[{k}/{n}] converting {job.source} ({self._seconds:.1f} s)")
+        self._t0 = time.perf_counter()
+        if not self.quiet and self.bar is not False:
+            from arvc.progress import progress_bar
+
+            if self.bar:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=None, desc=job.source.name, unit="chunk", file=self.stream, mininterval=0)
+            else:
+                self._bar = progress_bar(total=None, desc=job.source.name, unit="chunk", leave=False)
+
+    def chunks(self, done: int, total: int) -> None:
+        """Called by the converter after each synthesized group (``VoiceConverter.on_chunks``)."""
+        if self._bar is None:
+            return
+        if self._bar.total != total:
+            self._bar.reset(total=total)
+        self._bar.n = done
+        audio_done = self._seconds * done / max(total, 1)
+        if audio_done > 0:
+            self._bar.set_postfix_str(f"RTF {self.rtf(audio_done):.2f}", refresh=False)
+        self._bar.refresh()
+
+    def rtf(self, audio_seconds: float) -> float:
+        return (time.perf_counter() - self._t0) / max(audio_seconds, 1e-9)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def done(self, target: Path) -> None:
+        self.close()
+        self.say(f"  -> {target} in {time.perf_counter() - self._t0:.1f} s (RTF {self.rtf(self._seconds):.2f})")
 
 
 def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike | None, fmt: str) -> list[ConversionJob]:
@@ -70,23 +134,37 @@ def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike | None,
     return jobs
 
 
-def run_jobs(converter, jobs: list[ConversionJob], progress: bool = True) -> BatchResult:
-    """Convert every job with one loaded converter; failures are collected, not raised."""
+def run_jobs(converter, jobs: list[ConversionJob], progress: bool = True, skip_existing: bool = False,
+             report: FileReport | None = None) -> BatchResult:
+    """Convert every job with one loaded converter; failures are collected, not raised.
+
+    ``skip_existing``: a job whose output file exists is not converted (``result.skipped``).
+    ``progress=False`` is ``--quiet``: no start/done lines and no bar.
+    """
     result = BatchResult()
+    report = report or FileReport(quiet=not progress)
+    converter.on_chunks = report.chunks
     for k, job in enumerate(jobs, 1):
+        if skip_existing and job.target.exists():
+            result.skipped.append(job.target)
+            report.say(f"[{k}/{len(jobs)}] skipping {job.source}: {job.target} exists")
+            continue
+        report.start(k, len(jobs), job)
         try:
             converter.convert_file(job.source, job.target)
         except ArvcError as e:
+            report.close()
             msg = str(e) if str(job.source) in str(e) else f"{job.source}: {e}"
             result.failed.append((job.source, msg))
             log.error("%s", msg)
             continue
         except Exception as e:  # noqa: BLE001 - one broken file must not stop the batch
+            report.close()
             msg = f"{job.source}: {type(e).__name__}: {e}"
             result.failed.append((job.source, msg))
             log.error("%s", msg)
             continue
         result.converted.append(job.target)
-        if progress:
-            log.info("[%d/%d] %s -> %s", k, len(jobs), job.source, job.target)
+        report.done(job.target)
+    converter.on_chunks = None
     return result

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arvc.errors import ArvcError
 from arvc.inference.chunking import ChunkTimes
+from arvc.inference.effects import EffectsConfig
 
 EXPORT_FORMATS = ("wav", "flac", "mp3", "ogg")
 
@@ -26,6 +27,10 @@ class InferenceConfig:
     precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, fp32 elsewhere; arvc.device.auto_precision), fp32, fp16 or bf16.
     noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
+    pitch_auto: transpose the source's median F0 to the training voice's (``f0_median`` in the model), plus ``pitch``.
+    proposed_pitch: Applio's: transpose the source's median F0 towards ``proposed_pitch_threshold`` Hz
+        (whole semitones, at most 12), plus ``pitch``.
+    effects: formant shifting, cleaning and post-processing (:mod:`arvc.inference.effects`).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
         convention of the Applio parity fixtures; output is then a pure function of the input.
     """
@@ -55,6 +60,10 @@ class InferenceConfig:
     seed: int | None = None
     deterministic: bool = False
     times: ChunkTimes = ChunkTimes()
+    pitch_auto: bool = False
+    proposed_pitch: bool = False
+    proposed_pitch_threshold: float = 155.0
+    effects: EffectsConfig = field(default_factory=EffectsConfig)
 
     def validate(self) -> "InferenceConfig":
         checks = [
@@ -71,6 +80,10 @@ class InferenceConfig:
              f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16"),
             (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
             (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
+            (self.proposed_pitch_threshold > 0,
+             f"--proposed_pitch_threshold must be > 0 Hz, got {self.proposed_pitch_threshold}"),
+            (0.0 <= self.effects.clean_strength <= 1.0,
+             f"--clean_strength must be between 0 and 1, got {self.effects.clean_strength}"),
         ]
         for ok, msg in checks:
             if not ok:

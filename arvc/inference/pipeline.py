@@ -30,6 +30,7 @@ from arvc.features.embedders import load_embedder
 from arvc.formats import load_synthesizer
 from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
+from arvc.inference.effects import apply_input_effects, apply_output_effects
 from arvc.inference.envelope import mix_rms, peak_normalize
 from arvc.inference.retrieval import protect_features, repeat_frames
 
@@ -102,6 +103,7 @@ class VoiceConverter:
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.batch_size = self.cfg.batch_size or default_chunk_batch(self.device)
         self.times = StageTimes()
+        self.on_chunks = None  # callable(done, total) after each synthesized group of chunks (progress bars)
         t0 = time.perf_counter()
         self.synth, self.model = load_synthesizer(model_path, device=self.device)
         self.synth.eval()
@@ -116,6 +118,9 @@ class VoiceConverter:
         self.version = mc.version
         if self.cfg.speaker_id >= int(mc.spk_embed_dim):
             raise ArvcError(f"--speaker_id {self.cfg.speaker_id}: {model_path} has {mc.spk_embed_dim} speaker(s)")
+        if self.cfg.pitch_auto and not self.model.metadata.f0_median:
+            raise ArvcError(f"--pitch auto: {model_path} does not record its training voice's median F0 "
+                            "(models trained by arvc do); give --pitch in semitones")
         self._load_embedder()
         self.f0_method = None
         if self.use_f0 and not self.cfg.f0_file:
@@ -163,10 +168,21 @@ class VoiceConverter:
             f0 = self.f0_method.compute(padded.astype(np.float32), n_frames=p_len)
             if cfg.f0_method in ("harvest",) and cfg.filter_radius >= 3:
                 f0 = median_smooth(f0, cfg.filter_radius)
-            f0 = shift_semitones(f0, cfg.pitch)
+            f0 = shift_semitones(f0, cfg.pitch + self.auto_semitones(f0))
         if cfg.f0_autotune:
             f0 = autotune(f0, cfg.f0_autotune_strength)
         return coarse_f0(f0), f0.astype(np.float32)
+
+    def auto_semitones(self, f0: np.ndarray) -> float:
+        """Extra transposition of ``--pitch auto`` (to the model's training median F0) or ``--proposed_pitch``."""
+        from arvc.inference.autopitch import semitones_to
+
+        cfg = self.cfg
+        if cfg.pitch_auto:
+            return semitones_to(f0, self.model.metadata.f0_median)
+        if cfg.proposed_pitch:
+            return semitones_to(f0, cfg.proposed_pitch_threshold, limit=12)
+        return 0.0
 
     # ------------------------------------------------------------------------------ content
     def chunk_inputs(self, audio: np.ndarray, pitch: np.ndarray | None, pitchf: np.ndarray | None) -> ChunkInputs:
@@ -249,6 +265,8 @@ class VoiceConverter:
             for y in self.synthesize(items):
                 pieces.append(y[trim : len(y) - trim] if len(y) > 2 * trim else y[:0])
             self.times.add("synthesize", time.perf_counter() - t0)
+            if self.on_chunks is not None:
+                self.on_chunks(min(start + self.batch_size, len(chunks)), len(chunks))
         t0 = time.perf_counter()
         out = np.concatenate(pieces).astype(np.float32)
         del pieces, padded
@@ -271,6 +289,7 @@ class VoiceConverter:
 
     def convert_audio(self, audio16k: np.ndarray) -> tuple[np.ndarray, int]:
         """Full conversion including ``split_audio`` and ``resample_sr``: (float32 audio, sample rate)."""
+        audio16k = apply_input_effects(audio16k, self.cfg.effects)
         if self.cfg.split_audio:
             from arvc.inference.split import convert_split
 
@@ -281,6 +300,10 @@ class VoiceConverter:
             t0 = time.perf_counter()
             out = resample(out.astype(np.float32), self.tgt_sr, self.cfg.resample_sr).astype(np.float32)
             self.times.add("resample", time.perf_counter() - t0)
+        if self.cfg.effects.any_output:
+            t0 = time.perf_counter()
+            out = apply_output_effects(out, self.output_sr, self.cfg.effects)
+            self.times.add("effects", time.perf_counter() - t0)
         return out, self.output_sr
 
     def convert_file(self, input_path: str | os.PathLike, output_path: str | os.PathLike) -> Path:

@@ -22,6 +22,8 @@ class InferRun:
     output: str | os.PathLike | None = None
     index: str | os.PathLike | None = None
     config: InferenceConfig = field(default_factory=InferenceConfig)
+    skip_existing: bool = False
+    quiet: bool = False
 
 
 def infer(run: InferRun) -> BatchResult:
@@ -33,4 +35,4 @@ def infer(run: InferRun) -> BatchResult:
     cfg = run.config.validate()
     jobs = plan_jobs(list(run.inputs), run.output, cfg.export_format)
     converter = VoiceConverter(run.model, run.index, cfg)
-    return run_jobs(converter, jobs)
+    return run_jobs(converter, jobs, progress=not run.quiet, skip_existing=run.skip_existing)

@@ -77,6 +77,16 @@ def pick_pretrains(cfg: TrainConfig, model_cfg, paths: ExperimentPaths):
     return choose_pretrains(cfg, model_cfg, previous_label=previous, resuming=bool(saved_epochs(paths)))
 
 
+def training_f0_median(paths, max_files: int = 2000) -> float | None:
+    """Median F0 (Hz) over the voiced frames of the extracted ``f0_voiced/*.npy`` (``--pitch auto``'s target)."""
+    import numpy as np
+
+    files = sorted(paths.f0_hz.glob("*.npy"))[:max_files]
+    voiced = [v[v > 0] for v in (np.load(f).reshape(-1) for f in files)]
+    allv = np.concatenate(voiced) if voiced else np.zeros(0)
+    return float(np.median(allv)) if len(allv) else None
+
+
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch
@@ -138,5 +148,6 @@ def train(cfg: TrainConfig) -> TrainResult:
                       evaluator=evaluator,
                       metadata_extra={"embedder_model": info.embedder_model,
                                       "dataset_length": info.total_dataset_duration,
-                                      "speakers_id": n_speakers, "pretrain": chosen.label})
+                                      "speakers_id": n_speakers, "pretrain": chosen.label,
+                                      "f0_median": training_f0_median(paths) if model_cfg.use_f0 else None})
     return trainer.fit()

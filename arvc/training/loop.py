@@ -488,7 +488,8 @@ class Trainer:
             dataset_length=extra.get("dataset_length"),
             overtrain_info=self.overtrain.summary() if self.cfg.overtrain_detect else None,
             model_name=self.cfg.model_name, author=self.cfg.author or None,
-            speakers_id=extra.get("speakers_id"), pretrain=extra.get("pretrain"))
+            speakers_id=extra.get("speakers_id"), pretrain=extra.get("pretrain"),
+            f0_median=extra.get("f0_median"))
 
     def write_weights(self, path: Path) -> Path:
         return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from arvc.api.argtypes import add_bool
+from arvc.api.conversion_args import add_effect_arguments, allow_pitch_auto, effects_from_args, pitch_settings
 from arvc.api.options import INFER
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     INFER.add_arguments(parser)
+    allow_pitch_auto(parser)
+    add_effect_arguments(parser)
+    add_bool(parser, "--skip_existing", False, "leave inputs whose output file already exists alone")
+    add_bool(parser, "--quiet", False, "no per-file lines or progress bar (errors are still printed)")
+
 
 def _format_of(args: argparse.Namespace) -> str:
     if args.format:
@@ -23,17 +30,25 @@ def _format_of(args: argparse.Namespace) -> str:
     return "wav"
 
 
+def config_from_args(args: argparse.Namespace, export_format: str):
+    """The :class:`InferenceConfig` of the conversion flags (shared by infer, tts and cover)."""
+    from arvc.inference.config import InferenceConfig
+
+    kwargs = {**INFER.config_kwargs(args), **pitch_settings(args)}
+    return InferenceConfig(**kwargs, effects=effects_from_args(args), export_format=export_format)
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
     # oneDNN caches compiled kernels per input shape; every chunk of a long file has its own length, so the
     # default cache (1024 primitives, each with its buffers) grows by hundreds of MB per chunk. Keep it small.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
-    from arvc.inference.config import InferenceConfig
     from arvc.stages.infer import InferRun, infer
 
-    cfg = InferenceConfig(**INFER.config_kwargs(args), export_format=_format_of(args))
-    result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg))
+    cfg = config_from_args(args, _format_of(args))
+    result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg,
+                            skip_existing=args.skip_existing, quiet=args.quiet))
     for path in result.converted:
         print(path)
     for _, msg in result.failed:
