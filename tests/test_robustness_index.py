@@ -7,7 +7,7 @@ import pytest
 
 from arvc.errors import ArvcError
 from arvc.index import IndexRetriever, read_index
-from tests._robustness import assert_one_error, run_cli
+from _robustness import assert_one_error, run_cli
 
 DIM = 768
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arvc.errors import ArvcError
-from arvc.paths import ExperimentPaths, datasets_root
+from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 
 log = logging.getLogger(__name__)
 
@@ -300,9 +300,7 @@ def _denoise_device(cfg: PreprocessConfig) -> str:
 
 
 def _validate(cfg: PreprocessConfig) -> None:
-    name = cfg.model_name
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ArvcError(f"model name {name!r} is not a valid folder name")
+    check_model_name(cfg.model_name)
     if cfg.sample_rate not in SAMPLE_RATES:
         raise ArvcError(f"--sample_rate {cfg.sample_rate}: choices are {', '.join(map(str, SAMPLE_RATES))}")
     if cfg.cut_method not in CUT_METHODS:
