@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arvc.errors import ArvcError
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class CreateIndexConfig:
     output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
 
 
+@locks_experiment("create-index")
 def create_index(cfg: CreateIndexConfig) -> Path:
     """Concatenate ``extracted/*.npy`` (sorted), build an IVF,Flat index and write it atomically.
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from arvc.errors import ArvcError
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,7 @@ def _make_mute(paths: ExperimentPaths, sr: int, embedder, f0_settings: dict, fea
     return files
 
 
+@locks_experiment("extract")
 def extract(cfg: ExtractConfig) -> ExtractResult:
     """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
     import torch

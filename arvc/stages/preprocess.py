@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arvc.errors import ArvcError
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 
 log = logging.getLogger(__name__)
@@ -427,6 +428,7 @@ def _warn_list(what: str, items: list[str], limit: int = 10) -> None:
         log.warning("... and %d more (%s); all are listed in model_info.json", len(items) - limit, what)
 
 
+@locks_experiment("preprocess")
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""

@@ -11,6 +11,7 @@ import json
 import logging
 
 from arvc.errors import ArvcError
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 from arvc.training.config import TrainConfig
 from arvc.training.loop import TrainResult
@@ -70,6 +71,7 @@ def make_evaluator(cfg: TrainConfig, paths: ExperimentPaths, info: dict):
     return evaluator
 
 
+@locks_experiment("train")
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch
