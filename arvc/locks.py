@@ -101,7 +101,7 @@ def experiment_lock(root: str | os.PathLike, stage: str) -> Iterator[Path]:
         fd = _acquire_flock(path, root) if fcntl is not None else _acquire_pid_only(path, root)
     except OSError as e:
         _remove_empty(created)
-        raise ArvcError(f"cannot create the lock file {path}: {e.strerror or e}") from None
+        raise ArvcError(f"cannot write the experiment folder {root}: {e.strerror or e}") from None
     except ArvcError:
         _remove_empty(created)
         raise
