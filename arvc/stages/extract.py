@@ -121,7 +121,9 @@ _worker_method = None
 
 def _f0_worker_init(name: str, options) -> None:
     from arvc.features.f0 import get_f0_method
+    from arvc.workers import die_with_parent
 
+    die_with_parent()
     global _worker_method
     _worker_method = get_f0_method(name, options=options, device="cpu")
 

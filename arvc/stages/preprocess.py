@@ -322,6 +322,9 @@ def _init_worker(threads: int) -> None:
     """Share the cores between the pool's workers (as torch's DataLoader does for its workers): each
     worker's torch/OpenMP pool gets cores // workers threads instead of all cores each, which
     oversubscribes the CPU (5x slower denoising measured on 2 cores). Affects only these child processes."""
+    from arvc.workers import die_with_parent
+
+    die_with_parent()
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     torch = sys.modules.get("torch")  # already imported when the worker was forked
