@@ -109,8 +109,15 @@ def experiment_lock(root: str | os.PathLike, stage: str) -> Iterator[Path]:
     if old_pid and old_pid != os.getpid():
         log.warning("taking over the stale lock of `arvc %s` (PID %d, no longer running) on %s", old_stage, old_pid,
                     root)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {stage} {socket.gethostname()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {stage} {socket.gethostname()}\n".encode(), 0)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
+        _remove_empty(created)
+        raise ArvcError(f"cannot write {path}: {e.strerror or e}") from None
     _held[path] = 1
     try:
         yield path

@@ -32,3 +32,19 @@ def assert_one_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     for n in needles:
         assert n in errors[0], errors[0]
     return errors[0]
+
+
+def make_chunks(root: Path, n: int = 4, seconds: float = 3.0) -> Path:
+    """A preprocessed experiment folder (``sliced_audios*`` of tones with a little noise, model_info.json)."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    for sub, sr in (("sliced_audios", 40000), ("sliced_audios_16k", 16000)):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            t = np.arange(int(seconds * sr)) / sr
+            wav = 0.3 * np.sin(2 * np.pi * (120 + i) * t) + 0.01 * rng.standard_normal(t.size)
+            sf.write(root / sub / f"0_{i}_0.wav", wav.astype(np.float32), sr)
+    (root / "model_info.json").write_text('{"sample_rate": 40000}')
+    return root

@@ -236,6 +236,7 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
     import numpy as np
     import soundfile as sf
 
+    from arvc.atomic import reporting_write_errors
     from arvc.audio.dsp import blend_normalize, highpass_causal
     from arvc.audio.io import AudioReadError, load_audio, resample
     from arvc.audio.slicer import Slicer
@@ -277,9 +278,11 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
             result.dropped[reason] = result.dropped.get(reason, 0) + 1
             continue
         name = f"{source.sid}_{source.index}_{k}.wav"
-        sf.write(out / "sliced_audios" / name, chunk.astype(np.float32), sr, subtype="FLOAT")
+        with reporting_write_errors(out / "sliced_audios" / name):
+            sf.write(out / "sliced_audios" / name, chunk.astype(np.float32), sr, subtype="FLOAT")
         chunk16 = resample(chunk, sr, SR_16K)
-        sf.write(out / "sliced_audios_16k" / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
+        with reporting_write_errors(out / "sliced_audios_16k" / name):
+            sf.write(out / "sliced_audios_16k" / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
         result.chunks.append((name, len(chunk) / sr))
         k += 1
     if not result.chunks and not result.dropped:
