@@ -28,6 +28,8 @@ class InferenceConfig:
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
         convention of the Applio parity fixtures; output is then a pure function of the input.
+    silence_gate_db: output is muted (10 ms fades) where the input stays below this RMS level for 0.1 s or
+        more (None = off, RVC's behaviour: pauses come out as low noise).
     """
 
     pitch: float = 0.0
@@ -54,6 +56,7 @@ class InferenceConfig:
     noise_scale: float = 0.66666
     seed: int | None = None
     deterministic: bool = False
+    silence_gate_db: float | None = -60.0  # mute output where the input is below this (dBFS); None = off
     times: ChunkTimes = ChunkTimes()
 
     def validate(self) -> "InferenceConfig":
@@ -71,6 +74,8 @@ class InferenceConfig:
              f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16"),
             (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
             (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
+            (self.silence_gate_db is None or -120 <= self.silence_gate_db <= 0,
+             f"--silence_gate_db must be between -120 and 0 dBFS or off, got {self.silence_gate_db}"),
         ]
         for ok, msg in checks:
             if not ok:

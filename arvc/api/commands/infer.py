@@ -8,6 +8,10 @@ import sys
 from arvc.api.argtypes import add_bool
 
 
+def _gate_db(text: str) -> float | None:
+    return None if text.strip().lower() in ("off", "none") else float(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
     p.add_argument("-m", "--model", required=True, help="voice model (.pth, RVC/Applio inference format)")
@@ -28,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="0..1: 1 keeps the model's loudness, 0 follows the input's volume envelope (default 1)")
     p.add_argument("--protect", type=float, default=0.5,
                    help="0..0.5: protect consonants/breaths by keeping pre-index features on unvoiced frames (0.5 = off)")
+    p.add_argument("--silence_gate_db", type=_gate_db, default=-60.0,
+                   help="mute the output where the input stays below this RMS level (dBFS) for 0.1 s or more; "
+                        "'off' keeps RVC's output as is (default -60)")
     p.add_argument("--hop_length", type=int, default=128, help="accepted for Applio compatibility; F0 frames are always 10 ms")
     add_bool(p, "--f0_autotune", False, "snap the pitch to the nearest semitone")
     p.add_argument("--f0_autotune_strength", type=float, default=1.0, help="0..1, how hard autotune snaps")
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         resample_sr=args.resample_sr, export_format=_format_of(args), wav_subtype=args.wav_subtype,
         split_audio=args.split_audio, precision=args.precision, gpu=args.gpu, batch_size=args.batch_size,
         nprobe=args.nprobe, seed=args.seed, deterministic=args.deterministic,
+        silence_gate_db=args.silence_gate_db,
     )
     result = infer(InferRun(model=args.model, inputs=args.input, output=args.output, index=args.index, config=cfg))
     for path in result.converted:
