@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -135,11 +136,24 @@ def torch_save(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, tmp)
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> int:
-    """Delete leftovers of interrupted atomic writes under ``folder``; returns how many."""
+def remove_stale_temporaries(folder: str | os.PathLike, recursive: bool = True) -> int:
+    """Delete leftovers of interrupted atomic writes under ``folder``; returns how many.
+
+    Only files whose writer (the PID in ``.<name>.tmp-<pid>-...``) is gone are removed, so a run writing
+    into the same folder at the same time keeps its temporaries."""
+    from arvc.locks import pid_alive
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
     n = 0
-    for p in Path(folder).rglob(f"*{TMP_MARK}*"):
-        if p.is_file() and p.name.startswith("."):
-            p.unlink(missing_ok=True)
-            n += 1
+    found = folder.rglob(f"*{TMP_MARK}*") if recursive else folder.glob(f".*{TMP_MARK}*")
+    for p in found:
+        if not (p.is_file() and p.name.startswith(".")):
+            continue
+        m = re.search(rf"{re.escape(TMP_MARK)}(\d+)-", p.name)
+        if m and (int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1)))):
+            continue
+        p.unlink(missing_ok=True)
+        n += 1
     return n

@@ -35,6 +35,7 @@ def create_index(cfg: CreateIndexConfig) -> Path:
 
     Returns the index path. Raises ArvcError when the features are missing or have the wrong size.
     """
+    from arvc.atomic import remove_stale_temporaries
     from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
 
     if cfg.version not in CONTENT_DIMS:
@@ -45,6 +46,8 @@ def create_index(cfg: CreateIndexConfig) -> Path:
     feats = load_feature_folder(paths.features, dim=CONTENT_DIMS[cfg.version])
     index = build_index(feats, IndexBuildConfig(algorithm=cfg.algorithm, nprobe=cfg.nprobe, seed=cfg.seed))
     out = Path(cfg.output) if cfg.output else paths.index
+    if remove_stale_temporaries(out.parent, recursive=False):
+        log.info("removed temporary files left by an interrupted run in %s", out.parent)
     write_index(index, out)
     log.info("wrote %s (%d vectors)", out, index.ntotal)
     return out

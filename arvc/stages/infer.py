@@ -29,7 +29,7 @@ def infer(run: InferRun) -> BatchResult:
     Returns the converted outputs and the failures (path, one-line message); never raises for a
     single bad input file, only for problems with the model, index or settings.
     """
-    from arvc.atomic import check_writable_dir
+    from arvc.atomic import check_writable_dir, remove_stale_temporaries
     from arvc.inference.batch import plan_jobs, run_jobs
     from arvc.inference.pipeline import VoiceConverter
 
@@ -37,5 +37,6 @@ def infer(run: InferRun) -> BatchResult:
     jobs = plan_jobs(list(run.inputs), run.output, cfg.export_format)
     for folder in sorted({j.target.parent for j in jobs}):
         check_writable_dir(folder)  # a read-only or full output folder fails now, not after converting
+        remove_stale_temporaries(folder, recursive=False)  # left by a killed run
     converter = VoiceConverter(run.model, run.index, cfg)
     return run_jobs(converter, jobs)
