@@ -167,15 +167,23 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
         raise ArvcError(f"dataset path {root} does not exist")
     if not root.is_dir():
         raise ArvcError(f"dataset path {root} is not a directory")
+    from arvc.audio.links import dangling_links, drop_duplicates, is_loop
+
     groups: list[tuple[str, Path, list[Path]]] = []
-    top = _audio_files(root, recursive=False)
+    seen: set[Path] = set()
+    top = drop_duplicates(_audio_files(root, recursive=False), seen)
     if top:
         groups.append((root.resolve().name, root, top))
     subdirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name))
     for d in subdirs:
-        files = _audio_files(d, recursive=True)
+        if d.is_symlink() and is_loop(d, root):
+            log.warning("skipping %s: a symbolic link back into the dataset (a loop)", d)
+            continue
+        files = drop_duplicates(_audio_files(d, recursive=True), seen)
         if files:
             groups.append((d.name, d, files))
+    for p in dangling_links(root, recursive=True):
+        log.warning("skipping %s: a symbolic link to a missing file (%s)", p, os.readlink(p))
     if not groups:
         raise ArvcError(f"dataset path {root} holds no audio files (looked for {' '.join(AUDIO_EXTENSIONS)})")
     sources, speakers, index = [], [], 0
