@@ -137,9 +137,10 @@ def _remove_empty(folders: list[Path]) -> None:
             break
 
 
-def locks_experiment(stage: str) -> Callable:
+def locks_experiment(stage: str, create: bool = False) -> Callable:
     """Decorator for a stage function ``f(cfg, ...)`` whose cfg has ``model_name`` and ``logs_dir``: run it
-    holding the experiment's lock. Under ``torch.distributed`` only rank 0 takes it."""
+    holding the experiment's lock. Under ``torch.distributed`` only rank 0 takes it. Without ``create`` a
+    missing experiment folder is not made for the lock (the stage reports it missing)."""
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -147,7 +148,7 @@ def locks_experiment(stage: str) -> Callable:
             from arvc.paths import ExperimentPaths
 
             paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
-            if os.environ.get("RANK", "0") != "0":
+            if os.environ.get("RANK", "0") != "0" or (not create and not paths.root.is_dir()):
                 return fn(cfg, *args, **kwargs)
             with experiment_lock(paths.root, stage):
                 return fn(cfg, *args, **kwargs)

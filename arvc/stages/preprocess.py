@@ -442,7 +442,7 @@ def _warn_list(what: str, items: list[str], limit: int = 10) -> None:
         log.warning("... and %d more (%s); all are listed in model_info.json", len(items) - limit, what)
 
 
-@locks_experiment("preprocess")
+@locks_experiment("preprocess", create=True)
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""
