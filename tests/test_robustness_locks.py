@@ -12,7 +12,8 @@ import pytest
 from _robustness import assert_one_error, cli_env
 from _training_data import make_experiment
 from arvc.errors import ArvcError
-from arvc.locks import LOCK_NAME, experiment_lock
+
+LOCK_NAME = ".arvc.lock"
 
 
 def _train_cmd(name: str, *extra: str) -> list[str]:
@@ -45,6 +46,8 @@ def test_second_train_refused_then_stale_lock_taken_over(tmp_path):
 
 
 def test_lock_in_process(tmp_path):
+    from arvc.locks import experiment_lock
+
     root = tmp_path / "exp"
     with experiment_lock(root, "extract"):
         with experiment_lock(root, "extract"):  # re-entrant (quickstart runs the stages in one process)
