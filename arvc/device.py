@@ -68,15 +68,47 @@ def parse_gpu_ids(gpu: str | int | None) -> list[int]:
     return ids
 
 
+_ENV_WARNED: set[str] = set()
+
+
+def env_device() -> torch.device | None:
+    """The device $ARVC_DEVICE names, or None when unset. Like ``--gpu``: an unavailable device gives one
+    warning and the CPU; a value that names no device type raises ArvcError."""
+    from arvc.errors import ArvcError
+
+    env = os.environ.get(DEVICE_ENV, "").strip()
+    if not env:
+        return None
+    try:
+        device = torch.device(env)
+    except (RuntimeError, ValueError):
+        raise ArvcError(f"{DEVICE_ENV}={env!r} is not a device (expected cpu, cuda, cuda:N, xpu, xpu:N or mps)") from None
+    if device.type == "cpu":
+        return device
+    if device.type not in ("cuda", "xpu", "mps"):
+        raise ArvcError(f"{DEVICE_ENV}={env!r}: arvc runs on cpu, cuda, xpu or mps devices")
+    why = None
+    if not _accelerator_available(device.type):
+        why = f"no {device.type} device available"
+    elif device.index is not None and device.index >= device_count(device.type):
+        why = f"only {device_count(device.type)} {device.type} device(s) present"
+    if why is None:
+        return device
+    if env not in _ENV_WARNED:  # once per process, however many stages ask
+        _ENV_WARNED.add(env)
+        log.warning("%s=%s: %s; using the CPU", DEVICE_ENV, env, why)
+    return torch.device("cpu")
+
+
 def select_device(gpu: str | int | None = None, *, prefer_accelerator: bool = True) -> torch.device:
     """Resolve the compute device.
 
     Order: $ARVC_DEVICE > ``gpu`` ids (first one) > first accelerator (when ``prefer_accelerator``) > CPU.
     An unavailable id gives a warning and the CPU.
     """
-    env = os.environ.get(DEVICE_ENV)
-    if env:
-        return torch.device(env)
+    env = env_device()
+    if env is not None:
+        return env
     kind = default_accelerator()
     ids = parse_gpu_ids(gpu)
     if ids:
@@ -513,9 +545,9 @@ def make_accelerator(gpu: str | int | None = None, precision: str = "fp32", *,
     from accelerate.utils import DistributedDataParallelKwargs
 
     notes: list[str] = []
-    env = os.environ.get(DEVICE_ENV)
-    if env:
-        wanted = torch.device(env)
+    env = env_device()
+    if env is not None:
+        wanted = env
     elif in_distributed_launch():
         kind = default_accelerator()
         wanted = torch.device(kind) if kind and (gpu is None or parse_gpu_ids(gpu)) else torch.device("cpu")

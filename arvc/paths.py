@@ -51,12 +51,25 @@ def models_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "arvc"
 
 
+def check_model_name(name: str) -> str:
+    """A model name is one plain folder name: no separators, not ``.``/``..``, not absolute. Raises ArvcError."""
+    from arvc.errors import ArvcError
+
+    bad = not name or name in (".", "..") or any(c in name for c in "/\\\0") or os.path.isabs(name)
+    if bad:
+        raise ArvcError(f"model name {name!r} is not a plain folder name (no '/', '\\', '..' or absolute paths)")
+    return name
+
+
 @dataclass(frozen=True)
 class ExperimentPaths:
     """Every path of one experiment folder ``<logs_root>/<model_name>``."""
 
     root: Path
     model_name: str
+
+    def __post_init__(self) -> None:
+        check_model_name(self.model_name)
 
     @classmethod
     def of(cls, model_name: str, logs_dir: str | os.PathLike | None = None) -> "ExperimentPaths":

@@ -18,7 +18,7 @@ def test_atomic_path_leaves_no_partial_file_on_error(tmp_path):
 def test_atomic_write_replaces_and_cleans(tmp_path):
     write_json(tmp_path / "a.json", {"x": 1})
     assert (tmp_path / "a.json").read_text().strip().startswith("{")
-    (tmp_path / ".a.json.tmp-1-abc.json").write_text("junk")
+    (tmp_path / ".a.json.tmp-99999999-abc.json").write_text("junk")  # a PID that cannot exist
     assert remove_stale_temporaries(tmp_path) == 1
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
 

@@ -36,6 +36,7 @@ def _fixture_flags(pt, f0_method: str) -> list[str]:
         "--pitch", "2", "--f0_method", f0_method, "--index_rate", "0.5", "--rms_mix_rate", "0.5",
         "--protect", "0.33", "--hop_length", "128", "--embedder_model", "custom", "--embedder_path", str(pt / "embedder"),
         "--deterministic", "--wav_subtype", "FLOAT",
+        "--silence_gate_db", "off",  # the reference client has no silence gate (tests/test_robustness_silence.py)
     ]
 
 
@@ -83,7 +84,8 @@ def vc(pt):
     from arvc.inference import InferenceConfig, VoiceConverter
 
     cfg = InferenceConfig(pitch=2, f0_method="pm", index_rate=0.5, rms_mix_rate=0.5, protect=0.33,
-                          embedder_model="custom", embedder_path=str(pt / "embedder"), deterministic=True)
+                          embedder_model="custom", embedder_path=str(pt / "embedder"), deterministic=True,
+                          silence_gate_db=None)
     return VoiceConverter(pt / "model.pth", pt / "model.index", cfg)
 
 

@@ -18,6 +18,16 @@ def pitch_value(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected semitones or 'auto', got {value!r}") from None
 
 
+def gate_db(text: str) -> float | None:
+    """``--silence_gate_db``: a level in dBFS, or ``off``."""
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level in dBFS or 'off', got {text!r}") from None
+
+
 def allow_pitch_auto(parser: argparse.ArgumentParser) -> None:
     """Let ``--pitch`` (defined in the option table as semitones) also take ``auto``."""
     for action in parser._actions:

@@ -15,6 +15,7 @@ import soundfile as sf
 import soxr
 
 from arvc.atomic import atomic_path
+from arvc.audio.sniff import non_audio_kind
 from arvc.errors import ArvcError
 
 AUDIO_EXTENSIONS = (
@@ -99,6 +100,9 @@ def load_audio(
     p = Path(path)
     if not p.is_file():
         raise AudioReadError(f"{p}: file not found")
+    kind = non_audio_kind(p)
+    if kind:
+        raise AudioReadError(f"{p}: not an audio file (it is {kind})")
     errors = []
     readers = (_read_soundfile, _read_av) if p.suffix.lower() in _SOUNDFILE_FIRST else (_read_av, _read_soundfile)
     data = native_sr = None

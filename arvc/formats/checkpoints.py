@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
+from arvc.formats.finite import check_finite
 from arvc.formats.naming import strip_wrapper_prefix, to_legacy_names
 from arvc.formats.safe_load import safe_torch_load
 
@@ -94,6 +95,7 @@ def checkpoint_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> Chec
     bad = [k for k, v in model.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise ArvcError(f"checkpoint {path}: model entry {bad[0]!r} is not a tensor")
+    check_finite(model, path, "checkpoint")
     optimizer = raw.get("optimizer")
     if optimizer is not None and not (isinstance(optimizer, Mapping) and "state" in optimizer and "param_groups" in optimizer):
         raise ArvcError(f"checkpoint {path}: 'optimizer' is not an optimizer state dict (needs state/param_groups)")

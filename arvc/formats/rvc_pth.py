@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from arvc.atomic import atomic_path
 from arvc.constants import VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
 from arvc.errors import ArvcError
+from arvc.formats.finite import check_finite
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.safe_load import safe_torch_load
 from arvc.models.config import ModelConfig
@@ -200,6 +201,7 @@ def _checked_weights(raw: Any, path: Path) -> OrderedDict:
     if bad:
         raise ArvcError(f"model {path}: 'weight' entry {bad[0]!r} is not a tensor")
     weights = OrderedDict((k, v) for k, v in to_legacy_names(weights_in).items() if "enc_q" not in k)
+    check_finite(weights, path)
     if "enc_p.emb_phone.weight" not in weights or not any(k.startswith("dec.") for k in weights):
         raise ArvcError(f"model {path}: weights lack enc_p.emb_phone / dec.* tensors, not an RVC synthesizer")
     return weights

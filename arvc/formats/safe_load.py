@@ -32,6 +32,16 @@ def _is_zip(path: Path) -> bool:
         return False
 
 
+def _is_torchscript(path: Path) -> bool:
+    """torch.jit.save archives hold compiled code (``<name>/code/``) and ``constants.pkl``; weight files do not."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any("/code/" in n for n in names) and any(n.endswith("/constants.pkl") for n in names)
+
+
 def safe_torch_load(path: str | os.PathLike, *, what: str = "file") -> Any:
     """``torch.load(path, weights_only=True, map_location="cpu")`` with one-line errors.
 
@@ -55,6 +65,9 @@ def safe_torch_load(path: str | os.PathLike, *, what: str = "file") -> Any:
             raise ArvcError(f"{what} {path} is a truncated or corrupt zip archive (torch file); re-download or re-save it")
         if head[:1] != b"\x80":
             raise ArvcError(f"{what} {path} is not a torch file (first bytes {head!r})")
+    if is_zip and _is_torchscript(path):
+        raise ArvcError(f"{what} {path} is a TorchScript program (torch.jit.save), not a {what} of weights; "
+                        "arvc reads RVC .pth files and state dicts")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:

@@ -16,14 +16,19 @@ def read_index(path: str | os.PathLike):
     """Load a FAISS index written by arvc, Applio or the RVC WebUI. Raises ArvcError naming the file."""
     import faiss
 
+    from arvc.index.guard import check_loaded, inspect_header
+
     p = Path(path)
     if not p.is_file():
         raise ArvcError(f"{p}: index file not found")
+    header = inspect_header(p)  # refuses types and sizes FAISS would abort on, before FAISS reads anything
     try:
-        return faiss.read_index(str(p))
+        index = faiss.read_index(str(p))
     except Exception as e:  # noqa: BLE001 - faiss raises RuntimeError with a C++ trace
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ArvcError(f"{p}: not a readable FAISS index ({first})") from e
+    check_loaded(index, header, p)
+    return index
 
 
 def write_index(index, path: str | os.PathLike) -> Path:

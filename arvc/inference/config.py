@@ -33,6 +33,8 @@ class InferenceConfig:
     effects: formant shifting, cleaning and post-processing (:mod:`arvc.inference.effects`).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
         convention of the Applio parity fixtures; output is then a pure function of the input.
+    silence_gate_db: output is muted (10 ms fades) where the input stays below this RMS level for 0.1 s or
+        more (None = off, RVC's behaviour: pauses come out as low noise).
     """
 
     pitch: float = 0.0
@@ -59,6 +61,7 @@ class InferenceConfig:
     noise_scale: float = 0.66666
     seed: int | None = None
     deterministic: bool = False
+    silence_gate_db: float | None = -60.0  # mute output where the input is below this (dBFS); None = off
     times: ChunkTimes = ChunkTimes()
     pitch_auto: bool = False
     proposed_pitch: bool = False
@@ -84,6 +87,8 @@ class InferenceConfig:
              f"--proposed_pitch_threshold must be > 0 Hz, got {self.proposed_pitch_threshold}"),
             (0.0 <= self.effects.clean_strength <= 1.0,
              f"--clean_strength must be between 0 and 1, got {self.effects.clean_strength}"),
+            (self.silence_gate_db is None or -120 <= self.silence_gate_db <= 0,
+             f"--silence_gate_db must be between -120 and 0 dBFS or off, got {self.silence_gate_db}"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -32,6 +32,7 @@ from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.effects import apply_input_effects, apply_output_effects
 from arvc.inference.envelope import mix_rms, peak_normalize
+from arvc.inference.gate import apply_silence_gate, check_output
 from arvc.inference.retrieval import protect_features, repeat_frames
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,7 @@ class VoiceConverter:
         del pieces, padded
         if cfg.rms_mix_rate < 1 and len(out):
             out = mix_rms(hp, SR_16K, out, self.tgt_sr, cfg.rms_mix_rate)
+        out = apply_silence_gate(hp, SR_16K, out, self.tgt_sr, cfg.silence_gate_db)
         out = peak_normalize(out, OUTPUT_PEAK)
         self.times.add("envelope", time.perf_counter() - t0)
         return out
@@ -315,6 +317,7 @@ class VoiceConverter:
             out, sr = self.convert_audio(audio)
         except ArvcError as e:
             raise ArvcError(f"{input_path}: {e}") from e
+        check_output(out, str(input_path))
         t0 = time.perf_counter()
         path = save_audio(output_path, out, sr, self.cfg.export_format, subtype=self.cfg.wav_subtype)
         self.times.add("write", time.perf_counter() - t0)

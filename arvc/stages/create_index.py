@@ -7,9 +7,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from arvc.atomic import remove_stale_temporaries
 from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
 from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class CreateIndexConfig:
     output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
 
 
+@locks_experiment("create-index")
 def create_index(cfg: CreateIndexConfig) -> Path:
     """Concatenate ``extracted/*.npy`` (sorted), build an IVF,Flat index and write it atomically.
 
@@ -41,6 +44,8 @@ def create_index(cfg: CreateIndexConfig) -> Path:
     feats = load_feature_folder(paths.features, dim=CONTENT_DIMS[cfg.version])
     index = build_index(feats, IndexBuildConfig(algorithm=cfg.algorithm, nprobe=cfg.nprobe, seed=cfg.seed))
     out = Path(cfg.output) if cfg.output else paths.index
+    if remove_stale_temporaries(out.parent, recursive=False):
+        log.info("removed temporary files left by an interrupted run in %s", out.parent)
     write_index(index, out)
     log.info("wrote %s (%d vectors)", out, index.ntotal)
     return out

@@ -45,8 +45,10 @@ from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
 from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames
 from arvc.features.f0 import F0Options, get_f0_method
 from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
+from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 from arvc.progress import progress_bar
+from arvc.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ _worker_method = None
 
 
 def _f0_worker_init(name: str, options) -> None:
+    die_with_parent()
     global _worker_method
     _worker_method = get_f0_method(name, options=options, device="cpu")
 
@@ -355,6 +358,7 @@ def _mute_entries(mute: dict[str, Path], speakers: list[int], per_speaker: int) 
     return [FileEntry(wav, feat, f0, f0_hz, sid) for sid in speakers for _ in range(per_speaker)]
 
 
+@locks_experiment("extract")
 def extract(cfg: ExtractConfig) -> ExtractResult:
     """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
     t0 = time.perf_counter()

@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from arvc.atomic import check_writable_dir, remove_stale_temporaries
 from arvc.inference.batch import BatchResult, plan_jobs, run_jobs
 from arvc.inference.config import InferenceConfig
 from arvc.inference.pipeline import VoiceConverter
@@ -34,5 +35,8 @@ def infer(run: InferRun) -> BatchResult:
     """
     cfg = run.config.validate()
     jobs = plan_jobs(list(run.inputs), run.output, cfg.export_format)
+    for folder in sorted({j.target.parent for j in jobs}):
+        check_writable_dir(folder)  # a read-only or full output folder fails now, not after converting
+        remove_stale_temporaries(folder, recursive=False)  # left by a killed run
     converter = VoiceConverter(run.model, run.index, cfg)
     return run_jobs(converter, jobs, progress=not run.quiet, skip_existing=run.skip_existing)

@@ -50,16 +50,20 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc.atomic import reporting_write_errors
 from arvc.audio.denoise import spectral_gate_blocks
 from arvc.audio.dsp import blend_normalize, highpass_causal
 from arvc.audio.io import AUDIO_EXTENSIONS, AudioReadError, is_audio_file, load_audio, resample
+from arvc.audio.links import dangling_links, drop_duplicates, is_loop
 from arvc.audio.slicer import Slicer, fixed_spans, window_spans
 from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
 from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
-from arvc.paths import ExperimentPaths, datasets_root
+from arvc.locks import locks_experiment
+from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 from arvc.progress import progress_bar
+from arvc.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +162,20 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
     if not root.is_dir():
         raise ArvcError(f"dataset path {root} is not a directory")
     groups: list[tuple[str, Path, list[Path]]] = []
-    top = _audio_files(root, recursive=False)
+    seen: set[Path] = set()
+    top = drop_duplicates(_audio_files(root, recursive=False), seen)
     if top:
         groups.append((root.resolve().name, root, top))
     subdirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name))
     for d in subdirs:
-        files = _audio_files(d, recursive=True)
+        if d.is_symlink() and is_loop(d, root):
+            log.warning("skipping %s: a symbolic link back into the dataset (a loop)", d)
+            continue
+        files = drop_duplicates(_audio_files(d, recursive=True), seen)
         if files:
             groups.append((d.name, d, files))
+    for p in dangling_links(root, recursive=True):
+        log.warning("skipping %s: a symbolic link to a missing file (%s)", p, os.readlink(p))
     if not groups:
         raise ArvcError(f"dataset path {root} holds no audio files (looked for {' '.join(AUDIO_EXTENSIONS)})")
     sources, speakers, index = [], [], 0
@@ -259,9 +269,11 @@ def process_file(source: SourceFile, job: _Job) -> FileResult:
             result.dropped[reason] = result.dropped.get(reason, 0) + 1
             continue
         name = f"{source.sid}_{source.index}_{k}.wav"
-        sf.write(out.sliced / name, chunk.astype(np.float32), sr, subtype="FLOAT")
+        with reporting_write_errors(out.sliced / name):
+            sf.write(out.sliced / name, chunk.astype(np.float32), sr, subtype="FLOAT")
         chunk16 = resample(chunk, sr, SR_16K)
-        sf.write(out.sliced_16k / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
+        with reporting_write_errors(out.sliced_16k / name):
+            sf.write(out.sliced_16k / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
         result.chunks.append((name, len(chunk) / sr))
         k += 1
     if not result.chunks and not result.dropped:
@@ -282,9 +294,7 @@ def _denoise_device(cfg: PreprocessConfig) -> str:
 
 
 def _validate(cfg: PreprocessConfig) -> None:
-    name = cfg.model_name
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ArvcError(f"model name {name!r} is not a valid folder name")
+    check_model_name(cfg.model_name)
     if cfg.sample_rate not in SAMPLE_RATES:
         raise ArvcError(f"--sample_rate {cfg.sample_rate}: choices are {', '.join(map(str, SAMPLE_RATES))}")
     if cfg.cut_method not in CUT_METHODS:
@@ -305,6 +315,7 @@ def _init_worker(threads: int) -> None:
     """Share the cores between the pool's workers (as torch's DataLoader does for its workers): each
     worker's torch/OpenMP pool gets cores // workers threads instead of all cores each, which
     oversubscribes the CPU (5x slower denoising measured on 2 cores). Affects only these child processes."""
+    die_with_parent()
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     torch = sys.modules.get("torch")  # already imported when the worker was forked
@@ -439,6 +450,7 @@ def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, res
     }
 
 
+@locks_experiment("preprocess", create=True)
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""

@@ -19,6 +19,7 @@ from arvc.data import CachedDataset, TrainingDataset, read_filelist
 from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
+from arvc.locks import locks_experiment
 from arvc.models.config import ModelConfig
 from arvc.paths import ExperimentPaths
 from arvc.stages.rank_epochs import default_clips, score_weights
@@ -87,6 +88,7 @@ def training_f0_median(paths, max_files: int = 2000) -> float | None:
     return float(np.median(allv)) if len(allv) else None
 
 
+@locks_experiment("train")
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -106,6 +107,12 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {self.precision!r}")
         if self.batch_size < 1 or self.grad_accum_steps < 1 or self.epochs < 1:
             raise ValueError("batch_size, grad_accum_steps and epochs must be >= 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"--max_steps {self.max_steps}: must be >= 1 (omit it for no step limit)")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"--learning_rate {self.learning_rate}: must be a positive number")
+        if self.save_every < 1 or self.log_every < 1:
+            raise ValueError(f"--save_every {self.save_every} / --log_every {self.log_every}: must be >= 1")
         self.betas = tuple(self.betas)  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:

@@ -90,6 +90,8 @@ class TrainLogger:
 
     def end_epoch(self, epoch: int, step: int, means: dict[str, float]) -> None:
         """Write the epoch means as ``epoch/<name>`` and print one summary line."""
+        if self.window.sums:  # the steps since the last log_every boundary (short runs would show nothing)
+            self.flush(step)
         for k, v in means.items():
             self.writer.add_scalar(f"epoch/{k.split('/', 1)[-1]}", v, epoch)
         parts = ", ".join(f"{k.split('/', 1)[-1]} {v:.3f}" for k, v in means.items() if k.startswith("loss/"))

@@ -457,6 +457,7 @@ class Trainer:
             only_latest=self.cfg.save_only_latest)
         if weights:
             self.write_weights(self.paths.weights(epoch, self.state.step))
+        self._log_images()
         self._log_reference_audio()
 
     def evaluate_now(self, epoch: int) -> dict[str, float]:
