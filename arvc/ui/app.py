@@ -67,6 +67,40 @@ def _file_rows(rows: list[tuple[str, str, str]]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- Convert
+def _batches(inputs: list[Path]) -> list[list[Path]]:
+    """One ``arvc infer`` per batch (models loaded once); file stems unique within a batch."""
+    batches: list[list[Path]] = []
+    for src in inputs:
+        target = next((b for b in batches if src.stem not in {p.stem for p in b}), None)
+        if target is None:
+            batches.append(target := [])
+        target.append(src)
+    return batches
+
+
+def _convert_rows(jobs: list) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """``(name, state, message)`` per ``(source, output, job)`` and the outputs done so far."""
+    rows, done = [], []
+    for src, dst, job in jobs:
+        failed = [e for e in job.errors() if str(src) in e]
+        if failed:
+            rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
+        elif f"{src} -> {dst}" in job.log() and dst.is_file():
+            rows.append((src.name, "done", dst.name))
+            done.append(str(dst))
+        elif job.finished:
+            rows.append((src.name, "failed", "; ".join(job.errors()) or job.log(3) or job.state))
+        else:
+            rows.append((src.name, "running" if job.state == "running" else "queued", ""))
+    seen: set[int] = set()  # only the first unfinished file of a running job is converting now
+    for k, (row, (_, _, job)) in enumerate(zip(rows, jobs)):
+        if row[1] == "running":
+            if job.id in seen:
+                rows[k] = (row[0], "queued", "")
+            seen.add(job.id)
+    return rows, done
+
+
 def convert_tab(ctx: UIContext) -> None:
     models = ctx.models()
     first = models[0] if models else None
@@ -104,41 +138,16 @@ def convert_tab(ctx: UIContext) -> None:
         values = controls.values(raw)
         fmt = values.get("format") or "wav"
         out_dir = ctx.new_dir("convert")
-        batches: list[list[Path]] = []  # one `arvc infer` per batch (models loaded once); stems unique per batch
-        for src in inputs:
-            target = next((b for b in batches if src.stem not in {p.stem for p in b}), None)
-            if target is None:
-                batches.append(target := [])
-            target.append(src)
         jobs = []
-        for i, batch in enumerate(batches):
+        for i, batch in enumerate(_batches(inputs)):
             dst = out_dir / str(i)
             argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
                     *map(str, batch), "-o", str(dst), *controls.argv(raw, format=fmt)]
             job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
             jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
         while True:
-            rows, done = [], []
-            for src, dst, job in jobs:
-                log = job.log()
-                failed = [e for e in job.errors() if str(src) in e]
-                if failed:
-                    rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
-                elif f"{src} -> {dst}" in log and dst.is_file():
-                    rows.append((src.name, "done", dst.name))
-                    done.append(str(dst))
-                elif job.finished:
-                    rows.append((src.name, "failed", "; ".join(job.errors()) or job.log(3) or job.state))
-                else:
-                    rows.append((src.name, "running" if job.state == "running" else "queued", ""))
+            rows, done = _convert_rows(jobs)
             finished = all(j.finished for _, _, j in jobs)
-            if not finished:  # only the first file not yet finished of a running job is converting now
-                seen: set[int] = set()
-                for k, (row, (_, _, job)) in enumerate(zip(rows, jobs)):
-                    if row[1] == "running":
-                        if job.id in seen:
-                            rows[k] = (row[0], "queued", "")
-                        seen.add(job.id)
             failed = sum(1 for r in rows if r[1] == "failed")
             summary = f"<p>{len(done)} converted, {failed} failed, {len(jobs) - len(done) - failed} to go</p>"
             yield done, (done[0] if done else None), summary + _file_rows(rows)
@@ -153,6 +162,68 @@ def convert_tab(ctx: UIContext) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- Train
+def _train_steps(forms: tuple, counts: list[int], raw: tuple, which: tuple[str, ...]) -> list[list[str]]:
+    """The ``arvc`` command lines of the chosen Train-tab stages, from the tab's raw control values."""
+    pre, ext, idx, trn = forms
+    model_name, data, files, use_custom, g, d, *rest = raw
+    model_name = (model_name or "").strip()
+    if not model_name or "/" in model_name or model_name.startswith("."):
+        raise gr.Error("give the model a name (a folder name, no slashes)")
+    a, b, c = counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]
+    p_raw, e_raw, i_raw, t_raw = rest[:a], rest[a:b], rest[b:c], rest[c:]
+    version = ext.values(e_raw).get("version")
+    sample_rate = pre.values(p_raw).get("sample_rate")
+    out = []
+    if "preprocess" in which:
+        data_path = (data or "").strip() or None
+        if files:
+            target = datasets_root() / model_name
+            target.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                shutil.copy(f, target / Path(f).name)
+            data_path = str(target)
+        out.append(["preprocess", *pre.argv(p_raw, model_name=model_name, dataset_path=data_path)])
+    if "extract" in which:
+        out.append(["extract", *ext.argv(e_raw, model_name=model_name)])
+    if "index" in which:
+        out.append(["create-index", *idx.argv(i_raw, model_name=model_name, version=version)])
+    if "train" in which:
+        fixed = {"model_name": model_name}
+        if use_custom:
+            if not g or not d:
+                raise gr.Error("Custom Pretrained: choose both a G and a D file")
+            fixed.update(pretrained_g=g, pretrained_d=d)
+        if "preprocess" in which:
+            fixed.update(sample_rate=sample_rate, version=version)
+        out.append(["train", *trn.argv(t_raw, **fixed)])
+    return out
+
+
+def _train_view(ctx: UIContext):
+    """Status, log tail and loss curve of the newest training job."""
+    job = ctx.jobs.latest("train")
+    if job is None:
+        return "no training job yet", "", None
+    import pandas as pd
+
+    losses = job.losses()
+    frame = pd.DataFrame(losses, columns=["step", "generator loss"]) if losses else None
+    return job.status(), job.log(200), frame
+
+
+def _open_tensorboard(ctx: UIContext, model_name: str) -> str:
+    """Start TensorBoard on a free loopback port for one run; a link to it."""
+    model_name = (model_name or "").strip()
+    if not model_name:
+        raise gr.Error("give the model name whose run to show")
+    logdir = logs_root() / model_name / "eval"
+    port = _free_port()
+    ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host", "127.0.0.1",
+                                                              "--port", str(port)]], module="tensorboard.main")
+    url = f"http://127.0.0.1:{port}/"
+    return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
+
+
 def train_tab(ctx: UIContext) -> None:
     with gr.Row():
         name = gr.Textbox(label="model name", info="experiment folder under logs/", elem_id="train-name")
@@ -190,44 +261,11 @@ def train_tab(ctx: UIContext) -> None:
     inputs = [name, dataset, uploads, custom, g_file, d_file, *pre.inputs(), *ext.inputs(), *idx.inputs(),
               *trn.inputs()]
     counts = [len(pre.inputs()), len(ext.inputs()), len(idx.inputs()), len(trn.inputs())]
-
-    def steps_of(raw, which: tuple[str, ...]) -> list[list[str]]:
-        model_name, data, files, use_custom, g, d, *rest = raw
-        model_name = (model_name or "").strip()
-        if not model_name or "/" in model_name or model_name.startswith("."):
-            raise gr.Error("give the model a name (a folder name, no slashes)")
-        a, b, c = counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]
-        p_raw, e_raw, i_raw, t_raw = rest[:a], rest[a:b], rest[b:c], rest[c:]
-        version = ext.values(e_raw).get("version")
-        sample_rate = pre.values(p_raw).get("sample_rate")
-        out = []
-        if "preprocess" in which:
-            data_path = (data or "").strip() or None
-            if files:
-                target = datasets_root() / model_name
-                target.mkdir(parents=True, exist_ok=True)
-                for f in files:
-                    shutil.copy(f, target / Path(f).name)
-                data_path = str(target)
-            out.append(["preprocess", *pre.argv(p_raw, model_name=model_name, dataset_path=data_path)])
-        if "extract" in which:
-            out.append(["extract", *ext.argv(e_raw, model_name=model_name)])
-        if "index" in which:
-            out.append(["create-index", *idx.argv(i_raw, model_name=model_name, version=version)])
-        if "train" in which:
-            fixed = {"model_name": model_name}
-            if use_custom:
-                if not g or not d:
-                    raise gr.Error("Custom Pretrained: choose both a G and a D file")
-                fixed.update(pretrained_g=g, pretrained_d=d)
-            if "preprocess" in which:
-                fixed.update(sample_rate=sample_rate, version=version)
-            out.append(["train", *trn.argv(t_raw, **fixed)])
-        return out
+    forms = (pre, ext, idx, trn)
 
     def start(which: tuple[str, ...], title: str):
         def handler(*raw):
-            steps = steps_of(raw, which)
+            steps = _train_steps(forms, counts, raw, which)
             try:
                 job = ctx.jobs.submit("train", f"{title} {raw[0].strip()}", steps)
             except Exception as e:  # a run is already going
@@ -242,39 +280,18 @@ def train_tab(ctx: UIContext) -> None:
         ctx.jobs.stop(job.id)
         return f"stopped {job.status()}"
 
-    def refresh_view():
-        job = ctx.jobs.latest("train")
-        if job is None:
-            return "no training job yet", "", None
-        import pandas as pd
-
-        losses = job.losses()
-        frame = pd.DataFrame(losses, columns=["step", "generator loss"]) if losses else None
-        return job.status(), job.log(200), frame
-
-    def tensorboard(model_name):
-        model_name = (model_name or "").strip()
-        if not model_name:
-            raise gr.Error("give the model name whose run to show")
-        logdir = logs_root() / model_name / "eval"
-        port = _free_port()
-        ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host", "127.0.0.1",
-                                                                  "--port", str(port)]], module="tensorboard.main")
-        url = f"http://127.0.0.1:{port}/"
-        return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
-
     for button, which, title in ((b_pre, ("preprocess",), "preprocess"), (b_ext, ("extract",), "extract"),
                                  (b_idx, ("index",), "create-index"), (b_train, ("train",), "train"),
                                  (b_all, ("preprocess", "extract", "index", "train"), "run all")):
         button.click(start(which, title), inputs=inputs, outputs=status, api_name=title.replace(" ", "_")
                      .replace("-", "_"))
     b_stop.click(stop, outputs=status, api_name="stop_training")
-    b_tb.click(tensorboard, inputs=name, outputs=tb_link, api_name=False)
+    b_tb.click(lambda model_name: _open_tensorboard(ctx, model_name), inputs=name, outputs=tb_link, api_name=False)
     refresh.click(lambda: (gr.Dropdown(choices=library.pretrains(models_root(), "G")),
                            gr.Dropdown(choices=library.pretrains(models_root(), "D"))), outputs=[g_file, d_file],
                   api_name=False)
     timer = gr.Timer(1.0)
-    timer.tick(refresh_view, outputs=[gr.Markdown(elem_id="train-job"), log, plot], api_name=False,
+    timer.tick(lambda: _train_view(ctx), outputs=[gr.Markdown(elem_id="train-job"), log, plot], api_name=False,
                show_progress="hidden")
 
 
