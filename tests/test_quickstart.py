@@ -23,7 +23,7 @@ def test_quickstart_runs_every_stage_and_writes_scores(tmp_path, voices_dir, cap
     shutil.copy(voices_dir / "sentences.txt", voices)
     out = tmp_path / "out"
     rc = main(["quickstart", "--offline", "--voices", str(voices), "--logs_dir", str(tmp_path / "logs"),
-               "--output_dir", str(out), "--train_minutes", "0.15", "--cpu_cores", "1", "--save_every", "1"])
+               "--output_dir", str(out), "--train_minutes", "10", "--epochs", "3", "--cpu_cores", "1", "--save_every", "1"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "whisper-tiny.en" in text and "training from scratch" in text

@@ -14,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_dir", type=Path, default=Path("outputs/quickstart"), help="converted audio and scores")
     p.add_argument("--sample_rate", type=int, choices=(32000, 40000, 48000), default=32000)
     p.add_argument("--train_minutes", type=float, default=12.0, help="training time budget (default 12)")
+    p.add_argument("--epochs", type=int, default=2000,
+                   help="upper bound on training epochs (default 2000: the time budget ends the run first)")
     p.add_argument("--batch_size", type=int, default=4, help="training batch size (default 4)")
     add_bool(p, "--offline", False, "don't try the model hub (Whisper embedder, training from scratch)")
     p.add_argument("--f0_method", default=None, help="default: rmvpe if its weights are present, else fcpe")
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     s = quickstart(QuickstartConfig(
         model_name=args.model_name, logs_dir=args.logs_dir, output_dir=args.output_dir,
-        sample_rate=args.sample_rate, train_minutes=args.train_minutes, batch_size=args.batch_size,
+        sample_rate=args.sample_rate, train_minutes=args.train_minutes, epochs=args.epochs,
+        batch_size=args.batch_size,
         offline=args.offline, f0_method=args.f0_method, embedder_model=args.embedder_model, pitch=args.pitch,
         cpu_cores=args.cpu_cores, rank_last=args.rank_last, save_every=args.save_every,
         **({"voices": args.voices} if args.voices else {}),
