@@ -60,7 +60,7 @@ from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
 from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
-from arvc.locks import locks_experiment
+from arvc.locks import locks_experiment, pid_alive
 from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 from arvc.progress import progress_bar
 from arvc.workers import die_with_parent
@@ -382,22 +382,12 @@ def _write_info(paths: ExperimentPaths, summary: dict) -> None:
     info.write(paths.model_info)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def _remove_dead_staging(logs: Path, model_name: str) -> None:
     """Delete staging folders of this model left by killed runs (their process is gone)."""
     pattern = re.compile(rf"^{re.escape(STAGING_PREFIX + model_name)}-(\d+)-[^-]+$")
     for p in logs.iterdir():
         m = pattern.match(p.name)
-        if m and p.is_dir() and not _pid_alive(int(m.group(1))):
+        if m and p.is_dir() and not pid_alive(int(m.group(1))):
             log.info("removing %s left by an interrupted run", p)
             shutil.rmtree(p, ignore_errors=True)
 
