@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
+import torch
+
 from arvc.errors import ArvcError
 
 
-def check_finite(weights: Mapping[str, "torch.Tensor"], path: str | os.PathLike, what: str = "model") -> None:
+def check_finite(weights: Mapping[str, torch.Tensor], path: str | os.PathLike, what: str = "model") -> None:
     """Raise ArvcError naming ``path`` and the first tensor holding NaN or infinite values."""
-    import torch
-
     bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""

@@ -40,9 +40,6 @@ from arvc.models.synthesizer import Synthesizer
 if TYPE_CHECKING:
     import torch
 
-    from arvc.models.config import ModelConfig
-    from arvc.models.synthesizer import Synthesizer
-
 log = logging.getLogger(__name__)
 
 CONFIG_LENGTH = 18

@@ -333,15 +333,11 @@ def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) 
         else:
             import multiprocessing
 
-            # fork reuses the parent's imports (workers start at once, no 2-7 s torch import each); CUDA
-            # cannot be used in forked children, so a GPU denoiser gets freshly spawned workers.
+            # fork reuses the parent's imports (module level here: workers start at once, no 2-7 s torch import
+            # each); CUDA cannot be used in forked children, so a GPU denoiser gets freshly spawned workers.
             gpu = job.noise_reduction and job.device != "cpu"
             can_fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
             method = "fork" if can_fork and not gpu else "spawn"
-            if method == "fork":
-                import arvc.audio.dsp, arvc.audio.io, arvc.audio.slicer, soundfile  # noqa: E401, F401
-                if job.noise_reduction:
-                    import arvc.audio.denoise  # noqa: F401  (imports torch once, in the parent)
             ctx = multiprocessing.get_context(method)
             threads = max(1, (os.cpu_count() or 1) // cores)
             pool = ProcessPoolExecutor(max_workers=cores, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
