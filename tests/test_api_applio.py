@@ -40,7 +40,12 @@ PARSE_PAIRS = [
      "train my --vocoder HiFi-GAN --checkpointing false --save_every 10 --save_only_latest --save_every_weights "
      "--epochs 200 --sample_rate 40000 --batch_size 6 --gpu 0 --pretrained_g G.pth --pretrained_d D.pth "
      "--cache_data_in_gpu false"),
+    ("train --model_name my --pretrained False --sample_rate 40000", "train my --from_scratch --sample_rate 40000"),
+    ("train --model_name my --pretrained True", "train my"),
     ("index --model_name my --index_algorithm KMeans", "create-index my --algorithm KMeans"),
+    ("download --model_link https://host/m.zip", "download model https://host/m.zip"),
+    ("prerequisites --pretraineds_hifigan True --models False --exe False",
+     "prerequisites --pretrains true --rmvpe false --embedders"),
     ("model_information --pth_path m.pth", "model-info m.pth"),
     ("model_blender --model_name mix --pth_path_1 a.pth --pth_path_2 b.pth --ratio 0.3",
      "model-merge a.pth b.pth -o {logs}/mix.pth --name mix --ratio 0.3"),
@@ -73,7 +78,12 @@ def test_applio_line_parses_like_the_arvc_line(applio, arvc):
 
 def test_every_applio_mode_has_a_home():
     for name, mode in MODES.items():
-        assert mode.command in COMMANDS or mode.command in ("download", "prerequisites"), name
+        assert mode.command in COMMANDS, name
+
+
+def test_arvc_pretrained_name_is_not_taken_for_applios_boolean():
+    assert translate(["train", "my", "--pretrained", "rvc-v2-f0"], set(COMMANDS)) == [
+        "train", "my", "--pretrained", "rvc-v2-f0"]
 
 
 def test_every_flag_takes_both_spellings():
@@ -95,17 +105,6 @@ def test_unknown_flag_is_named_and_version(capsys):
     assert capsys.readouterr().out.startswith("arvc ")
 
 
-def test_pending_command_says_so(capsys):
-    if "download" in COMMANDS:
-        pytest.skip("the download command exists in this build")
-    assert main(["download", "--model_link", "https://example.invalid/m.zip"]) == 1
-    assert "#16" in capsys.readouterr().err
-
-
-# ------------------------------------------------------------------- real runs: same files out
-
-
-@pytest.fixture(scope="module")
 def pt(fixtures_dir):
     return fixtures_dir / "pipeline_tiny"
 

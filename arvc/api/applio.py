@@ -49,6 +49,20 @@ def _ignored(flag: str, why: str) -> Callable[[str], list[str]]:
     return rule
 
 
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "y", "on", "t")
+
+
+def _pretrained(value: str) -> list[str]:
+    """Applio's ``--pretrained True|False`` (use the standard pretrains or not); any other value is arvc's
+    ``--pretrained NAME`` (a catalog pretrain)."""
+    if value.strip().lower() in ("1", "true", "yes", "y", "on", "t"):
+        return []  # arvc trains on the catalog's standard pretrain by default
+    if value.strip().lower() in ("0", "false", "no", "n", "off", "f"):
+        return ["--from_scratch"]
+    return ["--pretrained", value]
+
+
 _CONVERSION: dict[str, Rule] = {
     "pth_path": "--model",
     "index_path": _index,
@@ -86,8 +100,7 @@ MODES: dict[str, Mode] = {
     "train": Mode("train", {
         "model_name": _positional(0), "g_pretrained_path": "--pretrained_g", "d_pretrained_path": "--pretrained_d",
         "total_epoch": "--epochs", "save_every_epoch": "--save_every", "gpu": _gpu,
-        "pretrained": _ignored("--pretrained", "arvc trains from scratch unless --g_pretrained_path/--d_pretrained_path "
-                                              "(--pretrained_g/--pretrained_d) name the pretrains"),
+        "pretrained": _pretrained,
         "custom_pretrained": _ignored("--custom_pretrained", "give the pretrain files with --g_pretrained_path"),
         "cleanup": _ignored("--cleanup", "arvc resumes a run; delete logs/<model>/ to start over"),
         "index_algorithm": _ignored("--index_algorithm", "build the index with 'arvc create-index --algorithm'"),
@@ -97,8 +110,12 @@ MODES: dict[str, Mode] = {
     "model_blender": Mode("model-merge", {"pth_path_1": _positional(0), "pth_path_2": _positional(1),
                                           "model_name": _blend_output}),
     "tensorboard": Mode("tensorboard"),
-    "download": Mode("download", {"model_link": _positional(0)}),
-    "prerequisites": Mode("prerequisites"),
+    "download": Mode("download", {"model_link": lambda url: ["model", url]}),
+    "prerequisites": Mode("prerequisites", {
+        "pretraineds_hifigan": lambda v: ["--pretrains", v],
+        "models": lambda v: [] if _truthy(v) else ["--rmvpe", "false", "--embedders"],
+        "exe": _ignored("--exe", "arvc needs no Windows executables"),
+    }),
     "audio_analyzer": Mode("audio-analyzer", {"input_path": _positional(0)}),
 }
 
