@@ -105,6 +105,10 @@ def test_unknown_flag_is_named_and_version(capsys):
     assert capsys.readouterr().out.startswith("arvc ")
 
 
+# ------------------------------------------------------------------- real runs: same files out
+
+
+@pytest.fixture(scope="module")
 def pt(fixtures_dir):
     return fixtures_dir / "pipeline_tiny"
 

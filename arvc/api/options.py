@@ -14,10 +14,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from arvc.api.argtypes import str2bool
+from arvc.api.argtypes import gate_db, str2bool
 from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.constants import VOCODER_NAMES as VOCODERS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
+from arvc.inference.effects import POST_EFFECTS
 from arvc.stages.create_index import CreateIndexConfig
 from arvc.stages.extract import ExtractConfig
 from arvc.stages.preprocess import PreprocessConfig
@@ -190,6 +191,30 @@ def _o(*flags: str, **kw) -> Option:
 LOGS_DIR = _o("--logs_dir", help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)", group="paths", ui=False)
 PROGRESS = _o("--progress", type=bool, help="show a progress bar", ui=False)
 
+def _effect_options() -> tuple[Option, ...]:
+    """Applio's conversion extras: formant shift, cleaning, the pedalboard chain (one switch + parameters each)."""
+    fx = [
+        _o("--formant_shifting", type=bool, field=None, group="effects", ui="advanced",
+           help="shift the input's formants (stftpitchshift) before conversion"),
+        _o("--formant_qfrency", type=float, default=1.0, field=None, group="effects", ui="advanced",
+           help="formant lifter quefrency in ms (default 1.0)"),
+        _o("--formant_timbre", type=float, default=1.0, field=None, group="effects", ui="advanced",
+           help="formant frequency factor: > 1 brighter / smaller, < 1 darker / bigger (default 1.0)"),
+        _o("--clean_audio", type=bool, field=None, group="effects", ui="advanced",
+           help="reduce noise in the output (noisereduce spectral gating)"),
+        _o("--clean_strength", type=float, default=0.7, range=(0, 1), field=None, group="effects", ui="advanced",
+           help="cleaning strength 0..1 (default 0.7)"),
+        _o("--post_process", type=bool, field=None, group="effects", ui="advanced",
+           help="apply the enabled pedalboard effects below to the output"),
+    ]
+    for effect in map(POST_EFFECTS.get, POST_EFFECTS.names()):
+        fx.append(_o(f"--{effect.name}", type=bool, field=None, group="effects", ui="advanced",
+                     help=f"post-process: {effect.help}"))
+        fx += [_o(f"--{name}", type=type(default), default=default, field=None, group="effects", ui="advanced",
+                  help=f"(default {default})") for name, default in effect.params.items()]
+    return tuple(fx)
+
+
 INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("-m", "--model", required=True, field=None, help="voice model (.pth, RVC/Applio inference format)", ui=False),
     _o("--index", field=None, help="retrieval index (.index) of the model; omit to skip retrieval", ui=False),
@@ -231,6 +256,16 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--seed", type=int, help="fix the synthesizer's noise for reproducible output"),
     _o("--deterministic", type=bool,
        help="no random noise at all (prior mean, noiseless NSF source); Applio-parity mode", ui="advanced"),
+    _o("--silence_gate_db", type=gate_db,
+       help="mute the output where the input stays below this RMS level (dBFS) for 0.1 s or more; 'off' keeps "
+            "RVC's output as is (default -60)"),
+    _o("--proposed_pitch", type=bool, group="pitch helpers", ui="advanced",
+       help="transpose the source towards --proposed_pitch_threshold (Applio's)"),
+    _o("--proposed_pitch_threshold", type=float, group="pitch helpers", ui="advanced",
+       help="target median F0 in Hz of --proposed_pitch (155 male, 255 female; default 155)"),
+    *_effect_options(),
+    _o("--skip_existing", type=bool, field=None, ui=False, help="leave inputs whose output file already exists alone"),
+    _o("--quiet", type=bool, field=None, ui=False, help="no per-file lines or progress bar (errors are still printed)"),
 ))
 
 PREPROCESS = CommandOptions("preprocess", config=PreprocessConfig, options=(

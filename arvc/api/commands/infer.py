@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from arvc.api.argtypes import add_bool
-from arvc.api.conversion_args import add_effect_arguments, allow_pitch_auto, effects_from_args, gate_db, pitch_settings
+from arvc.api.conversion_args import allow_pitch_auto, effects_from_args, pitch_settings
 from arvc.api.options import INFER
 from arvc.inference.config import InferenceConfig
 
@@ -14,12 +13,6 @@ from arvc.inference.config import InferenceConfig
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     INFER.add_arguments(parser)
     allow_pitch_auto(parser)
-    parser.add_argument("--silence_gate_db", type=gate_db, default=InferenceConfig.silence_gate_db,
-                        help="mute the output where the input stays below this RMS level (dBFS) for 0.1 s or more; "
-                             "'off' keeps RVC's output as is (default -60)")
-    add_effect_arguments(parser)
-    add_bool(parser, "--skip_existing", False, "leave inputs whose output file already exists alone")
-    add_bool(parser, "--quiet", False, "no per-file lines or progress bar (errors are still printed)")
 
 
 def _format_of(args: argparse.Namespace) -> str:
@@ -37,8 +30,7 @@ def _format_of(args: argparse.Namespace) -> str:
 def config_from_args(args: argparse.Namespace, export_format: str):
     """The :class:`InferenceConfig` of the conversion flags (shared by infer, tts and cover)."""
     kwargs = {**INFER.config_kwargs(args), **pitch_settings(args)}
-    return InferenceConfig(**kwargs, effects=effects_from_args(args), export_format=export_format,
-                           silence_gate_db=args.silence_gate_db)
+    return InferenceConfig(**kwargs, effects=effects_from_args(args), export_format=export_format)
 
 
 def run(args: argparse.Namespace) -> int:
