@@ -21,6 +21,7 @@ VOCODER_ALIASES = {
 
 SAMPLE_RATES = (32000, 40000, 48000)  # the rates RVC models are trained at
 SR_16K = 16000  # the content embedders' and F0 estimators' input rate
+F0_HOP = 160  # 10 ms F0 frames at 16 kHz: the trainer's pitch rate
 
 
 def version_of_content_dim(dim: int) -> str | None:

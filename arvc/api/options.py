@@ -19,9 +19,7 @@ from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.constants import VOCODER_NAMES as VOCODERS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
 from arvc.inference.effects import POST_EFFECTS
-from arvc.stages.create_index import CreateIndexConfig
-from arvc.stages.extract import ExtractConfig
-from arvc.stages.preprocess import PreprocessConfig
+from arvc.stages.config import CreateIndexConfig, ExtractConfig, PreprocessConfig
 from arvc.training.config import MODEL_SIZES, LossWeights, TrainConfig
 
 _UNSET: Any = object()
@@ -58,6 +56,7 @@ class Option:
     choices: allowed values; ``strict=False`` lists suggestions only (e.g. F0 methods also accept hybrid[a+b]).
     range: (low, high) of a number; the web UI shows a slider.
     ui: whether the web UI shows a control for it (``"advanced"``: in a closed "Advanced" section).
+    parse: converts the command-line text when ``type`` alone cannot (e.g. a level in dB or ``off``).
     """
 
     flags: tuple[str, ...]
@@ -73,6 +72,7 @@ class Option:
     required: bool = False
     case_insensitive: bool = False
     ui: bool | str = True
+    parse: Callable[[str], Any] | None = None
 
     @property
     def dest(self) -> str:
@@ -117,7 +117,7 @@ class Option:
         if self.type is bool:
             kw.update(nargs="?", const=True, type=str2bool, metavar="BOOL")
         else:
-            kw["type"] = self.type
+            kw["type"] = self.parse or self.type
             if self.nargs:
                 kw["nargs"] = self.nargs
             if self.required:
@@ -256,7 +256,7 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--seed", type=int, help="fix the synthesizer's noise for reproducible output"),
     _o("--deterministic", type=bool,
        help="no random noise at all (prior mean, noiseless NSF source); Applio-parity mode", ui="advanced"),
-    _o("--silence_gate_db", type=gate_db,
+    _o("--silence_gate_db", parse=gate_db,
        help="mute the output where the input stays below this RMS level (dBFS) for 0.1 s or more; 'off' keeps "
             "RVC's output as is (default -60)"),
     _o("--proposed_pitch", type=bool, group="pitch helpers", ui="advanced",

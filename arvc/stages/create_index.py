@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from arvc.atomic import remove_stale_temporaries
@@ -13,21 +11,9 @@ from arvc.errors import ArvcError
 from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
 from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
+from arvc.stages.config import CreateIndexConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CreateIndexConfig:
-    """Settings of ``arvc create-index``."""
-
-    model_name: str
-    version: str = "v2"  # v1 (256-dim features) | v2 (768-dim)
-    algorithm: str = "Auto"  # Auto | Faiss | KMeans
-    nprobe: int = 9  # stored in the file; inference may override
-    seed: int = 20240
-    logs_dir: str | os.PathLike | None = None
-    output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
 
 
 @locks_experiment("create-index")

@@ -38,7 +38,7 @@ import torch
 
 from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
 from arvc.audio.io import save_audio
-from arvc.constants import SR_16K, VERSIONS
+from arvc.constants import F0_HOP, SR_16K, VERSIONS
 from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
@@ -48,38 +48,15 @@ from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
 from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 from arvc.progress import progress_bar
+from arvc.stages.config import ExtractConfig
 from arvc.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
-F0_HOP = 160  # 10 ms frames at 16 kHz: the trainer's pitch rate
 MIN_CHUNKS_PER_WORKER = 16  # below this a process pool costs more (spawn + imports) than it saves
 MUTE_SECONDS = 3.0
 F0_KEYS = ("f0_method", "f0_hop_length", "f0_min", "f0_max")
 FEATURE_KEYS = ("embedder_model", "embedder_path", "version", "content_dim", "embedder_layer", "embedders_mix")
-
-
-@dataclass
-class ExtractConfig:
-    """Settings of ``arvc extract``."""
-
-    model_name: str
-    f0_method: str = "rmvpe"
-    embedder_model: str = "contentvec"
-    embedder_path: str | None = None  # folder / weight file for embedder_model "custom" (or a local copy)
-    version: str = "v2"  # v1 (256-dim features) | v2 (768)
-    sample_rate: int | None = None  # must match the preprocessed chunks when given
-    hop_length: int = F0_HOP  # F0 analysis hop in 16 kHz samples
-    f0_min: float = 50.0
-    f0_max: float = 1100.0
-    include_mutes: int = 2  # silent entries per speaker in filelist.txt
-    cpu_cores: int | None = None  # F0 worker processes (None = all cores, 1 = in-process)
-    gpu: str | None = None  # e.g. "0"; None = best available device
-    embedder_layer: int | None = None
-    embedders_mix: str | tuple | None = None  # "9,12,0.5"
-    precision: str = "auto"  # embedder precision: auto (arvc.device.auto_precision) | fp32 | fp16 (GPU) | bf16
-    logs_dir: str | os.PathLike | None = None
-    progress: bool = True
 
 
 @dataclass

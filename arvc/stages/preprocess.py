@@ -63,6 +63,7 @@ from arvc.experiment import ExperimentInfo
 from arvc.locks import locks_experiment, pid_alive
 from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 from arvc.progress import progress_bar
+from arvc.stages.config import PreprocessConfig
 from arvc.workers import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -70,26 +71,6 @@ log = logging.getLogger(__name__)
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
 STAGING_PREFIX = ".preprocess-"
-
-
-@dataclass
-class PreprocessConfig:
-    """Settings of ``arvc preprocess``; see the module docstring for what each does."""
-
-    model_name: str
-    dataset_path: str | os.PathLike | None = None  # default <datasets_root>/<model_name>
-    sample_rate: int = 40000  # 32000 | 40000 | 48000
-    cut_method: str = "Automatic"  # Automatic | Simple | Skip
-    chunk_len: float = 3.0  # seconds
-    overlap_len: float = 0.3  # seconds
-    normalization: str = "none"  # none | pre | post
-    process_effects: bool = False  # 48 Hz high-pass
-    noise_reduction: bool = False
-    clean_strength: float = 0.7  # 0..1, denoise attenuation
-    cpu_cores: int | None = None  # processes; None = all cores, 1 = in-process
-    logs_dir: str | os.PathLike | None = None
-    min_chunk_len: float = 0.5  # seconds; shorter chunks are dropped
-    progress: bool = True
 
 
 @dataclass(frozen=True)
