@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model-merge": ("model_merge", "weighted average of two compatible models"),
     "export-onnx": ("export_onnx", "export a model to ONNX"),
     "evaluate": ("evaluate", "score conversions and rank saved epochs"),
+    "realtime": ("realtime", "convert a microphone live, or stream a file through the realtime loop"),
     "quickstart": ("quickstart", "run the whole workflow on the bundled demo voice"),
 }
 

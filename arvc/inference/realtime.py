@@ -52,7 +52,7 @@ class RealtimeConfig:
     crossfade_ms: SOLA overlap-add between consecutive steps (0 = plain concatenation, clicks).
     silence_db: input blocks with RMS below this (dBFS) skip the model and output silence.
     headroom_ms: live streams only: output buffered ahead of the device for the compute time's jitter.
-    sample_rate: device / stream rate (the simulator defaults it to the model rate).
+    sample_rate: device / stream rate; 0 = the model's rate (the simulator's default; live streams use 48000).
     """
 
     block_ms: int = 250
@@ -60,7 +60,7 @@ class RealtimeConfig:
     crossfade_ms: int = 50
     silence_db: float = -60.0
     headroom_ms: int = 100
-    sample_rate: int = 48000
+    sample_rate: int = 0
     inference: InferenceConfig = field(default_factory=lambda: InferenceConfig(f0_method="fcpe"))
 
     def validate(self) -> "RealtimeConfig":
@@ -72,7 +72,7 @@ class RealtimeConfig:
             raise ArvcError(f"--block_ms must be at least 50 ms, got {self.block_ms}")
         if self.crossfade_ms > self.block_ms:
             raise ArvcError(f"--crossfade_ms ({self.crossfade_ms}) must not exceed --block_ms ({self.block_ms})")
-        if not 8000 <= self.sample_rate <= 192000 or self.sample_rate % 100:
+        if self.sample_rate and (not 8000 <= self.sample_rate <= 192000 or self.sample_rate % 100):
             raise ArvcError(f"--sample_rate must be 8000..192000 Hz and a multiple of 100, got {self.sample_rate}")
         if self.inference.f0_file:
             raise ArvcError("--f0_file cannot be used in realtime (the pitch comes from the live input)")
@@ -137,6 +137,8 @@ class BlockConverter:
 
     def __init__(self, vc, cfg: RealtimeConfig):
         self.vc, self.cfg = vc, cfg.validate()
+        if not cfg.sample_rate:
+            cfg.sample_rate = vc.tgt_sr
         if vc.version not in ("v1", "v2"):
             raise ArvcError(f"unsupported model version {vc.version!r}")
         ms16 = SR_16K // 1000
