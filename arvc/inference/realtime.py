@@ -316,7 +316,7 @@ class StreamRunner:
         sr = conv.cfg.sample_rate
         self.headroom = conv.cfg.headroom_ms * sr // 1000
         self.fade = max(1, self.FADE_MS * sr // 1000)
-        self.inq: queue.Queue = queue.Queue(maxsize=8)
+        self.inq: queue.Queue = queue.Queue(maxsize=256)  # input chunks waiting (a few seconds)
         self.lock = threading.Lock()
         self.fifo = np.zeros(0, np.float32)
         self.playing = False

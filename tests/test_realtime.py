@@ -1,0 +1,169 @@
+"""``arvc realtime``: the block loop's seams (SOLA vs plain concatenation), --simulate on the fixture model
+against the offline conversion, underruns at realtime pace, and one-line errors for bad setups."""
+
+from __future__ import annotations
+
+import time
+import types
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from arvc.api.cli import main as cli_main
+from arvc.inference.config import InferenceConfig
+from arvc.inference.realtime import BlockConverter, RealtimeConfig, simulate
+
+SEAM_BAR = 2.0  # seam jump / 99th percentile of the local sample-to-sample step; a click is far above
+LOGMEL_BAR_DB = 6.0  # mean |log-mel difference| (dB) between the streamed and the offline conversion
+
+
+# ----------------------------------------------------------------------------------------- seams
+class ToneConverter(BlockConverter):
+    """The real block loop with the synthesizer replaced by what makes seams audible: a tone whose phase
+    restarts at random every step (as an NSF vocoder's sine source does per call)."""
+
+    def __init__(self, cfg: RealtimeConfig, freq: float = 233.0, seed: int = 0):
+        vc = types.SimpleNamespace(version="v2", tgt_sr=16000, hop=160, cfg=InferenceConfig(), device="cpu",
+                                   use_f0=False)
+        super().__init__(vc, cfg)
+        self.freq, self.rng = freq, np.random.default_rng(seed)
+
+    def _convert_tail(self) -> np.ndarray:
+        n = self.ret_frames * self.vc.hop
+        phase = self.rng.uniform(0, 2 * np.pi)
+        return (0.5 * np.sin(2 * np.pi * self.freq * np.arange(n) / self.vc.tgt_sr + phase)).astype(np.float32)
+
+
+def seam_jumps(y: np.ndarray, seams: list[int], span: int = 800) -> np.ndarray:
+    """|y[s] - y[s-1]| at each seam over the 99th percentile of |Δy| in the 50 ms around it (seam excluded)."""
+    d = np.abs(np.diff(y.astype(np.float64)))
+    out = []
+    for s in seams:
+        local = np.concatenate([d[s - span : s - 20], d[s + 20 : s + span]])
+        out.append(d[s - 3 : s + 2].max() / np.percentile(local, 99))
+    return np.array(out)
+
+
+def _tone_run(crossfade_ms: int) -> tuple[np.ndarray, list[int]]:
+    cfg = RealtimeConfig(block_ms=250, crossfade_ms=crossfade_ms, context_ms=200, sample_rate=16000)
+    conv = ToneConverter(cfg)
+    x = (0.3 * np.sin(2 * np.pi * 233.0 * np.arange(16000 * 4) / 16000)).astype(np.float32)
+    y = simulate(conv, x).output
+    seams = [k * conv.b16 - conv.delay_samples for k in range(2, len(y) // conv.b16)]
+    return y, [s for s in seams if 1000 < s < len(y) - 1000]
+
+
+def test_seams_of_a_steady_tone_are_smooth_with_sola_and_click_without():
+    y, seams = _tone_run(crossfade_ms=50)
+    with_cf = seam_jumps(y, seams)
+    y0, seams0 = _tone_run(crossfade_ms=0)
+    without = seam_jumps(y0, seams0)
+    print(f"seam jump / local 99th pct step: SOLA+crossfade max {with_cf.max():.2f}; "
+          f"crossfade off max {without.max():.2f} median {np.median(without):.2f} (bar {SEAM_BAR})")
+    assert len(seams) >= 10
+    assert with_cf.max() < SEAM_BAR
+    assert without.max() > SEAM_BAR  # the same check catches the clicks of plain concatenation
+
+
+# ------------------------------------------------------------------------------ realtime pace
+class SlowConverter(ToneConverter):
+    def __init__(self, cfg, delay: float):
+        super().__init__(cfg)
+        self.delay = delay
+
+    def _convert_tail(self):
+        time.sleep(self.delay)
+        return super()._convert_tail()
+
+
+@pytest.mark.parametrize("delay,late", [(0.0, False), (0.2, True)])
+def test_realtime_pace_counts_late_blocks_as_underruns(delay, late):
+    """A clock thread plays the device; blocks slower than their duration become underruns, never a crash."""
+    cfg = RealtimeConfig(block_ms=100, crossfade_ms=20, context_ms=100, headroom_ms=0 if late else 60,
+                         sample_rate=16000)
+    conv = SlowConverter(cfg, delay)
+    x = (0.3 * np.sin(2 * np.pi * 200 * np.arange(16000 * 2) / 16000)).astype(np.float32)
+    r = simulate(conv, x, pace="realtime")
+    print(conv.stats.summary())
+    assert np.isfinite(r.output).all() and len(r.output) > 0
+    assert (conv.stats.underruns > 0) == late
+    if late:
+        assert conv.stats.late > 0
+
+
+# ------------------------------------------------------------------------------- fixture model
+def logmel_db(y: np.ndarray, sr: int) -> np.ndarray:
+    import librosa
+
+    m = librosa.feature.melspectrogram(y=y.astype(np.float32), sr=sr, n_fft=2048, hop_length=sr // 100, n_mels=80)
+    return 10 * np.log10(np.maximum(m, 1e-8))
+
+
+def per_second(ref: np.ndarray, y: np.ndarray, sr: int) -> tuple[list[float], list[float]]:
+    """(log-mel distance dB, SNR dB) per second of ``y`` against ``ref``."""
+    dist, snr = [], []
+    for a in range(0, min(len(ref), len(y)) - sr + 1, sr):
+        r, o = ref[a : a + sr].astype(np.float64), y[a : a + sr].astype(np.float64)
+        if np.sqrt(np.mean(r * r)) < 1e-3:
+            continue
+        dist.append(float(np.abs(logmel_db(r, sr) - logmel_db(o, sr)).mean()))
+        snr.append(float(10 * np.log10(np.sum(r * r) / max(np.sum((r - o) ** 2), 1e-20))))
+    return dist, snr
+
+
+@pytest.fixture(scope="module")
+def pt(fixtures_dir):
+    return fixtures_dir / "pipeline_tiny"
+
+
+def test_simulate_fixture_20s_matches_length_and_offline(pt, tmp_path, one_thread, capsys):
+    from arvc.inference.pipeline import VoiceConverter, load_input
+
+    x = load_input(pt / "input_long.wav")[: 16000 * 20].astype(np.float32)
+    src, out = tmp_path / "in20.wav", tmp_path / "rt.wav"
+    sf.write(str(src), x, 16000, subtype="FLOAT")
+    flags = ["-m", str(pt / "model.pth"), "--index", str(pt / "model.index"), "--embedder_model", "custom",
+             "--embedder_path", str(pt / "embedder"), "--f0_method", "fcpe", "--pitch", "2", "--index_rate", "0.5",
+             "--protect", "0.33", "--deterministic"]
+    rc = cli_main(["realtime", *flags, "--simulate", str(src), str(out), "--pace", "fast", "--sample_rate", "16000"])
+    stdout = capsys.readouterr().out
+    assert rc == 0, stdout
+    assert "algorithmic latency 310 ms" in stdout and "summary:" in stdout
+    y, sr = sf.read(str(out), dtype="float32")
+    assert sr == 16000 and abs(len(y) - len(x)) <= 4000  # ± one 250 ms block
+
+    from arvc.audio.io import resample
+
+    cfg = InferenceConfig(f0_method="fcpe", pitch=2, index_rate=0.5, protect=0.33, embedder_model="custom",
+                          embedder_path=str(pt / "embedder"), deterministic=True)
+    off = VoiceConverter(pt / "model.pth", pt / "model.index", cfg).convert(x)
+    off16 = resample(off, 40000, 16000).astype(np.float32)
+    dist, snr = per_second(off16, y, 16000)
+    late = per_second(off16[8000:], y, 16000)[0]  # control: the same output half a second off
+    print(f"streamed vs offline, per second: log-mel distance {np.round(dist, 1).tolist()} dB (mean {np.mean(dist):.2f}); "
+          f"SNR {np.round(snr, 1).tolist()} dB (median {np.median(snr):.1f}); control 0.5 s misaligned: "
+          f"{np.mean(late):.2f} dB")
+    assert np.mean(dist) < LOGMEL_BAR_DB
+    assert np.mean(dist) < 0.7 * np.mean(late)
+
+
+# ---------------------------------------------------------------------------------- bad setup
+def _one_line_error(capsys, argv) -> str:
+    rc = cli_main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 1, err
+    assert err.startswith("error: ") and "\n" not in err, err
+    return err
+
+
+def test_bad_setup_is_one_line_exit_1(pt, tmp_path, capsys):
+    model = str(pt / "model.pth")
+    assert "no/such.pth" in _one_line_error(capsys, ["realtime", "-m", "no/such.pth"])
+    err = _one_line_error(capsys, ["realtime", "-m", model, "--input_device", "999"])
+    assert "PortAudio" in err or "--input_device 999" in err
+    assert "--block_ms" in _one_line_error(capsys, ["realtime", "-m", model, "--block_ms", "255"])
+    assert "--sample_rate" in _one_line_error(capsys, ["realtime", "-m", model, "--sample_rate", "5000"])
+    assert "missing.wav" in _one_line_error(
+        capsys, ["realtime", "-m", model, "--simulate", str(tmp_path / "missing.wav"), str(tmp_path / "o.wav")])
+    assert not (tmp_path / "o.wav").exists()
