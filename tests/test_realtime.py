@@ -66,6 +66,19 @@ def test_seams_of_a_steady_tone_are_smooth_with_sola_and_click_without():
     assert without.max() > SEAM_BAR  # the same check catches the clicks of plain concatenation
 
 
+def test_silence_gate_skips_the_model_and_fades_to_zero():
+    cfg = RealtimeConfig(block_ms=100, crossfade_ms=20, context_ms=100, sample_rate=16000, silence_db=-50)
+    conv = ToneConverter(cfg)
+    t = np.arange(16000 * 3) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 233.0 * t)).astype(np.float32)
+    x[16000:32000] *= 1e-3  # -60 dBFS for one second
+    y = simulate(conv, x).output
+    assert conv.stats.gated >= 8 and len(conv.stats.compute) >= 15
+    quiet = y[16000 + 1600 : 32000 - 1600]  # one block + crossfade inside the quiet second
+    assert np.abs(quiet).max() == 0.0
+    assert np.abs(np.diff(y[15000:17500])).max() < 0.1  # the fade-out into the gate does not click
+
+
 # ------------------------------------------------------------------------------ realtime pace
 class SlowConverter(ToneConverter):
     def __init__(self, cfg, delay: float):
@@ -128,7 +141,7 @@ def test_simulate_fixture_20s_matches_length_and_offline(pt, tmp_path, one_threa
     sf.write(str(src), x, 16000, subtype="FLOAT")
     flags = ["-m", str(pt / "model.pth"), "--index", str(pt / "model.index"), "--embedder_model", "custom",
              "--embedder_path", str(pt / "embedder"), "--f0_method", "fcpe", "--pitch", "2", "--index_rate", "0.5",
-             "--protect", "0.33", "--deterministic"]
+             "--protect", "0.33", "--deterministic", "--silence_db", "-120"]  # gate off: compare every block
     rc = cli_main(["realtime", *flags, "--simulate", str(src), str(out), "--pace", "fast", "--sample_rate", "16000"])
     stdout = capsys.readouterr().out
     assert rc == 0, stdout
