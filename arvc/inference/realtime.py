@@ -118,10 +118,19 @@ class StreamStats:
 class _Resampler:
     """Stateful soxr stream resampler (identity when the rates match)."""
 
-    def __init__(self, sr_in: int, sr_out: int):
+    def __init__(self, sr_in: int, sr_out: int, quality: str = "HQ"):
         import soxr
 
-        self.stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ") if sr_in != sr_out else None
+        self.sr_in, self.sr_out, self.quality = sr_in, sr_out, quality
+        self.stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality=quality) if sr_in != sr_out else None
+
+    def lookahead_ms(self, chunk: int) -> float:
+        """Output held back on a first ``chunk`` of input (ms): what this resampler adds to the latency."""
+        if self.stream is None:
+            return 0.0
+        probe = _Resampler(self.sr_in, self.sr_out, self.quality)
+        got = len(probe(np.zeros(chunk, np.float32)))
+        return max(chunk * self.sr_out / self.sr_in - got, 0.0) * 1000 / self.sr_out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -162,8 +171,10 @@ class BlockConverter:
         self.ones_cf = np.ones(self.cf_t, np.float64)
         self.hp_b, self.hp_a = butter_highpass(48.0, SR_16K, 5)
         self.hp_zi = np.zeros(max(len(self.hp_a), len(self.hp_b)) - 1)
-        self.rs_in = _Resampler(cfg.sample_rate, SR_16K)
-        self.rs_out = _Resampler(tgt, cfg.sample_rate)
+        self.rs_in = _Resampler(cfg.sample_rate, SR_16K, "LQ")  # analysis only (embedder, F0): short look-ahead
+        self.rs_out = _Resampler(tgt, cfg.sample_rate, "HQ")
+        self.resampling_ms = (self.rs_in.lookahead_ms(self.b16 * cfg.sample_rate // SR_16K)
+                              + self.rs_out.lookahead_ms(self.b_t))
         self.pending = np.zeros(0, np.float32)  # 16 kHz input not yet consumed
         self.primed = False
         self.prime16 = 0  # zeros put before the first resampled input (the input resampler's look-ahead)

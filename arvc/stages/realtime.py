@@ -31,10 +31,12 @@ class RealtimeRun:
     on_report: Callable[[StreamStats], None] | None = None
 
 
-def latency_line(cfg: RealtimeConfig) -> str:
-    return (f"algorithmic latency {cfg.algorithmic_latency_ms} ms (block {cfg.block_ms} + crossfade {cfg.crossfade_ms}"
-            f" + search {cfg.search_ms}); context {cfg.context_ms} ms adds compute only; a live stream adds the "
-            f"{cfg.headroom_ms} ms headroom, resampler look-ahead and the device buffers")
+def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = False) -> str:
+    line = (f"algorithmic latency {cfg.algorithmic_latency_ms} ms (block {cfg.block_ms} + crossfade {cfg.crossfade_ms}"
+            f" + search {cfg.search_ms}) + resampling {resampling_ms:.0f} ms; context {cfg.context_ms} ms adds compute only")
+    if live:
+        line += f"; the live stream adds {cfg.headroom_ms} ms headroom and the device buffers"
+    return line
 
 
 def _converter(run: RealtimeRun):
@@ -72,7 +74,7 @@ def _simulate(run: RealtimeRun) -> StreamStats:
     conv = _converter(run)
     audio = load_audio(src, conv.cfg.sample_rate)
     if run.on_start:
-        run.on_start(latency_line(run.config))
+        run.on_start(latency_line(run.config, conv.resampling_ms))
     try:
         result = simulate(conv, audio, pace=run.pace, on_report=run.on_report, report_every=run.report_every)
     except KeyboardInterrupt:
@@ -95,7 +97,7 @@ def _live(run: RealtimeRun) -> StreamStats:
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,
                          run.config.sample_rate // 50, runner.callback)
     if run.on_start:
-        run.on_start(latency_line(run.config))
+        run.on_start(latency_line(run.config, conv.resampling_ms, live=True) + f"; device latency {stream.latency}")
     runner.start()
     t0 = last = time.monotonic()
     try:
