@@ -80,6 +80,40 @@ def test_silence_gate_skips_the_model_and_fades_to_zero():
     assert np.abs(np.diff(y[15000:17500])).max() < 0.1  # the fade-out into the gate does not click
 
 
+class IdentityConverter(BlockConverter):
+    """The real block loop with a model that returns its input (the window's tail at the model rate)."""
+
+    def __init__(self, cfg: RealtimeConfig, tgt_sr: int = 40000):
+        vc = types.SimpleNamespace(version="v2", tgt_sr=tgt_sr, hop=tgt_sr // 100, cfg=InferenceConfig(),
+                                   device="cpu", use_f0=False)
+        super().__init__(vc, cfg)
+
+    def _convert_tail(self) -> np.ndarray:
+        from arvc.audio.io import resample
+
+        return resample(self.window[-self.ret_frames * 160 :].astype(np.float32), 16000, self.vc.tgt_sr)
+
+
+@pytest.mark.parametrize("sr", [16000, 48000])
+def test_identity_model_through_the_loop_gives_back_the_input_aligned(sr):
+    """Length, alignment and seams of the loop itself, with the stream resamplers (48 kHz device, 40 kHz model)."""
+    from scipy import signal
+
+    rng = np.random.default_rng(0)
+    t = np.arange(sr * 4) / sr
+    x = (0.2 * np.sin(2 * np.pi * 180 * t) + 0.1 * np.sin(2 * np.pi * 1234 * t)
+         + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+    conv = IdentityConverter(RealtimeConfig(sample_rate=sr, context_ms=300))
+    y = simulate(conv, x).output
+    x = signal.lfilter(*signal.butter(5, 48, btype="high", fs=sr), x)  # the loop's causal rumble filter
+    b, a = signal.butter(4, 3000, fs=sr)  # compare below 3 kHz (the 16 kHz analysis path is band-limited)
+    ref, got = signal.filtfilt(b, a, x)[sr // 2 :], signal.filtfilt(b, a, y)[sr // 2 :]
+    snr = 10 * np.log10(np.sum(ref**2) / np.sum((ref - got) ** 2))
+    print(f"identity loop at {sr} Hz: SNR {snr:.1f} dB, length {len(y)} of {len(x)}")
+    assert len(y) == len(x)
+    assert snr > 15.0
+
+
 # ------------------------------------------------------------------------------ realtime pace
 class SlowConverter(ToneConverter):
     def __init__(self, cfg, delay: float):
@@ -161,8 +195,10 @@ def test_simulate_fixture_20s_matches_length_and_offline(pt, tmp_path, one_threa
     print(f"streamed vs offline, per second: log-mel distance {np.round(dist, 1).tolist()} dB (mean {np.mean(dist):.2f}); "
           f"SNR {np.round(snr, 1).tolist()} dB (median {np.median(snr):.1f}); control 0.5 s misaligned: "
           f"log-mel {np.mean(c_dist):.2f} dB, SNR median {np.median(c_snr):.1f} dB")
-    assert np.mean(dist) < LOGMEL_BAR_DB
-    assert np.median(snr) > SNR_BAR_DB and np.median(c_snr) < SNR_BAR_DB
+    assert np.mean(dist) < LOGMEL_BAR_DB and np.median(snr) > SNR_BAR_DB
+    # the fixture model's output depends little on its input (a tiny model), so the control is close; the
+    # streamed output must still be nearer than the same output half a second off
+    assert np.mean(dist) < np.mean(c_dist) and np.median(snr) > np.median(c_snr) + 1.0
 
 
 # ---------------------------------------------------------------------------------- bad setup
