@@ -168,7 +168,7 @@ def pt(fixtures_dir):
     return fixtures_dir / "pipeline_tiny"
 
 
-def test_simulate_fixture_20s_matches_length_and_offline(pt, tmp_path, one_thread, capsys):
+def test_simulate_fixture_20s_matches_length_and_offline(pt, tmp_path, capsys):
     from arvc.inference.pipeline import VoiceConverter, load_input
 
     x = load_input(pt / "input_long.wav")[: 16000 * 20].astype(np.float32)
