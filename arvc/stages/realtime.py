@@ -93,6 +93,7 @@ def _live(run: RealtimeRun) -> StreamStats:
     resolve_device(run.input_device, "input")  # device problems are reported before the model loads
     resolve_device(run.output_device, "output")
     conv = _converter(run)
+    conv.warm_up()
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,
                          run.config.sample_rate // 50, runner.callback)
