@@ -15,7 +15,6 @@ and the device buffers on top.
 
 from __future__ import annotations
 
-import logging
 import math
 import queue
 import threading
@@ -31,7 +30,6 @@ from arvc.inference.chunking import WINDOW
 from arvc.inference.config import InferenceConfig
 from arvc.inference.envelope import mix_rms
 
-log = logging.getLogger(__name__)
 
 SR_16K = 16000
 SEARCH_MS = 10  # SOLA search region (RVC GUI: one 10 ms frame)
