@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model-merge": ("model_merge", "weighted average of two compatible models"),
     "export-onnx": ("export_onnx", "export a model to ONNX"),
     "evaluate": ("evaluate", "score conversions and rank saved epochs"),
+    "realtime": ("realtime", "convert a microphone live, or stream a file through the realtime loop"),
     "quickstart": ("quickstart", "run the whole workflow on the bundled demo voice"),
     "ui": ("ui", "the web UI in a browser (Gradio; 127.0.0.1:7865)"),
     "prerequisites": ("prerequisites", "download what the defaults need (RMVPE, ContentVec, standard pretrains)"),

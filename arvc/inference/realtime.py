@@ -1,0 +1,473 @@
+"""Realtime voice conversion: a block loop over a live (or simulated) stream, built on :class:`VoiceConverter`.
+
+Each step takes one new input block (16 kHz after a stateful resampler and a causal 48 Hz high-pass),
+appends it to a fixed window that holds ``context`` of earlier audio, and converts only what the step
+needs: the embedder sees the whole window (its attention needs the left context), F0 is computed on the
+newest frames only (earlier frames come from a cache), the prior/flow run from a short margin before the
+returned frames and the vocoder only on ``block + crossfade + search``. SOLA then picks the offset in the
+search region that best matches the previous step's tail and overlap-adds the crossfade, so block seams
+do not click. A block whose input is below ``silence_db`` skips the model and fades to silence.
+
+Latency as RVC's GUI and w-okada count it (the *algorithmic* latency): ``block + crossfade + search``;
+the left context adds compute, not latency. A live stream adds the compute headroom (``headroom_ms``)
+and the device buffers on top.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from arvc.audio.dsp import butter_highpass
+from arvc.errors import ArvcError
+from arvc.inference.chunking import WINDOW
+from arvc.inference.config import InferenceConfig
+from arvc.inference.envelope import mix_rms
+
+
+SR_16K = 16000
+SEARCH_MS = 10  # SOLA search region (RVC GUI: one 10 ms frame)
+FLOW_MARGIN = 24  # frames the prior/flow run before the returned frames (RVC's realtime margin)
+DEC_MARGIN = 8  # frames the vocoder runs before the returned frames; their samples are dropped
+F0_MARGIN = 16  # frames of left context given to the F0 method for the frames it recomputes
+REFLECT_PAD = 3 * WINDOW  # right reflect pad so the embedder yields a feature for every window frame
+OUTPUT_LIMIT = 0.99
+F0_FAST_FIRST = ("fcpe", "rmvpe", "swift", "pm")
+
+
+@dataclass
+class RealtimeConfig:
+    """Block loop settings. All times in ms and multiples of 10 ms (one F0 frame).
+
+    block_ms: new input per step; the main latency term (RVC GUI default 250).
+    context_ms: earlier input the embedder and prior see each step (compute, not latency).
+    crossfade_ms: SOLA overlap-add between consecutive steps (0 = plain concatenation, clicks).
+    silence_db: input blocks with RMS below this (dBFS) skip the model and output silence.
+    headroom_ms: live streams only: output buffered ahead of the device for the compute time's jitter.
+    sample_rate: device / stream rate; 0 = the model's rate (the simulator's default; live streams use 48000).
+    """
+
+    block_ms: int = 250
+    context_ms: int = 1000
+    crossfade_ms: int = 50
+    silence_db: float = -60.0
+    headroom_ms: int = 100
+    sample_rate: int = 0
+    inference: InferenceConfig = field(default_factory=lambda: InferenceConfig(f0_method="fcpe"))
+
+    def validate(self) -> "RealtimeConfig":
+        for name in ("block_ms", "context_ms", "crossfade_ms", "headroom_ms"):
+            v = getattr(self, name)
+            if v < 0 or v % 10:
+                raise ArvcError(f"--{name} must be a non-negative multiple of 10 ms, got {v}")
+        if self.block_ms < 50:
+            raise ArvcError(f"--block_ms must be at least 50 ms, got {self.block_ms}")
+        if self.crossfade_ms > self.block_ms:
+            raise ArvcError(f"--crossfade_ms ({self.crossfade_ms}) must not exceed --block_ms ({self.block_ms})")
+        if self.sample_rate and (not 8000 <= self.sample_rate <= 192000 or self.sample_rate % 100):
+            raise ArvcError(f"--sample_rate must be 8000..192000 Hz and a multiple of 100, got {self.sample_rate}")
+        if self.inference.f0_file:
+            raise ArvcError("--f0_file cannot be used in realtime (the pitch comes from the live input)")
+        self.inference.validate()
+        return self
+
+    @property
+    def search_ms(self) -> int:
+        return SEARCH_MS if self.crossfade_ms else 0
+
+    @property
+    def algorithmic_latency_ms(self) -> int:
+        """block + crossfade + SOLA search, the figure RVC's GUI and w-okada print."""
+        return self.block_ms + self.crossfade_ms + self.search_ms
+
+
+@dataclass
+class StreamStats:
+    """Per-step compute seconds, steps skipped by the silence gate, late blocks (underruns)."""
+
+    block_seconds: float
+    compute: list[float] = field(default_factory=list)
+    gated: int = 0
+    underruns: int = 0
+    dropped: int = 0
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.compute, q)) if self.compute else 0.0
+
+    @property
+    def late(self) -> int:
+        """Steps whose compute took longer than one block (each one an underrun in a live stream)."""
+        return int(sum(c > self.block_seconds for c in self.compute))
+
+    def summary(self) -> str:
+        n = len(self.compute)
+        return (f"blocks {n + self.gated} ({self.gated} silent), compute p50 {1000 * self.percentile(50):.0f} ms "
+                f"p95 {1000 * self.percentile(95):.0f} ms max {1000 * (max(self.compute) if n else 0):.0f} ms "
+                f"of {1000 * self.block_seconds:.0f} ms, late {self.late}, underruns {self.underruns}"
+                + (f", dropped {self.dropped}" if self.dropped else ""))
+
+
+class _Resampler:
+    """Stateful soxr stream resampler (identity when the rates match)."""
+
+    def __init__(self, sr_in: int, sr_out: int, quality: str = "HQ"):
+        import soxr
+
+        self.sr_in, self.sr_out, self.quality = sr_in, sr_out, quality
+        self.stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality=quality) if sr_in != sr_out else None
+
+    def lookahead_ms(self, chunk: int) -> float:
+        """Output held back on a first ``chunk`` of input (ms): what this resampler adds to the latency."""
+        if self.stream is None:
+            return 0.0
+        probe = _Resampler(self.sr_in, self.sr_out, self.quality)
+        got = len(probe(np.zeros(chunk, np.float32)))
+        return max(chunk * self.sr_out / self.sr_in - got, 0.0) * 1000 / self.sr_out
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return x if self.stream is None else self.stream.resample_chunk(x)
+
+
+class BlockConverter:
+    """The block loop over a :class:`VoiceConverter`: ``process(io_samples) -> io_samples``.
+
+    Feed any number of samples at ``cfg.sample_rate``; each complete block runs one :meth:`step`.
+    Buffers are allocated once; nothing is constructed per block.
+    """
+
+    def __init__(self, vc, cfg: RealtimeConfig):
+        self.vc, self.cfg = vc, cfg.validate()
+        if not cfg.sample_rate:
+            cfg.sample_rate = vc.tgt_sr
+        if vc.version not in ("v1", "v2"):
+            raise ArvcError(f"unsupported model version {vc.version!r}")
+        ms16 = SR_16K // 1000
+        self.b16, self.cf16, self.s16 = cfg.block_ms * ms16, cfg.crossfade_ms * ms16, cfg.search_ms * ms16
+        self.ctx16 = cfg.context_ms * ms16
+        self.win16 = self.ctx16 + self.s16 + self.cf16 + self.b16
+        self.frames = self.win16 // WINDOW
+        self.ret_frames = (self.b16 + self.cf16 + self.s16) // WINDOW
+        tgt = vc.tgt_sr
+        self.b_t, self.cf_t, self.s_t = (x * tgt // SR_16K for x in (self.b16, self.cf16, self.s16))
+        # the embedder's 20 ms frames stay on one grid (as offline) when the window starts on a multiple of
+        # 320 samples: blocks that are an odd number of 10 ms frames alternate between two window lengths
+        self.window = np.zeros(self.win16 + 2 * WINDOW, np.float32)
+        self.pitch = np.ones(self.frames + 2, np.int64)
+        self.pitchf = np.zeros(self.frames + 2, np.float32)
+        self.t16 = 0  # 16 kHz samples consumed
+        self.sola = np.zeros(self.cf_t, np.float32)
+        t = np.linspace(0.0, 1.0, self.cf_t, endpoint=False, dtype=np.float32) + 0.5 / max(self.cf_t, 1)
+        self.fade_in = np.sin(0.5 * np.pi * t) ** 2
+        self.fade_out = 1.0 - self.fade_in
+        self.ones_cf = np.ones(self.cf_t, np.float64)
+        self.hp_b, self.hp_a = butter_highpass(48.0, SR_16K, 5)
+        self.hp_zi = np.zeros(max(len(self.hp_a), len(self.hp_b)) - 1)
+        self.rs_in = _Resampler(cfg.sample_rate, SR_16K, "LQ")  # analysis only (embedder, F0): short look-ahead
+        self.rs_out = _Resampler(tgt, cfg.sample_rate, "HQ")
+        self.resampling_ms = (self.rs_in.lookahead_ms(self.b16 * cfg.sample_rate // SR_16K)
+                              + self.rs_out.lookahead_ms(self.b_t))
+        self.pending = np.zeros(0, np.float32)  # 16 kHz input not yet consumed
+        self.primed = False
+        self.prime16 = 0  # zeros put before the first resampled input (the input resampler's look-ahead)
+        self.silent_prev = True
+        self.stats = StreamStats(cfg.block_ms / 1000)
+        self.sid = torch.full((1,), vc.cfg.speaker_id, dtype=torch.long, device=vc.device)
+        self.gate = 10 ** (cfg.silence_db / 20)
+
+    # ------------------------------------------------------------------------------------ stream
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """(n,) float at the stream rate -> converted float32 at the stream rate (length varies per call)."""
+        y16 = self.rs_in(x)
+        if not self.primed and len(y16):
+            # the resampler holds back its delay on the first call: pad it so blocks start on the first call
+            self.prime16 = self.b16 - len(y16) % self.b16 if len(y16) < self.b16 else 0
+            y16 = np.concatenate([np.zeros(self.prime16, np.float32), y16])
+            self.primed = True
+        self.pending = np.concatenate([self.pending, y16])
+        out = []
+        while len(self.pending) >= self.b16:
+            block, self.pending = self.pending[: self.b16], self.pending[self.b16 :]
+            out.append(self.rs_out(self.step(block)))
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def step(self, block16: np.ndarray) -> np.ndarray:
+        """One 16 kHz input block (b16,) -> one output block at the model rate (b_t,) float32."""
+        block, self.hp_zi = _lfilter(self.hp_b, self.hp_a, block16, self.hp_zi)
+        self.window[: -self.b16] = self.window[self.b16 :]
+        self.window[-self.b16 :] = block
+        self.t16 += self.b16
+        n_new = self.b16 // WINDOW
+        self.pitch[:-n_new] = self.pitch[n_new:]
+        self.pitchf[:-n_new] = self.pitchf[n_new:]
+        rms = float(np.sqrt(np.mean(np.square(block16, dtype=np.float64))))
+        if rms < self.gate:
+            self.stats.gated += 1
+            self.pitch[-n_new:], self.pitchf[-n_new:] = 1, 0.0
+            return self._silence()
+        t0 = time.perf_counter()
+        y = self._convert_tail()
+        out = self._sola(y)
+        self.stats.compute.append(time.perf_counter() - t0)
+        self.silent_prev = False
+        return out
+
+    def warm_up(self) -> None:
+        """Run the model once per window length on quiet noise (kernels built, caches filled), then reset the
+        loop's state, so the first live block costs what every block costs."""
+        rng = np.random.default_rng(0)
+        t16 = self.t16
+        for k in range(2):
+            self.window[:] = 1e-3 * rng.standard_normal(len(self.window)).astype(np.float32)
+            self.t16 = self.win16 + k * WINDOW
+            self._convert_tail()
+        self.t16 = t16
+        self.window[:] = 0.0
+        self.pitch[:], self.pitchf[:], self.sola[:] = 1, 0.0, 0.0
+
+    # ------------------------------------------------------------------------------------- model
+    @property
+    def _frames_now(self) -> int:
+        """Frames of this step's window: ``frames`` or ``frames + 1`` so that it starts on the 20 ms grid."""
+        return self.frames + ((self.t16 - self.win16) % (2 * WINDOW)) // WINDOW
+
+    def _pitch_tail(self) -> None:
+        n = min(self.ret_frames + F0_MARGIN, self.frames)
+        seg = self.window[-n * WINDOW :]
+        coarse, hz = self.vc.pitch_track(seg, n)
+        self.pitch[-self.ret_frames :] = coarse[-self.ret_frames :]
+        self.pitchf[-self.ret_frames :] = hz[-self.ret_frames :]
+
+    @torch.inference_mode()
+    def _convert_tail(self) -> np.ndarray:
+        """Model output for the last ``ret_frames`` frames of the window, (ret_frames · hop,) float32."""
+        from arvc.device import autocast
+
+        vc = self.vc
+        if vc.use_f0:
+            self._pitch_tail()
+        frames = self._frames_now
+        skip = frames - self.ret_frames
+        audio = np.pad(self.window[-frames * WINDOW :], (0, REFLECT_PAD), mode="reflect")
+        item = vc.chunk_inputs(audio, self.pitch[-frames:] if vc.use_f0 else None,
+                               self.pitchf[-frames:] if vc.use_f0 else None)
+        if item.frames != frames:
+            raise ArvcError(f"embedder gave {item.frames} frames for a {frames}-frame window")
+        synth, dev = vc.synth, vc.device
+        lengths = torch.tensor([frames], dtype=torch.long, device=dev)
+        phone = item.phone.unsqueeze(0).to(dev)
+        pitch = item.pitch.unsqueeze(0).to(dev) if vc.use_f0 else None
+        fh = max(skip - FLOW_MARGIN, 0)
+        dh = max(skip - DEC_MARGIN, 0)
+        noise = 0.0 if vc.cfg.deterministic else vc.cfg.noise_scale
+        with autocast(dev, vc.precision):
+            g = synth._g(self.sid)
+            m_p, logs_p, x_mask = synth.enc_p(phone, pitch, lengths)
+            m_p, logs_p, x_mask = m_p[:, :, fh:], logs_p[:, :, fh:], x_mask[:, :, fh:]
+            z_p = (m_p + torch.exp(logs_p) * torch.randn_like(m_p) * noise) * x_mask if noise else m_p * x_mask
+            z = synth.flow(z_p, x_mask, g=g, reverse=True)[:, :, dh - fh :]
+            f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
+            wav = synth.dec(z, f0, g=g)
+        wav = wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :]
+        if vc.cfg.rms_mix_rate < 1:
+            wav = mix_rms(self.window[-self.ret_frames * WINDOW :].astype(np.float64), SR_16K, wav, vc.tgt_sr,
+                          vc.cfg.rms_mix_rate)
+        return np.clip(wav, -OUTPUT_LIMIT, OUTPUT_LIMIT).astype(np.float32)
+
+    # -------------------------------------------------------------------------------------- SOLA
+    def _sola(self, y: np.ndarray) -> np.ndarray:
+        """Best offset in the search region, overlap-add of the crossfade; (b_t,) float32."""
+        cf, s, b = self.cf_t, self.s_t, self.b_t
+        if cf == 0:
+            return y[:b].copy()
+        head = y[: cf + s].astype(np.float64)
+        num = np.correlate(head, self.sola.astype(np.float64), mode="valid")
+        den = np.sqrt(np.convolve(head * head, self.ones_cf, mode="valid")) + 1e-8
+        o = int(np.argmax(num / den))
+        y = y[o:]
+        out = y[:b].copy()
+        out[:cf] = out[:cf] * self.fade_in + self.sola * self.fade_out
+        self.sola[:] = y[b : b + cf]
+        return out
+
+    def _silence(self) -> np.ndarray:
+        out = np.zeros(self.b_t, np.float32)
+        if not self.silent_prev and self.cf_t:
+            out[: self.cf_t] = self.sola * self.fade_out
+        self.sola[:] = 0.0
+        self.silent_prev = True
+        return out
+
+    def flush(self) -> np.ndarray:
+        """Push silence through the loop until the last real input has left it (stream rate)."""
+        need = int(math.ceil((self.b16 + self.cf16 + self.s16) / self.b16)) * self.b16
+        return self.process(np.zeros(need * self.cfg.sample_rate // SR_16K, np.float32))
+
+    @property
+    def delay_samples(self) -> int:
+        """Offset of the output stream behind the input stream in samples at the stream rate: crossfade +
+        search + the input resampler's look-ahead (known after the first block)."""
+        return (self.cf16 + self.s16 + self.prime16) * self.cfg.sample_rate // SR_16K
+
+
+def _lfilter(b, a, x, zi):
+    from scipy import signal
+
+    y, zi = signal.lfilter(b, a, np.asarray(x, dtype=np.float64), zi=zi)
+    return y.astype(np.float32), zi
+
+
+# ------------------------------------------------------------------------------------------------ runner
+class StreamRunner:
+    """Keeps conversion off the audio thread: ``callback(indata) -> outdata`` (same length) queues input,
+    a worker thread runs :meth:`BlockConverter.process`, output leaves through a FIFO that starts
+    ``headroom_ms`` behind. When the FIFO runs dry the block is an underrun: what is left fades out and the
+    stream resumes (fading in) with the next converted block; the device never waits and nothing raises.
+    """
+
+    FADE_MS = 5
+
+    def __init__(self, conv: BlockConverter):
+        self.conv = conv
+        sr = conv.cfg.sample_rate
+        self.headroom = conv.cfg.headroom_ms * sr // 1000
+        self.fade = max(1, self.FADE_MS * sr // 1000)
+        self.inq: queue.Queue = queue.Queue(maxsize=256)  # input chunks waiting (a few seconds)
+        self.lock = threading.Lock()
+        self.fifo = np.zeros(0, np.float32)
+        self.playing = False
+        self.last = 0.0
+        self.lead_in = 0  # samples emitted before the first converted block played
+        self.started = False
+        self.error: BaseException | None = None
+        self.stop_event = threading.Event()
+        self.worker = threading.Thread(target=self._work, name="arvc-realtime", daemon=True)
+
+    def start(self) -> "StreamRunner":
+        self.worker.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        try:
+            self.inq.put_nowait(None)
+        except queue.Full:
+            pass
+        self.worker.join(timeout=10)
+
+    def _work(self) -> None:
+        while not self.stop_event.is_set():
+            x = self.inq.get()
+            if x is None:
+                return
+            try:
+                y = self.conv.process(x)
+            except Exception as e:  # reported by the caller; the audio thread keeps running
+                self.error = e
+                self.stop_event.set()
+                return
+            with self.lock:
+                if not self.playing and len(y):
+                    y = np.concatenate([np.zeros(self.headroom, np.float32), y])
+                    y[self.headroom : self.headroom + self.fade] *= np.linspace(0, 1, self.fade, dtype=np.float32)[: len(y) - self.headroom]
+                    self.playing = True
+                self.fifo = np.concatenate([self.fifo, y])
+
+    def callback(self, indata: np.ndarray) -> np.ndarray:
+        """Called on the audio thread with (n,) input; returns (n,) output immediately."""
+        try:
+            self.inq.put_nowait(np.array(indata, dtype=np.float32, copy=True))
+        except queue.Full:
+            self.conv.stats.dropped += 1
+        n = len(indata)
+        with self.lock:
+            if not self.playing:
+                if not self.started:
+                    self.lead_in += n
+                return np.zeros(n, np.float32)
+            self.started = True
+            take = self.fifo[:n]
+            self.fifo = self.fifo[n:]
+            if len(take) == n:
+                self.last = float(take[-1]) if n else self.last
+                return take
+            self.conv.stats.underruns += 1
+            self.playing = False
+        out = np.zeros(n, np.float32)
+        out[: len(take)] = take
+        k = min(self.fade, n - len(take))
+        tail = float(take[-1]) if len(take) else self.last
+        out[len(take) : len(take) + k] = tail * np.linspace(1, 0, k, dtype=np.float32)
+        self.last = 0.0
+        return out
+
+
+# ------------------------------------------------------------------------------------------ simulation
+@dataclass
+class SimulationResult:
+    output: np.ndarray  # stream-rate float32, aligned to the input (nominal delay removed)
+    sample_rate: int
+    stats: StreamStats
+    wall_seconds: float
+
+
+def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", period_ms: int = 10,
+             on_report=None, report_every: float = 5.0) -> SimulationResult:
+    """Stream ``audio`` (stream rate, (N,)) through the block loop.
+
+    ``pace="fast"``: blocks back to back (late = steps whose compute exceeded a block).
+    ``pace="realtime"``: a clock thread plays the device, calling :meth:`StreamRunner.callback` every
+    ``period_ms`` in real time, so underruns are real. The output is aligned to the input by removing
+    the loop's nominal delay (plus, in realtime pace, the headroom) and cut to the input length.
+    """
+    sr = conv.cfg.sample_rate
+    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if pace == "realtime":
+        conv.warm_up()
+    t_start = time.perf_counter()
+    last_report = t_start
+    if pace == "fast":
+        io_block = conv.b16 * sr // SR_16K
+        parts = []
+        for a in range(0, len(x), io_block):
+            parts.append(conv.process(x[a : a + io_block]))
+            if on_report and time.perf_counter() - last_report > report_every:
+                on_report(conv.stats)
+                last_report = time.perf_counter()
+        parts.append(conv.flush())
+        y = np.concatenate(parts)
+        delay = conv.delay_samples
+    elif pace == "realtime":
+        runner = StreamRunner(conv).start()
+        period = period_ms * sr // 1000
+        tail = (conv.b16 + conv.cf16 + conv.s16) * sr // SR_16K + runner.headroom + 2 * conv.b16 * sr // SR_16K
+        src = np.concatenate([x, np.zeros(tail, np.float32)])
+        parts = []
+        t0 = time.perf_counter()
+        try:
+            for k, a in enumerate(range(0, len(src), period)):
+                wait = t0 + k * period / sr - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                parts.append(runner.callback(src[a : a + period]))
+                if runner.error is not None:
+                    raise runner.error
+                if on_report and time.perf_counter() - last_report > report_every:
+                    on_report(conv.stats)
+                    last_report = time.perf_counter()
+        finally:
+            runner.stop()
+        y = np.concatenate(parts)
+        # output of the first block starts playing after lead_in silent samples and the headroom
+        delay = runner.lead_in + runner.headroom + conv.delay_samples
+    else:
+        raise ArvcError(f"--pace {pace!r}: choices are realtime, fast")
+    y = y[delay : delay + len(x)]
+    return SimulationResult(y.astype(np.float32), sr, conv.stats, time.perf_counter() - t_start)
+

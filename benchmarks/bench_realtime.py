@@ -1,0 +1,118 @@
+"""Realtime block loop: per-block compute p50/p95, late blocks and real underruns, per block size and precision.
+
+Model: a FULL-SIZE v2 40k HiFi-GAN model and a full-size HuBERT-base embedder (random init, the real
+architectures; built by ``bench_infer.make_full_models``), fcpe, no index, on speech (the bundled kal
+voice). Each case runs in a fresh subprocess: a warm-up, then ``--seconds`` of audio streamed by
+``--pace fast`` (compute per block; "late" = blocks slower than their duration) and by ``--pace realtime``
+(a clock plays the device; "underruns" are real).
+
+Usage:
+  python benchmarks/bench_realtime.py                                   # blocks 250 150, fp32 bf16, 2 threads
+  python benchmarks/bench_realtime.py --blocks 250 --precisions fp32 --context_ms 500 --seconds 30
+  python benchmarks/bench_realtime.py --fast_only --seconds 5        # compute per block only (busy machines)
+The machine may be shared: the load average is printed beside the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_infer import make_full_models, make_input  # noqa: E402
+
+
+def run_case(args: argparse.Namespace) -> dict:
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from arvc.audio.io import load_audio
+    from arvc.inference import InferenceConfig, VoiceConverter
+    from arvc.inference.realtime import BlockConverter, RealtimeConfig, simulate
+
+    inf = InferenceConfig(f0_method=args.method, embedder_model="custom", embedder_path=args.embedder,
+                          index_rate=0.0, precision=args.precision)
+    vc = VoiceConverter(args.model, None, inf)
+    audio = load_audio(args.input, 16000)
+
+    def loop():
+        cfg = RealtimeConfig(block_ms=args.block_ms, context_ms=args.context_ms, crossfade_ms=args.crossfade_ms,
+                             headroom_ms=args.headroom_ms, sample_rate=16000, inference=inf)
+        return BlockConverter(vc, cfg)
+
+    simulate(loop(), audio[:16000], pace="fast")  # warm-up: kernels for both window lengths
+    fast = loop()
+    simulate(fast, audio, pace="fast")
+    live = loop()
+    if not args.fast_only:
+        simulate(live, audio, pace="realtime")
+    st = fast.stats
+    return {"p50_ms": 1000 * st.percentile(50), "p95_ms": 1000 * st.percentile(95),
+            "max_ms": 1000 * max(st.compute), "blocks": len(st.compute), "late": st.late,
+            "underruns": "-" if args.fast_only else live.stats.underruns, "rt_p95_ms": 1000 * live.stats.percentile(95),
+            "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision,
+            "finite": bool(np.isfinite(np.asarray(st.compute)).all())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--blocks", nargs="+", type=int, default=[250, 150])
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    ap.add_argument("--method", default="fcpe")
+    ap.add_argument("--context_ms", type=int, default=1000)
+    ap.add_argument("--crossfade_ms", type=int, default=50)
+    ap.add_argument("--headroom_ms", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--fast_only", action="store_true", help="skip the realtime-pace run (no underrun count)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--model"), ap.add_argument("--embedder"), ap.add_argument("--input")
+    ap.add_argument("--precision", default="fp32"), ap.add_argument("--block_ms", type=int, default=250)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(run_case(args)))
+        return
+    from arvc.device import cpu_model_name, describe_cpu_bf16
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="arvc_bench_rt_"))
+    work.mkdir(parents=True, exist_ok=True)
+    inp = work / f"input_{int(args.seconds)}s.wav"
+    if not inp.exists():
+        make_input(inp, args.seconds)
+    model, emb = make_full_models(work)
+    print(f"{cpu_model_name()}; {describe_cpu_bf16()}; {args.threads} threads; {args.seconds:.0f} s of speech; "
+          f"f0 {args.method}; context {args.context_ms} ms, crossfade {args.crossfade_ms} ms, "
+          f"headroom {args.headroom_ms} ms", flush=True)
+    print(f"{'block':>6} {'prec':>5} {'latency':>8} {'p50':>7} {'p95':>7} {'max':>7} {'late':>9} {'underruns':>9}  load",
+          flush=True)
+    for block in args.blocks:
+        for prec in args.precisions:
+            cmd = [sys.executable, __file__, "--worker", "--model", str(model), "--embedder", str(emb), "--input",
+                   str(inp), "--precision", prec, "--block_ms", str(block), "--method", args.method,
+                   "--context_ms", str(args.context_ms), "--crossfade_ms", str(args.crossfade_ms),
+                   "--headroom_ms", str(args.headroom_ms), "--threads", str(args.threads)]
+            cmd += ["--fast_only"] if args.fast_only else []
+            t0 = time.time()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            if proc.returncode or not lines:
+                err = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                print(f"{block:>6} {prec:>5} FAILED: {err[:150]}", flush=True)
+                continue
+            r = json.loads(lines[-1])
+            print(f"{block:>6} {r['precision']:>5} {r['latency_ms']:>6} ms {r['p50_ms']:>5.0f}ms {r['p95_ms']:>5.0f}ms "
+                  f"{r['max_ms']:>5.0f}ms {r['late']:>3}/{r['blocks']:<5} {r['underruns']:>9}  "
+                  f"{os.getloadavg()[0]:.1f} ({time.time() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
