@@ -150,7 +150,7 @@ def _tiny_trainer(tmp_path, name: str, mixed_precision: str):
 
     from _training_data import make_experiment
     from arvc.data.collate import collate
-    from arvc.data.dataset import TrainingDataset, read_filelist
+    from arvc.data import TrainingDataset, read_filelist
     from arvc.models.config import ModelConfig
     from arvc.paths import ExperimentPaths
     from arvc.training.config import TrainConfig

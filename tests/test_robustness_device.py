@@ -20,7 +20,7 @@ def _args(stage: str, tmp_path, fixtures_dir, voices_dir) -> list[str]:
                 "--f0_method", "pm", "--embedder_model", "custom", "--embedder_path", pt / "embedder"]
     if stage == "train":
         make_experiment(logs / "t", n_items=2, seconds=0.3)
-        return ["train", "t", "--logs_dir", logs, "--model_size", "tiny", "--epochs", "1", "--batch_size", "2",
+        return ["train", "t", "--logs_dir", logs, "--model_size", "tiny", "--from_scratch", "--epochs", "1", "--batch_size", "2",
                 "--progress", "false"]
     if stage == "extract":
         make_chunks(logs / "e", n=2, seconds=1.0)

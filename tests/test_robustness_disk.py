@@ -119,7 +119,7 @@ def test_create_index_full_disk(disk, capsys):
 def test_train_full_disk(disk, capsys):
     root = make_experiment(disk.root / "logs" / "m", n_items=4, seconds=0.3)
     disk.fill(leave=300_000)  # config.json and events fit, the checkpoints do not
-    rc = cli_main(["train", "m", "--logs_dir", str(disk.root / "logs"), "--model_size", "tiny", "--epochs", "1",
+    rc = cli_main(["train", "m", "--logs_dir", str(disk.root / "logs"), "--model_size", "tiny", "--from_scratch", "--epochs", "1",
                    "--batch_size", "4", "--save_every", "1", "--progress", "false"])
     _one_error(capsys, rc, root)
     _no_partial_files(root)

@@ -17,7 +17,7 @@ LOCK_NAME = ".arvc.lock"
 
 
 def _train_cmd(name: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "arvc.api.cli", "train", name, "--model_size", "tiny", "--batch_size", "4",
+    return [sys.executable, "-m", "arvc.api.cli", "train", name, "--model_size", "tiny", "--from_scratch", "--batch_size", "4",
             "--progress", "false", "--save_every", "1", *extra]
 
 

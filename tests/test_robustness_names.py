@@ -36,7 +36,7 @@ def test_every_stage_refuses_traversal(stage, absolute, tmp_path, capsys):
     extra = {"preprocess": ["--dataset_path", str(tmp_path / "data")],
              "extract": ["--f0_method", "pm"],
              "create-index": [],
-             "train": ["--model_size", "tiny", "--epochs", "1", "--max_steps", "1", "--progress", "false"]}[stage]
+             "train": ["--model_size", "tiny", "--from_scratch", "--epochs", "1", "--max_steps", "1", "--progress", "false"]}[stage]
     rc = cli_main([stage, name, "--logs_dir", str(logs), *extra])
     err = capsys.readouterr().err
     assert rc == 1

@@ -20,7 +20,7 @@ def test_bad_training_limits_are_one_line(flags, needle, tmp_path, capsys):
     logs = tmp_path / "logs"
     root = make_experiment(logs / "lim", n_items=2, seconds=0.3)
     before = sorted(root.rglob("*"))
-    rc = cli_main(["train", "lim", "--logs_dir", str(logs), "--model_size", "tiny", "--epochs", "1",
+    rc = cli_main(["train", "lim", "--logs_dir", str(logs), "--model_size", "tiny", "--from_scratch", "--epochs", "1",
                    "--progress", "false", *flags])
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("error: ")]
@@ -33,7 +33,7 @@ def test_short_run_tensorboard_has_every_tag(tmp_path):
 
     logs = tmp_path / "logs"
     make_experiment(logs / "tb", n_items=4, seconds=0.3)
-    rc = cli_main(["train", "tb", "--logs_dir", str(logs), "--model_size", "tiny", "--epochs", "2", "--batch_size", "2",
+    rc = cli_main(["train", "tb", "--logs_dir", str(logs), "--model_size", "tiny", "--from_scratch", "--epochs", "2", "--batch_size", "2",
                    "--save_every", "1", "--progress", "false"])  # 4 steps, far below the default --log_every 50
     assert rc == 0
     acc = EventAccumulator(str(logs / "tb" / "eval"), size_guidance={"scalars": 0, "images": 0})

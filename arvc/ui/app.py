@@ -85,7 +85,7 @@ def _convert_rows(jobs: list) -> tuple[list[tuple[str, str, str]], list[str]]:
         failed = [e for e in job.errors() if str(src) in e]
         if failed:
             rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
-        elif f"{src} -> {dst}" in job.log() and dst.is_file():
+        elif dst.is_file() and str(dst) in job.log():  # infer prints each output path when it is written
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
         elif job.finished:
