@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
-SR = 16000
+from arvc.constants import SR_16K as SR
+
 
 
 @lru_cache(maxsize=1)

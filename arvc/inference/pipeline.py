@@ -24,6 +24,7 @@ import torch
 
 from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
+from arvc.constants import SR_16K
 from arvc.device import autocast, default_chunk_batch, resolve_precision, select_device
 from arvc.errors import ArvcError
 from arvc.features.embedders import load_embedder
@@ -37,7 +38,6 @@ from arvc.inference.retrieval import protect_features, repeat_frames
 
 log = logging.getLogger(__name__)
 
-SR_16K = 16000
 INPUT_PEAK = 0.95
 OUTPUT_PEAK = 0.99
 MIN_INPUT_SAMPLES = 1600  # 0.1 s at 16 kHz

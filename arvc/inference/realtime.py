@@ -25,13 +25,13 @@ import numpy as np
 import torch
 
 from arvc.audio.dsp import butter_highpass
+from arvc.constants import SR_16K, VERSIONS
 from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
 from arvc.inference.config import InferenceConfig
 from arvc.inference.envelope import mix_rms
 
 
-SR_16K = 16000
 SEARCH_MS = 10  # SOLA search region (RVC GUI: one 10 ms frame)
 FLOW_MARGIN = 24  # frames the prior/flow run before the returned frames (RVC's realtime margin)
 DEC_MARGIN = 8  # frames the vocoder runs before the returned frames; their samples are dropped
@@ -146,7 +146,7 @@ class BlockConverter:
         self.vc, self.cfg = vc, cfg.validate()
         if not cfg.sample_rate:
             cfg.sample_rate = vc.tgt_sr
-        if vc.version not in ("v1", "v2"):
+        if vc.version not in VERSIONS:
             raise ArvcError(f"unsupported model version {vc.version!r}")
         ms16 = SR_16K // 1000
         self.b16, self.cf16, self.s16 = cfg.block_ms * ms16, cfg.crossfade_ms * ms16, cfg.search_ms * ms16

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SR_16K = 16000
+from arvc.constants import SR_16K
+
 FRAME = 400  # 25 ms analysis frames
 HOP = 160  # 10 ms
 SILENCE_DB = -60.0  # frame RMS below this (dBFS) counts as silence

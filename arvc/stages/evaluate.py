@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from arvc.audio.io import AudioReadError, is_audio_file, load_audio
+from arvc.constants import SR_16K as SR
 from arvc.errors import ArvcError
 from arvc.evaluation import speaker
 from arvc.evaluation.pitch import compare_f0
@@ -19,7 +20,6 @@ from arvc.evaluation.plots import plot_comparison
 from arvc.evaluation.report import combined_score, mean_row, write_outputs
 
 log = logging.getLogger(__name__)
-SR = 16000
 
 
 @dataclass

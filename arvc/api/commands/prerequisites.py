@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from arvc.constants import SAMPLE_RATES, VERSIONS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from arvc.api.argtypes import add_bool
 
-    parser.add_argument("--sample_rates", type=int, nargs="+", default=[40000], choices=(32000, 40000, 48000),
+    parser.add_argument("--sample_rates", type=int, nargs="+", default=[40000], choices=SAMPLE_RATES,
                         help="pretrain sample rates (default 40000)")
-    parser.add_argument("--versions", nargs="+", default=["v2"], choices=("v1", "v2"), help="pretrain versions (default v2)")
+    parser.add_argument("--versions", nargs="+", default=["v2"], choices=VERSIONS, help="pretrain versions (default v2)")
     parser.add_argument("--embedders", nargs="*", default=["contentvec"], help="embedders to fetch (default contentvec)")
     add_bool(parser, "--rmvpe", True, "fetch the RMVPE pitch weights (default true)")
     add_bool(parser, "--pretrains", True, "fetch the standard pretrains (default true)")

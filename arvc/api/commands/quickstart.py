@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from arvc.api.argtypes import add_bool
+from arvc.constants import SAMPLE_RATES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model_name", default="quickstart_slt")
     p.add_argument("--logs_dir", default=None, help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)")
     p.add_argument("--output_dir", type=Path, default=Path("outputs/quickstart"), help="converted audio and scores")
-    p.add_argument("--sample_rate", type=int, choices=(32000, 40000, 48000), default=32000)
+    p.add_argument("--sample_rate", type=int, choices=SAMPLE_RATES, default=32000)
     p.add_argument("--train_minutes", type=float, default=12.0, help="training time budget (default 12)")
     p.add_argument("--epochs", type=int, default=2000,
                    help="upper bound on training epochs (default 2000: the time budget ends the run first)")
