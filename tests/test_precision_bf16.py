@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from arvc.device import cpu_amx_active, describe_cpu_bf16, guard_reduced_precision, relative_error
+from arvc.cpu_bf16 import cpu_amx_active, describe_cpu_bf16, guard_reduced_precision, relative_error
 
 pytestmark = pytest.mark.bf16
 
@@ -217,10 +217,11 @@ def test_bf16_tests_also_pass_with_amx_capped():
 
 
 def _fake_cpu(monkeypatch, flags: set[str], selfcheck_ok: bool = True):
+    import arvc.cpu_bf16 as cpu_bf16
     import arvc.device as device
 
-    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
-    monkeypatch.setattr(device, "cpu_bf16_selfcheck", lambda: selfcheck_ok)
+    monkeypatch.setattr(cpu_bf16, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(cpu_bf16, "cpu_bf16_selfcheck", lambda: selfcheck_ok)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     return device
 
@@ -242,7 +243,7 @@ def test_auto_precision_is_bf16_only_on_amx_cpus_whose_bf16_checks_out(monkeypat
 
 
 def test_bf16_selfcheck_measures_caches_and_reports_a_wrong_cpu(tmp_path, monkeypatch, caplog):
-    import arvc.device as device
+    import arvc.cpu_bf16 as device
 
     monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path))
     device.cpu_bf16_selfcheck.cache_clear()

@@ -337,7 +337,7 @@ class HubertEmbedder(Embedder):
 
     def _guard_cpu_precision(self) -> None:
         """Reduced precision on the CPU: layers whose kernels drift on this CPU (e.g. AMX) stay in fp32."""
-        from arvc.device import guard_reduced_precision
+        from arvc.cpu_bf16 import guard_reduced_precision
 
         audio = guard_probe_audio().to(self.device)
         self.guard = guard_reduced_precision(self.model, lambda m, dt: m(audio.to(dt)), self.dtype)
