@@ -7,6 +7,7 @@ The CPU's bf16 features are printed at the top of ``.ci/run``.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from arvc.cpu_bf16 import cpu_amx_active, describe_cpu_bf16, guard_reduced_precision, relative_error
+from arvc.cpu_bf16 import (amx_conv_bug_shape, cpu_amx_active, describe_cpu_bf16, guard_reduced_precision,
+                           relative_error, route_around_amx_conv_bug)
 
 pytestmark = pytest.mark.bf16
 
@@ -46,6 +48,62 @@ def _toy(drifting: bool) -> torch.nn.Sequential:
 
 def _run(model, dtype, x):
     return model(x.to(dtype))
+
+
+def _conv_shapes():
+    """Conv shapes around the AMX bug: (kind, in/group, groups, kernel, stride)."""
+    for icpg in (1, 2, 4, 6, 8, 12, 16):
+        for k in (3, 8, 16, 17, 32):
+            for groups, stride in ((1, 1), (4, 1), (1, 4)):
+                yield "1d", icpg, groups, k, stride
+    for icpg in (2, 4, 8, 12, 16):
+        for kh, kw in ((1, 16), (3, 8), (8, 1), (3, 3)):
+            yield "2d", icpg, 1, (kh, kw), 1
+
+
+def _make_conv(kind, icpg, groups, k, stride):
+    ic = icpg * groups
+    if kind == "1d":
+        return torch.nn.Conv1d(ic, 16 * groups, k, stride, padding=k // 2, groups=groups), torch.randn(2, ic, 203)
+    return torch.nn.Conv2d(ic, 16, k, stride, padding=(k[0] // 2, k[1] // 2)), torch.randn(2, ic, 21, 37)
+
+
+def test_amx_conv_bug_is_routed_around():
+    """oneDNN's AMX bf16 conv forward is wrong for few input channels per group (see amx_conv_bug_shape): with
+    the fix every shape agrees with fp32, cast and under autocast; on AMX, every raw failure is a predicted one."""
+    torch.manual_seed(0)
+    raw_bad, unpredicted = [], []
+    for shape in _conv_shapes():
+        conv, x = _make_conv(*shape)
+        with torch.no_grad():
+            ref = conv(x)
+            raw = relative_error(copy.deepcopy(conv).to(torch.bfloat16)(x.bfloat16()), ref)
+            route_around_amx_conv_bug(conv)
+            assert torch.equal(conv(x), ref), shape  # fp32 calls are untouched
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                auto = relative_error(conv(x), ref)
+            fixed = relative_error(conv.to(torch.bfloat16)(x.bfloat16()), ref)
+        assert fixed < 0.02 and auto < 0.02, (shape, raw, fixed, auto)
+        if raw > 0.02:
+            raw_bad.append(shape)
+            if not amx_conv_bug_shape(conv):
+                unpredicted.append((shape, raw))
+    print(f"raw bf16 conv wrong for {len(raw_bad)} shapes ({describe_cpu_bf16()}): {raw_bad}")
+    assert not unpredicted, f"bf16 convs wrong on this CPU outside amx_conv_bug_shape: {unpredicted}"
+    if not cpu_amx_active():
+        assert not raw_bad, raw_bad  # only AMX has the bug; elsewhere bf16 convs are right as they are
+
+
+def test_amx_conv_fix_covers_unbatched_and_weight_norm():
+    torch.manual_seed(0)
+    conv = torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(128, 128, 16, padding=8, groups=16), dim=2)
+    x = torch.randn(128, 90)
+    with torch.no_grad():
+        ref = conv(x)
+        route_around_amx_conv_bug(conv)
+        got = conv.to(torch.bfloat16)(x.bfloat16())
+    assert amx_conv_bug_shape(conv) and got.shape == ref.shape
+    assert relative_error(got, ref) < 0.02
 
 
 def test_guard_keeps_a_drifting_kernel_in_fp32():

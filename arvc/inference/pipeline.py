@@ -110,6 +110,10 @@ class VoiceConverter:
         self.synth.eval()
         if hasattr(self.synth, "remove_weight_norm"):
             self.synth.remove_weight_norm()  # fold g·v/||v|| once, in fp32
+        if self.device.type == "cpu":
+            from arvc.cpu_bf16 import route_around_amx_conv_bug
+
+            route_around_amx_conv_bug(self.synth)
         if self.cfg.deterministic and hasattr(self.synth, "set_deterministic"):
             self.synth.set_deterministic(True)
         mc = self.model.config

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from arvc.cpu_bf16 import route_around_amx_conv_bug
 from arvc.data import Batch, BucketBatchSampler, collate
 from arvc.device import dataloader_options
 from arvc.errors import ArvcError
@@ -117,6 +118,9 @@ class Trainer:
             load_pretrained(net_d, cfg.pretrained_d, "D", expect)
         self.from_scratch = not (cfg.pretrained_g or cfg.pretrained_d)
         self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
+        if self.device.type == "cpu":
+            route_around_amx_conv_bug(self.net_g)
+            route_around_amx_conv_bug(self.net_d)
         broadcast_parameters(self.net_g, self.net_d)
 
         make_opt = optimizer_factory or self._build_optimizer

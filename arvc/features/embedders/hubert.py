@@ -337,8 +337,9 @@ class HubertEmbedder(Embedder):
 
     def _guard_cpu_precision(self) -> None:
         """Reduced precision on the CPU: layers whose kernels drift on this CPU (e.g. AMX) stay in fp32."""
-        from arvc.cpu_bf16 import guard_reduced_precision
+        from arvc.cpu_bf16 import guard_reduced_precision, route_around_amx_conv_bug
 
+        route_around_amx_conv_bug(self.model)
         audio = guard_probe_audio().to(self.device)
         self.guard = guard_reduced_precision(self.model, lambda m, dt: m(audio.to(dt)), self.dtype)
         if self.guard.kept_fp32:
