@@ -77,7 +77,7 @@ def make_full_models(folder: Path) -> tuple[Path, Path]:
 
 def run_case(args: argparse.Namespace) -> dict:
     """One conversion in this process; returns timings."""
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")  # as the infer CLI does
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")  # as the infer CLI does
     import numpy as np
     import torch
 

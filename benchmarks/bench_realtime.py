@@ -29,7 +29,7 @@ from bench_infer import make_full_models, make_input  # noqa: E402
 
 
 def run_case(args: argparse.Namespace) -> dict:
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
     import numpy as np
     import torch
 

@@ -35,7 +35,7 @@ def _fixture_flags(pt, f0_method: str) -> list[str]:
         "-m", str(pt / "model.pth"), "--index", str(pt / "model.index"),
         "--pitch", "2", "--f0_method", f0_method, "--index_rate", "0.5", "--rms_mix_rate", "0.5",
         "--protect", "0.33", "--hop_length", "128", "--embedder_model", "custom", "--embedder_path", str(pt / "embedder"),
-        "--deterministic", "--wav_subtype", "FLOAT",
+        "--deterministic", "--wav_subtype", "FLOAT", "--precision", "fp32",  # the reference ran in fp32
         "--silence_gate_db", "off",  # the reference client has no silence gate (tests/test_robustness_silence.py)
     ]
 
@@ -85,7 +85,7 @@ def vc(pt):
 
     cfg = InferenceConfig(pitch=2, f0_method="pm", index_rate=0.5, rms_mix_rate=0.5, protect=0.33,
                           embedder_model="custom", embedder_path=str(pt / "embedder"), deterministic=True,
-                          silence_gate_db=None)
+                          silence_gate_db=None, precision="fp32")
     return VoiceConverter(pt / "model.pth", pt / "model.index", cfg)
 
 

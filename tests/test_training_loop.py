@@ -94,8 +94,6 @@ def test_small_model_size_builds_and_steps(tmp_path):
 
 def _equal_item_trainer(tmp_path, name: str):
     """A Trainer over 4 equal-length items whose length is the segment (deterministic windows)."""
-    from accelerate import Accelerator
-
     from arvc.models.config import ModelConfig
     from arvc.training.loop import Trainer
 
@@ -107,7 +105,11 @@ def _equal_item_trainer(tmp_path, name: str):
     mc = ModelConfig.tiny(segment_size=frames * 400)
     torch.manual_seed(0)
     # plain SGD: the update is proportional to the gradient (Adam's first steps are ~lr * sign(g))
-    trainer = Trainer(_cfg(name, logs), mc, ds, ExperimentPaths.of(name, logs), Accelerator(cpu=True),
+    from arvc.device import make_accelerator
+
+    accelerator, precision, _ = make_accelerator(None, "fp32")  # resets accelerate's shared state (from a bf16 run)
+    assert precision == "fp32" and accelerator.mixed_precision == "no"
+    trainer = Trainer(_cfg(name, logs), mc, ds, ExperimentPaths.of(name, logs), accelerator,
                       optimizer_factory=lambda params: torch.optim.SGD(params, lr=1e-2))
     trainer.net_g.set_deterministic(True)
     return trainer, collate([ds[i] for i in range(4)])

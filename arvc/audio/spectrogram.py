@@ -17,8 +17,9 @@ LOG_FLOOR = 1e-5
 
 @functools.lru_cache(maxsize=64)
 def hann_window(size: int, dtype: torch.dtype = torch.float32, device: str = "cpu") -> torch.Tensor:
-    """Periodic Hann window ``(size,)``."""
-    return torch.hann_window(size, dtype=dtype, device=device)
+    """Periodic Hann window ``(size,)`` (cached: built outside inference mode, so training can use it too)."""
+    with torch.inference_mode(False):
+        return torch.hann_window(size, dtype=dtype, device=device)
 
 
 @functools.lru_cache(maxsize=64)
@@ -30,7 +31,8 @@ def mel_filterbank(
     import librosa  # optional-heavy: a second to import, needed only to build a filterbank once
 
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk)
-    return torch.from_numpy(basis).to(dtype=dtype, device=device)
+    with torch.inference_mode(False):  # cached: must stay usable by autograd
+        return torch.from_numpy(basis).to(dtype=dtype, device=device)
 
 
 def stft(y: torch.Tensor, n_fft: int, hop: int, win: int | None = None, *, center: bool = True,

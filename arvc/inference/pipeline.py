@@ -25,7 +25,8 @@ import torch
 from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
 from arvc.constants import SR_16K
-from arvc.device import autocast, default_chunk_batch, resolve_precision, select_device
+from arvc.device import (autocast, decoder_tile_frames, decoder_weight_dtype, default_chunk_batch, resolve_precision,
+                         select_device)
 from arvc.errors import ArvcError
 from arvc.features.embedders import load_embedder
 from arvc.formats import load_synthesizer
@@ -93,8 +94,8 @@ class VoiceConverter:
     """A voice model ready to convert audio: synthesizer + embedder + F0 method + optional index.
 
     Long inputs are processed chunk by chunk (at most ``batch_size`` chunks in flight). On CPU, set
-    ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` low (the ``infer`` CLI uses 64) before the first convolution:
-    oneDNN keeps kernels and buffers per input length, and every chunk has a new length.
+    ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` to a few hundred (the ``infer`` CLI uses 256) before the first
+    convolution: enough for the decoder's fixed tile shapes, without keeping kernels for every chunk length.
     """
 
     def __init__(self, model_path: str | os.PathLike, index_path: str | os.PathLike | None = None,
@@ -114,6 +115,10 @@ class VoiceConverter:
             from arvc.cpu_bf16 import route_around_amx_conv_bug
 
             route_around_amx_conv_bug(self.synth)
+        dec_dtype = decoder_weight_dtype(self.device, self.precision)
+        if dec_dtype is not None:
+            self.synth.dec.to(dec_dtype)  # cast once: no per-call weight casts, bf16 activations end to end
+        self.synth.decode_tile = decoder_tile_frames(self.device)
         if self.cfg.deterministic and hasattr(self.synth, "set_deterministic"):
             self.synth.set_deterministic(True)
         mc = self.model.config
@@ -152,7 +157,7 @@ class VoiceConverter:
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")
         self.embedder = load_embedder(
-            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.precision
+            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
         )
         if self.embedder.dim != self.model.config.content_dim:
             raise ArvcError(

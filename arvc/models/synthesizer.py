@@ -29,6 +29,7 @@ class Synthesizer(nn.Module):
         self.hop_length = cfg.hop_length
         self.segment_frames = cfg.segment_frames
         self.checkpointing = checkpointing
+        self.decode_tile = 0  # > 0: inference decodes this many frames at a time (HiFi-GAN; set by the pipeline)
         self.enc_p = TextEncoder(cfg.inter_channels, cfg.hidden_channels, cfg.filter_channels, cfg.n_heads,
                                  cfg.n_layers, cfg.kernel_size, float(cfg.p_dropout), cfg.content_dim, f0=cfg.use_f0)
         self.enc_p.encoder.checkpointing = checkpointing
@@ -108,6 +109,13 @@ class Synthesizer(nn.Module):
             z_p = m_p * x_mask
         z = self.flow(z_p, x_mask, g=g, reverse=True)
         ragged = bool((phone_lengths.to(x_mask.device) < x_mask.shape[-1]).any())
-        f0 = pitchf.to(z.dtype) if self.use_f0 else None
-        audio = self.dec(z * x_mask, f0, g=g, x_mask=x_mask if ragged else None)
+        f0 = pitchf.float() if self.use_f0 else None  # the source builds its phase in fp32
+        dtype = next(self.dec.parameters()).dtype  # bf16 when the decoder was cast (CPU bf16), else z's
+        if dtype == torch.float32:
+            dtype = z.dtype
+        z, g, mask = (z * x_mask).to(dtype), g.to(dtype), x_mask if ragged else None
+        if self.decode_tile and hasattr(self.dec, "infer_tiled"):
+            audio = self.dec.infer_tiled(z, f0, g, mask, self.decode_tile)
+        else:
+            audio = self.dec(z, f0, g=g, x_mask=mask)
         return audio, x_mask, (z, z_p, m_p, logs_p)

@@ -36,9 +36,10 @@ def config_from_args(args: argparse.Namespace, export_format: str):
 def run(args: argparse.Namespace) -> int:
     import os
 
-    # oneDNN caches compiled kernels per input shape; every chunk of a long file has its own length, so the
-    # default cache (1024 primitives, each with its buffers) grows by hundreds of MB per chunk. Keep it small.
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    # oneDNN caches compiled kernels per input shape. The decoder runs in fixed 250-frame tiles (a few shapes),
+    # but the encoder and embedder see every chunk's own length: 256 primitives hold the tiles' kernels
+    # without growing by a chunk's worth each time.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
     from arvc.stages.infer import InferRun, infer
 
     cfg = config_from_args(args, _format_of(args))

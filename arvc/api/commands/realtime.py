@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise ArvcError("-m/--model is required (or use --list_devices)")
     if not os.path.isfile(args.model):
         raise ArvcError(f"{args.model}: model file not found")
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
     if args.threads:
         import torch
 

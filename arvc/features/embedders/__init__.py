@@ -50,11 +50,12 @@ def load_embedder(name: str = "contentvec", *, path=None, version: str = "v2", l
     import torch
 
     device = torch.device(device) if device is not None else torch.device("cpu")
-    precision = resolve_precision(precision, device)
+    canonical = name if name not in EMBEDDERS and "/" in name else EMBEDDERS.resolve(name)
+    if not (precision == "auto" and canonical == "whisper-tiny.en"):  # CTranslate2 decides its own auto
+        precision = resolve_precision(precision, device)
     kwargs = dict(path=path, version=version, layer=layer, mix=mix, device=device, precision=precision)
     if name not in EMBEDDERS and "/" in name:
         return _hubert_loader(name, **kwargs)
-    canonical = EMBEDDERS.resolve(name)
     return EMBEDDERS.get(canonical)(canonical, **kwargs)
 
 

@@ -58,6 +58,9 @@ def log_mel(audio: torch.Tensor, n_samples: int = WINDOW_SAMPLES) -> torch.Tenso
     return (logm + 4.0) / 4.0
 
 
+_CT2_TYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
 class WhisperEmbedder(Embedder):
     """Whisper tiny.en encoder features, ``(B, frames, 768)`` for v2 (two copies of the 384 dims)."""
 
@@ -70,8 +73,10 @@ class WhisperEmbedder(Embedder):
                             f"only (--version {version} needs a HuBERT/ContentVec embedder)")
         self.device = torch.device(device)
         ct_device = "cuda" if self.device.type == "cuda" else "cpu"
-        compute = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[precision]
         supported = ctranslate2.get_supported_compute_types(ct_device)
+        if precision == "auto":  # the fastest of arvc's precisions that CTranslate2 runs here
+            precision = next(p for p in ("fp16", "bf16", "fp32") if _CT2_TYPES[p] in supported | {"float32"})
+        compute = _CT2_TYPES[precision]
         if compute not in supported:
             raise ArvcError(f"precision {precision} is not available for whisper-tiny.en on {ct_device} "
                             f"(CTranslate2 supports: {', '.join(sorted(supported))}); use fp32")

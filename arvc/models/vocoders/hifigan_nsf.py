@@ -166,6 +166,52 @@ class HiFiGANGenerator(nn.Module):
         groups = [self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels] for i in range(len(self.ups))]
         return decode_channels_last(self, self.ups, groups, x, har, g, x_mask)
 
+    def context_frames(self, g: torch.Tensor | None = None) -> int:
+        """Frames on each side that one output frame depends on (measured once: a change to one input
+        frame moves exactly this many frames of output on either side), plus a margin of 2."""
+        if getattr(self, "_context", None) is None:
+            p = 32
+            while True:
+                dtype = self.conv_pre.weight.dtype
+                x = torch.randn(1, self.conv_pre.in_channels, 2 * p + 1, generator=torch.Generator().manual_seed(0))
+                x = x.to(dtype=dtype, device=self.conv_pre.weight.device)
+                har = torch.zeros(1, 1, x.shape[-1] * self.upp, dtype=dtype, device=x.device) if self.nsf else None
+                gg = g[:1] if g is not None else None
+                with torch.no_grad():
+                    y1 = decode(self, x, har, gg, None)
+                    x[..., p] += 1.0
+                    moved = (decode(self, x, har, gg, None) != y1).flatten().nonzero()
+                reach = int(max(abs(int(moved.min()) - p * self.upp), abs(int(moved.max()) - (p + 1) * self.upp)))
+                frames = -(-reach // self.upp)
+                if frames < p - 2:
+                    self._context = frames + 2
+                    break
+                p *= 2
+        return self._context
+
+    def infer_tiled(self, x: torch.Tensor, f0: torch.Tensor | None, g: torch.Tensor | None,
+                    x_mask: torch.Tensor | None, tile: int) -> torch.Tensor:
+        """Inference ``tile`` frames at a time, each with :meth:`context_frames` of context either side: the
+        same output as one pass (the source is built once for the whole input), but activations stay
+        cache-sized instead of growing with the input. ``x (B, C, T)`` -> ``(B, 1, T * hop)``."""
+        t = x.shape[-1]
+        har = None
+        if self.nsf:
+            if f0 is None:
+                raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
+            har = masked(self.source(f0).transpose(1, 2), stage_mask(x_mask, self.upp))
+        c = self.context_frames(g)
+        if t <= tile + 2 * c:
+            return decode(self, x, har, g, x_mask)
+        out = []
+        for a in range(0, t, tile):
+            b = min(a + tile, t)
+            lo, hi = max(0, a - c), min(t, b + c)
+            y = decode(self, x[..., lo:hi], har[..., lo * self.upp:hi * self.upp] if har is not None else None, g,
+                       x_mask[..., lo:hi] if x_mask is not None else None)
+            out.append(y[..., (a - lo) * self.upp:(b - lo) * self.upp])
+        return torch.cat(out, dim=-1)
+
     def forward(self, x: torch.Tensor, f0: torch.Tensor | None = None, g: torch.Tensor | None = None,
                 x_mask: torch.Tensor | None = None) -> torch.Tensor:
         har = None
