@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 
@@ -48,3 +49,44 @@ def test_invalid_device_is_one_error_line(value, tmp_path, fixtures_dir, voices_
     proc = run_cli(*_args("infer", tmp_path, fixtures_dir, voices_dir), env=cli_env(ARVC_DEVICE=value))
     assert_one_error(proc, "ARVC_DEVICE")
     assert not (tmp_path / "o.wav").exists()
+
+
+_FAULTS = """
+import resource, sys, torch
+from arvc.device import tune_cpu_allocator
+applied = tune_cpu_allocator()
+x = torch.randn(16 * 2**20 // 4)
+def step():  # a layer's worth of large temporaries, as a forward pass makes them
+    a = x.repeat(4)
+    b = torch.nn.functional.leaky_relu(a)
+    return (a * b).sum()
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    step()
+before = faults()
+for _ in range(10):
+    step()
+print(applied, faults() - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
+def test_cpu_allocator_tuning_stops_refaulting_large_blocks():
+    """Large temporaries made and freed ten times: glibc maps each afresh (~490k page faults) unless tuned."""
+    import os
+    import subprocess
+
+    def run(env_extra):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | env_extra
+        out = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True, env=env, check=True)
+        applied, faults = out.stdout.split()
+        return applied == "True", int(faults)
+
+    tuned_applied, tuned = run({})
+    plain_applied, plain = run({"ARVC_MALLOC_TUNING": "0"})
+    assert tuned_applied and not plain_applied
+    assert plain > 100_000, plain  # 10 x 48k
+    assert tuned < plain / 4, (tuned, plain)
+    user_applied, _ = run({"MALLOC_MMAP_MAX_": "65536"})
+    assert not user_applied  # the user's own glibc settings win

@@ -26,7 +26,7 @@ from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
 from arvc.constants import SR_16K
 from arvc.device import (autocast, decoder_tile_frames, decoder_weight_dtype, default_chunk_batch, resolve_precision,
-                         select_device)
+                         select_device, tune_cpu_allocator)
 from arvc.errors import ArvcError
 from arvc.features.embedders import load_embedder
 from arvc.formats import load_synthesizer
@@ -102,6 +102,8 @@ class VoiceConverter:
                  config: InferenceConfig | None = None):
         self.cfg = (config or InferenceConfig()).validate()
         self.device = select_device(self.cfg.gpu)
+        if self.device.type == "cpu":
+            tune_cpu_allocator()
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.batch_size = self.cfg.batch_size or default_chunk_batch(self.device)
         self.times = StageTimes()

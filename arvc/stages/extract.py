@@ -39,7 +39,7 @@ import torch
 from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
 from arvc.audio.io import save_audio
 from arvc.constants import F0_HOP, SR_16K, VERSIONS
-from arvc.device import select_device
+from arvc.device import select_device, tune_cpu_allocator
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
 from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames
@@ -350,6 +350,8 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     # invalidate: a bad F0 method or embedder fails here, before the files of the previous settings are removed
     f0_changed, feat_changed = info.differs(settings.f0), info.differs(settings.features)
     device = select_device(cfg.gpu)
+    if device.type == "cpu":
+        tune_cpu_allocator()
     method = get_f0_method(cfg.f0_method, options=settings.f0_options, device=device) if f0_changed else None
     embedder = _load_embedder(cfg, settings, device) if feat_changed else None
     _invalidate(paths, info, settings, f0_changed, feat_changed)

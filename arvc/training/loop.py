@@ -26,7 +26,7 @@ import torch
 
 from arvc.cpu_bf16 import route_around_amx_conv_bug
 from arvc.data import Batch, BucketBatchSampler, collate
-from arvc.device import dataloader_options
+from arvc.device import dataloader_options, tune_cpu_allocator
 from arvc.errors import ArvcError
 from arvc.formats import ModelMetadata, write_model
 from arvc.models.commons import slice_segments
@@ -103,6 +103,8 @@ class Trainer:
         self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
         self.accelerator = accelerator
         self.device = accelerator.device
+        if self.device.type == "cpu":
+            tune_cpu_allocator()
         self.precision = precision
         self.metadata_extra = metadata_extra or {}
         self.evaluator = evaluator  # weights file -> mean scores, logged as eval/* every cfg.eval_every epochs
