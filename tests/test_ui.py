@@ -26,11 +26,11 @@ def test_cli_flags_and_config_defaults_come_from_one_table():
     import dataclasses
 
     from arvc.api.cli import build_parser
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
 
-    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         parser, _ = build_parser(table.command)
-        required = {"infer": ["-m", "m.pth", "-i", "x.wav"]}.get(table.command, ["name"])
+        required = {"infer": ["-m", "m.pth", "-i", "x.wav"], "realtime": []}.get(table.command, ["name"])
         parsed = vars(parser.parse_args(required))
         fields = {f.name: f for f in dataclasses.fields(table.config)} if table.config else {}
         for opt in table.options:
@@ -56,9 +56,9 @@ def test_to_argv_round_trips_through_the_parser():
 
 
 def test_every_ui_option_is_a_flag_with_help():
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
 
-    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         for opt in table.options:
             assert opt.help, (table.command, opt.dest)
             assert opt.type in (bool, int, float, str)
