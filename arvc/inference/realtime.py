@@ -32,7 +32,7 @@ from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
 from arvc.inference.envelope import mix_rms
 from arvc.inference.noise_gate import NoiseGate
-from arvc.inference.realtime_config import SEARCH_MS, RealtimeConfig, StreamStats  # noqa: F401  (re-exported)
+from arvc.inference.realtime_config import RealtimeConfig, StreamStats
 
 
 FLOW_MARGIN = 24  # frames the prior/flow run before the returned frames (RVC's realtime margin)
