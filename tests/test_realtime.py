@@ -80,6 +80,102 @@ def test_silence_gate_skips_the_model_and_fades_to_zero():
     assert np.abs(np.diff(y[15000:17500])).max() < 0.1  # the fade-out into the gate does not click
 
 
+# ------------------------------------------------------------------------------------ noise gate
+GATE_ATTENUATION_DB = 40.0  # noise-only input comes out at least this much quieter
+TONE_TOLERANCE = 1e-6  # |gated - input| where the note is on (after its first 10 ms): the gain is exactly 1
+
+
+def _note_and_noise(sr: int = 16000) -> tuple[np.ndarray, np.ndarray]:
+    """4 s of noise at -60 dBFS and two 233 Hz notes (0.3 peak): 10 ms raised-cosine onset off the 10 ms grid,
+    0.4 s sustain, then a fade of 60 dB per second, as a sung note dies away. Returns (signal, note envelope)."""
+    rng = np.random.default_rng(0)
+    n = 4 * sr
+    t = np.arange(n) / sr
+    env = np.zeros(n)
+    for onset in NOTE_ONSETS:
+        a, f, s, d = int(onset * sr), sr // 100, int(0.4 * sr), sr
+        env[a : a + f] = np.sin(0.5 * np.pi * np.arange(f) / f) ** 2
+        env[a + f : a + f + s] = 1.0
+        env[a + f + s : a + f + s + d] = 10 ** (-60 * np.arange(d) / sr / 20)
+    x = 10 ** (-60 / 20) * rng.standard_normal(n) + 0.3 * env * np.sin(2 * np.pi * 233.0 * t)
+    return x.astype(np.float32), env
+
+
+NOTE_ONSETS = (0.5073, 2.5031)
+NOISE_ONLY = ((0.02, 0.49), (1.95, 2.49))  # seconds: before the first note, after the first has faded out
+
+
+def _gated(x: np.ndarray, threshold_db: float | None, block: int = 4000, **kw) -> np.ndarray:
+    from arvc.inference.noise_gate import NoiseGate
+
+    if threshold_db is None:
+        return x.copy()
+    gate, y = NoiseGate(threshold_db, 16000, block, **kw), x.copy()
+    for a in range(0, len(y), block):
+        gate.process(y[a : a + block])
+    return y
+
+
+def _gate_figures(x: np.ndarray, y: np.ndarray, env: np.ndarray, sr: int = 16000) -> dict[str, float]:
+    t = np.arange(len(x)) / sr
+    noise = np.zeros(len(x), bool)
+    for a, b in NOISE_ONLY:
+        noise |= (t > a) & (t < b)
+    tone = env >= 0.1
+    for onset in NOTE_ONSETS:  # the gate opens at the start of a 10 ms frame (no look-ahead): skip the first frame
+        tone[int(onset * sr) : int(onset * sr) + sr // 100] = False
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    dx, dy = np.abs(np.diff(x64)), np.abs(np.diff(y64))
+    return {"attenuation_db": 10 * np.log10(np.mean(x64[noise] ** 2) / max(np.mean(y64[noise] ** 2), 1e-30)),
+            "tone_error": float(np.abs(y64 - x64)[tone].max()),
+            "max_step": float(dy.max()), "input_max_step": float(dx.max()),
+            "excess_step": float((dy - dx).max())}
+
+
+def test_noise_gate_silences_noise_passes_the_note_without_clicks():
+    from arvc.inference.noise_gate import NoiseGate
+
+    x, env = _note_and_noise()
+    on = _gate_figures(x, _gated(x, -30.0), env)
+    off = _gate_figures(x, _gated(x, None), env)
+    hard = _gate_figures(x, _gated(x, -30.0, attack_ms=0, release_ms=0), env)
+    ramp_bound = float(np.abs(x).max()) * NoiseGate(-30.0, 16000, 4000).up  # |x| x the attack ramp's gain step
+    print(f"gate -30 dB: noise-only attenuation {on['attenuation_db']:.0f} dB (bar {GATE_ATTENUATION_DB:.0f}), note "
+          f"error {on['tone_error']:.1e}, max step {on['max_step']:.4f} (input's {on['input_max_step']:.4f}), "
+          f"excess step {on['excess_step']:.4f} (ramp bound {ramp_bound:.4f}); gate off: {off['attenuation_db']:.0f} dB; "
+          f"hard gate (no ramps): max step {hard['max_step']:.4f}, excess {hard['excess_step']:.4f}")
+    assert on["attenuation_db"] >= GATE_ATTENUATION_DB
+    assert on["tone_error"] <= TONE_TOLERANCE
+    # no clicks: the gate adds at most |x| / attack samples to any step, so the largest step is the input's own
+    assert on["excess_step"] <= ramp_bound + 1e-6
+    assert on["max_step"] <= on["input_max_step"] + 1e-6
+    # the same checks fail without the gate (noise passes) and for a gate without ramps (a click at opening)
+    assert off["attenuation_db"] < GATE_ATTENUATION_DB
+    assert hard["max_step"] > hard["input_max_step"] + 1e-3 and hard["excess_step"] > ramp_bound
+
+
+def test_noise_gate_allocates_nothing_per_block():
+    import tracemalloc
+
+    from arvc.inference.noise_gate import NoiseGate
+
+    block = 16000  # 1 s: any per-block buffer would be at least 64 kB
+    x = _note_and_noise()[0][:block]
+    gate = NoiseGate(-30.0, 16000, block)
+    gate.process(x.copy())
+    y = x.copy()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        gate.process(y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    print(f"noise gate: {peak} bytes allocated at peak for a {x.nbytes}-byte block")
+    assert peak < 4096
+
+
 class IdentityConverter(BlockConverter):
     """The real block loop with a model that returns its input (the window's tail at the model rate)."""
 
@@ -112,6 +208,29 @@ def test_identity_model_through_the_loop_gives_back_the_input_aligned(sr):
     print(f"identity loop at {sr} Hz: SNR {snr:.1f} dB, length {len(y)} of {len(x)}")
     assert len(y) == len(x)
     assert snr > 15.0
+
+
+def test_noise_gate_in_the_loop_silences_noise_and_leaves_the_note():
+    """--noise_gate_db in the block loop (identity model, silence gate off): noise-only input leaves as silence
+    (the model is skipped), the note as without the gate."""
+    x, env = _note_and_noise()
+    outs = {}
+    for gate_db in (None, -30.0):
+        conv = IdentityConverter(RealtimeConfig(sample_rate=16000, context_ms=300, silence_db=-120.0,
+                                                noise_gate_db=gate_db), tgt_sr=16000)
+        outs[gate_db] = (simulate(conv, x).output, conv.stats.gated)
+    (y_off, gated_off), (y_on, gated_on) = outs[None], outs[-30.0]
+    t = np.arange(len(x)) / 16000
+    noise = np.zeros(len(x), bool)
+    for a, b in NOISE_ONLY:
+        noise |= (t > a + 0.3) & (t < b)  # after a block + crossfade of the loop's delay
+    sustain = env == 1.0
+    att = 10 * np.log10(np.mean(y_off[noise].astype(np.float64) ** 2) / max(np.mean(y_on[noise].astype(np.float64) ** 2), 1e-30))
+    diff = float(np.abs(y_on - y_off)[sustain].max())
+    print(f"loop with the gate: noise-only {att:.0f} dB below the ungated loop, note differs by {diff:.1e}, "
+          f"silent blocks {gated_on} (ungated {gated_off})")
+    assert att >= GATE_ATTENUATION_DB and gated_on > gated_off  # (the ungated count: the flush at the end)
+    assert diff <= 1e-4
 
 
 # ------------------------------------------------------------------------------ realtime pace

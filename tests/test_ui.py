@@ -26,11 +26,11 @@ def test_cli_flags_and_config_defaults_come_from_one_table():
     import dataclasses
 
     from arvc.api.cli import build_parser
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
 
-    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         parser, _ = build_parser(table.command)
-        required = {"infer": ["-m", "m.pth", "-i", "x.wav"]}.get(table.command, ["name"])
+        required = {"infer": ["-m", "m.pth", "-i", "x.wav"], "realtime": []}.get(table.command, ["name"])
         parsed = vars(parser.parse_args(required))
         fields = {f.name: f for f in dataclasses.fields(table.config)} if table.config else {}
         for opt in table.options:
@@ -56,9 +56,9 @@ def test_to_argv_round_trips_through_the_parser():
 
 
 def test_every_ui_option_is_a_flag_with_help():
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
 
-    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN):
+    for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         for opt in table.options:
             assert opt.help, (table.command, opt.dest)
             assert opt.type in (bool, int, float, str)
@@ -111,7 +111,8 @@ def test_auth_refuses_requests_without_credentials(tmp_path):
         with pytest.raises(Exception):
             Client(url, auth=("ann", "wrong"), verbose=False)
         client = Client(url, auth=("ann", "s3cret"), verbose=False)
-        assert "/convert" in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert "/convert" in endpoints and "/realtime_start" in endpoints and "/realtime_stop" in endpoints
 
 
 # --------------------------------------------------------------------------------------- jobs
@@ -267,3 +268,163 @@ def test_option_choice_lists_match_the_registries():
 
     assert set(options.F0_METHODS) == {n for n in f0_method_names() if not n.startswith("hybrid")}
     assert set(options.EMBEDDERS) == set(embedder_names())
+
+
+# ------------------------------------------------------------------------------------- Realtime tab
+class _FakeSoundDevice:
+    """Stands in for ``sounddevice``: the given ``(name, inputs, outputs)`` devices; no stream is opened."""
+
+    def __init__(self, devices):
+        import types
+
+        self.devices = [dict(name=n, max_input_channels=i, max_output_channels=o, default_samplerate=48000.0)
+                        for n, i, o in devices]
+        ins = [k for k, d in enumerate(self.devices) if d["max_input_channels"]]
+        outs = [k for k, d in enumerate(self.devices) if d["max_output_channels"]]
+        self.default = types.SimpleNamespace(device=(ins[0] if ins else -1, outs[0] if outs else -1))
+
+    def query_devices(self):
+        return self.devices
+
+
+@pytest.fixture
+def realtime_ui(tmp_path):
+    """``(tab, ctx)``: the Realtime tab built in a Blocks of its own; its session is stopped afterwards."""
+    import gradio as gr
+
+    from arvc.ui.app import UIContext
+    from arvc.ui.jobs import JobManager
+    from arvc.ui.realtime_tab import realtime_tab
+
+    ctx = UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager())
+
+    def build():
+        with gr.Blocks():
+            return realtime_tab(ctx)
+
+    yield build, ctx
+    ctx.realtime.stop(timeout=30)
+
+
+def _tab_values(tab, model: str, index: str = "", simulate: str | None = None, **options) -> list:
+    """The arguments of ``tab.start`` in order: the fixed fields, then each control's value (the tab's default
+    unless given by option name)."""
+    raw = [options.pop(dest, comp.value) for dest, comp in tab.controls.components.items()]
+    assert not options, f"not controls of the tab: {sorted(options)}"
+    return [model, index, tab.input_device.value, tab.output_device.value, simulate is not None, simulate, *raw]
+
+
+def _fixture_realtime_options(pt: Path, pace: str) -> dict[str, object]:
+    return {"embedder_model": "custom", "embedder_path": str(pt / "embedder"), "f0_method": "fcpe", "pitch": 2,
+            "index_rate": 0.5, "precision": "fp32", "deterministic": True, "pace": pace}
+
+
+def test_realtime_tab_exists_with_its_controls(tmp_path):
+    import gradio as gr
+
+    from arvc.api.options import REALTIME
+    from arvc.ui.app import UIContext, build_app
+    from arvc.ui.jobs import JobManager
+
+    demo = build_app(UIContext(output_dir=tmp_path, jobs=JobManager()))
+    blocks = list(demo.blocks.values())
+    assert any(isinstance(b, gr.Tab) and b.label == "Realtime" for b in blocks)
+    ids = {b.elem_id for b in blocks if getattr(b, "elem_id", None)}
+    for elem in ("model", "index", "input-device", "output-device", "devices", "simulate", "sim-input", "start",
+                 "stop", "status", "sim-output"):
+        assert f"realtime-{elem}" in ids, elem
+    live = ("pitch", "f0_method", "index_rate", "protect", "rms_mix_rate", "speaker_id", "precision", "block_ms",
+            "crossfade_ms", "context_ms", "silence_db", "noise_gate_db", "pace")
+    for dest in live:
+        assert f"realtime-{dest}" in ids, dest
+    shown = {f"realtime-{o.dest}" for o in REALTIME.options if o.ui}
+    assert shown <= ids  # every option the table marks for the UI (the CLI's flags) is a control
+    assert "realtime-model" in ids and "realtime-list_devices" not in ids
+
+
+def test_realtime_tab_without_sound_devices_says_so(realtime_ui, monkeypatch, fixtures_dir):
+    import sys
+
+    build, _ = realtime_ui
+    monkeypatch.setitem(sys.modules, "sounddevice", _FakeSoundDevice([]))
+    tab = build()
+    assert "no audio devices found" in tab.devices_note.value
+    assert tab.input_device.choices == [] and tab.simulate.value is True  # simulate is ticked for you
+    pt = fixtures_dir / "pipeline_tiny"
+    msg = tab.start(*_tab_values(tab, str(pt / "model.pth")))  # live, with no device
+    assert msg.startswith("error: ") and "no audio devices found" in msg and "\n" not in msg, msg
+    # the same answer when PortAudio itself is missing
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import sounddevice -> ImportError
+    assert "no audio devices found" in tab.refresh_devices()[2]
+
+
+def test_realtime_tab_bad_setup_is_one_line(realtime_ui, monkeypatch, fixtures_dir, tmp_path):
+    import sys
+
+    build, ctx = realtime_ui
+    monkeypatch.setitem(sys.modules, "sounddevice", _FakeSoundDevice([("mic", 1, 0), ("speaker", 0, 2)]))
+    tab = build()
+    assert [c[0] for c in tab.input_device.choices] == ["0: mic"] and tab.output_device.value == "1"
+    assert tab.simulate.value is False
+    pt = fixtures_dir / "pipeline_tiny"
+    model = str(pt / "model.pth")
+    cases = {
+        "choose a model": _tab_values(tab, ""),
+        "no/such.pth: model file not found": _tab_values(tab, "no/such.pth"),
+        "--input_device 7: no such device": [model, "", "7", "1", False, None, *_tab_values(tab, model)[6:]],
+        "'mic' has no output channels": [model, "", "0", "0", False, None, *_tab_values(tab, model)[6:]],
+        "--block_ms must be": _tab_values(tab, model, block_ms=255),
+        "upload an input file": [*_tab_values(tab, model)[:4], True, None, *_tab_values(tab, model)[6:]],
+        "missing.wav: file not found": _tab_values(tab, model, simulate=str(tmp_path / "missing.wav")),
+        "--noise_gate_db": _tab_values(tab, model, noise_gate_db="loud"),
+    }
+    for expected, values in cases.items():
+        msg = tab.start(*values)
+        assert msg.startswith("error: ") and expected in msg and "\n" not in msg, (expected, msg)
+    assert not ctx.realtime.running and ctx.realtime.state == "idle"
+
+
+def test_realtime_tab_simulates_a_file_through_the_handler(realtime_ui, fixtures_dir, one_thread):
+    pt = fixtures_dir / "pipeline_tiny"
+    build, ctx = realtime_ui
+    tab = build()
+    src = pt / "input_short.wav"
+    opts = _fixture_realtime_options(pt, "fast")
+    msg = tab.start(*_tab_values(tab, str(pt / "model.pth"), str(pt / "model.index"), simulate=str(src),
+                                 noise_gate_db="-50", **opts))
+    assert not msg.startswith("error"), msg
+    assert ctx.realtime.wait(180), "the simulation did not finish"
+    status, out, shown = tab.view(None)
+    print(status)
+    assert ctx.realtime.state == "done", status
+    assert "algorithmic latency 310 ms" in status and "p50" in status and "p95" in status and "underruns" in status
+    assert out == shown and Path(out).is_file()
+    y, sr = sf.read(out)
+    x_seconds = sf.info(str(src)).duration
+    assert np.isfinite(y).all() and np.abs(y).max() > 1e-3
+    assert abs(len(y) / sr - x_seconds) <= 0.25  # ± one 250 ms block
+    assert tab.view(shown)[2] == shown  # the output is sent once
+
+
+def test_realtime_tab_refuses_a_second_start_and_stops(realtime_ui, fixtures_dir, one_thread):
+    pt = fixtures_dir / "pipeline_tiny"
+    build, ctx = realtime_ui
+    tab = build()
+    opts = _fixture_realtime_options(pt, "realtime")  # 45 s of input in real time: runs until stopped
+    values = _tab_values(tab, str(pt / "model.pth"), simulate=str(pt / "input_long.wav"), **opts)
+    assert not tab.start(*values).startswith("error")
+    deadline = time.time() + 120
+    while ctx.realtime.stats is None and ctx.realtime.running and time.time() < deadline:
+        time.sleep(0.2)
+    assert ctx.realtime.running and ctx.realtime.state == "running", ctx.realtime.status()
+    assert "p50" in ctx.realtime.status()  # the periodic report arrived
+    msg = tab.start(*values)
+    assert msg.startswith("error: ") and "already running" in msg and "\n" not in msg, msg
+    t0 = time.time()
+    status = tab.stop()
+    print(f"stopped in {time.time() - t0:.2f} s: {status}")
+    assert not ctx.realtime.running and ctx.realtime.state == "stopped", status
+    assert "no output written" in status
+    assert not list((ctx.output_dir / "realtime").rglob("*.wav"))
+    assert tab.stop().startswith("nothing is running")
+    assert "choose a model" in tab.start(*[None, *values[1:]])  # a new start is not refused as running

@@ -18,6 +18,7 @@ from arvc.api.argtypes import gate_db, str2bool
 from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
 from arvc.inference.effects import POST_EFFECTS
+from arvc.inference.realtime_config import RealtimeConfig
 from arvc.stages.config import CreateIndexConfig, ExtractConfig, PreprocessConfig
 
 _UNSET: Any = object()
@@ -55,6 +56,7 @@ class Option:
     range: (low, high) of a number; the web UI shows a slider.
     ui: whether the web UI shows a control for it (``"advanced"``: in a closed "Advanced" section).
     parse: converts the command-line text when ``type`` alone cannot (e.g. a level in dB or ``off``).
+    metavar: the value's name(s) in ``--help`` (e.g. ``("IN", "OUT")`` for ``nargs=2``).
     """
 
     flags: tuple[str, ...]
@@ -71,6 +73,7 @@ class Option:
     case_insensitive: bool = False
     ui: bool | str = True
     parse: Callable[[str], Any] | None = None
+    metavar: str | tuple[str, ...] | None = None
 
     @property
     def dest(self) -> str:
@@ -118,6 +121,8 @@ class Option:
             kw["type"] = self.parse or self.type
             if self.nargs:
                 kw["nargs"] = self.nargs
+            if self.metavar:
+                kw["metavar"] = self.metavar
             if self.required:
                 kw["required"] = True
             if self.choices and self.strict:
@@ -339,6 +344,61 @@ CREATE_INDEX = CommandOptions("create-index", config=CreateIndexConfig, options=
     _o("--seed", type=int, group="index", help="seed of the shuffle and the clustering", ui=False),
     LOGS_DIR,
     _o("-o", "--output", help="index path (default logs/<model>/<model>.index)", ui=False),
+))
+
+
+def _live(*flags: str, **kw) -> Option:
+    """A conversion option of ``arvc realtime``: an :class:`InferenceConfig` field, default the realtime one."""
+    opt = _o(*flags, **kw)
+    return dataclasses.replace(opt, default=getattr(RealtimeConfig().inference, opt.config_field()))
+
+
+REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
+    _o("-m", "--model", field=None, help="voice model (.pth, RVC/Applio inference format)", ui=False),
+    _o("--index", field=None, help="retrieval index (.index); omit to skip retrieval", ui=False),
+    _o("--list_devices", type=bool, field=None, help="print the audio devices and exit", ui=False),
+    _o("--input_device", field=None, help="input device index or name (default: the system's)", ui=False),
+    _o("--output_device", field=None, help="output device index or name (default: the system's)", ui=False),
+    _o("--sample_rate", type=int, ui="advanced",
+       help="stream rate in Hz (default: 48000 live, the model's rate with --simulate)"),
+    _o("--simulate", nargs=2, metavar=("IN", "OUT"), field=None, ui=False,
+       help="stream the file IN through the same block loop and write OUT (no sound card needed)"),
+    _o("--pace", choices=("realtime", "fast"), default="realtime", field=None,
+       help="--simulate speed: realtime (a clock plays the device; underruns are real) or fast"),
+    _o("--seconds", type=float, field=None, help="stop a live stream after this long (default: Ctrl-C)", ui=False),
+    _o("--block_ms", type=int, group="stream", help="input block per conversion step, ms (default 250)"),
+    _o("--context_ms", type=int, group="stream",
+       help="earlier audio the embedder and prior see each step, ms (default 1000; more = better, slower)"),
+    _o("--crossfade_ms", type=int, group="stream", help="SOLA crossfade between blocks, ms (default 50; 0 = off)"),
+    _o("--silence_db", type=float, group="stream",
+       help="blocks quieter than this (dBFS RMS) skip the model and output silence (default -60)"),
+    _o("--noise_gate_db", type=float, parse=gate_db, group="stream",
+       help="input noise gate: input below this level (dBFS RMS per 10 ms; 6 dB hysteresis, 100 ms hold, "
+            "5/50 ms ramps) is silenced before conversion, so background noise is not turned into voice "
+            "(default off; e.g. -45)"),
+    _o("--headroom_ms", type=int, group="stream", ui="advanced",
+       help="live output buffered ahead for compute jitter, ms (default 100; raise it on underruns)"),
+    _o("--report_every", type=float, default=5.0, field=None, ui=False,
+       help="seconds between statistics lines (default 5)"),
+    _live("--pitch", type=float, range=(-24, 24), group="conversion", help="transpose in semitones (+12 = one octave up)"),
+    _live("--f0_method", choices=F0_METHODS, strict=False, group="conversion",
+          help="pitch estimator; fast ones first: fcpe (default), rmvpe, swift, pm"),
+    _live("--index_rate", type=float, range=(0, 1), group="conversion",
+          help="0..1 share of each feature frame taken from the index"),
+    _live("--protect", type=float, range=(0, 0.5), group="conversion", help="0..0.5 consonant protection (0.5 = off)"),
+    _live("--rms_mix_rate", "--volume_envelope", type=float, range=(0, 1), group="conversion",
+          help="0..1: 1 keeps the model's loudness, 0 follows the input's"),
+    _live("--speaker_id", "--sid", type=int, group="conversion", help="speaker row of multi-speaker models"),
+    _live("--precision", choices=("auto", "fp32", "fp16", "bf16"), group="conversion",
+          help="compute precision (default auto, see arvc.device.resolve_precision)"),
+    _live("--embedder_model", choices=EMBEDDERS, strict=False, group="conversion", ui="advanced",
+          help="content embedder (default: the model's, else contentvec)"),
+    _live("--embedder_path", group="conversion", ui="advanced",
+          help="local embedder folder (for --embedder_model custom)"),
+    _live("--gpu", group="conversion", ui="advanced", help="GPU id; default: first accelerator, else CPU"),
+    _o("--threads", type=int, field=None, ui=False, help="torch CPU threads (default: torch's)"),
+    _live("--deterministic", type=bool, group="conversion", ui="advanced",
+          help="no random noise (prior mean, noiseless NSF source)"),
 ))
 
 

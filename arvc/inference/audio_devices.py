@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from arvc.errors import ArvcError
+
+NO_DEVICES = "no audio devices found"
 
 
 def _sd():
@@ -16,12 +20,42 @@ def _sd():
     return sounddevice
 
 
+@dataclass(frozen=True)
+class DeviceChoices:
+    """The devices a picker offers: ``(index, name)`` per kind, the system defaults, and why there are none."""
+
+    inputs: list[tuple[int, str]] = field(default_factory=list)
+    outputs: list[tuple[int, str]] = field(default_factory=list)
+    default_input: int | None = None
+    default_output: int | None = None
+    problem: str | None = None  # e.g. "no audio devices found (PortAudio library not found ...)"
+
+
+def device_choices() -> DeviceChoices:
+    """The input and output devices; never raises (a missing PortAudio or no devices is ``problem``)."""
+    try:
+        sd = _sd()
+        devices = list(sd.query_devices())
+        d_in, d_out = sd.default.device
+    except ArvcError as e:
+        return DeviceChoices(problem=f"{NO_DEVICES} ({e})")
+    except Exception as e:  # PortAudio errors while querying
+        return DeviceChoices(problem=f"{NO_DEVICES} ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+    inputs = [(i, d["name"]) for i, d in enumerate(devices) if d["max_input_channels"] > 0]
+    outputs = [(i, d["name"]) for i, d in enumerate(devices) if d["max_output_channels"] > 0]
+    problem = None
+    if not inputs or not outputs:
+        problem = NO_DEVICES if not devices else f"{NO_DEVICES}: no {'input' if not inputs else 'output'} device"
+    return DeviceChoices(inputs, outputs, d_in if any(i == d_in for i, _ in inputs) else None,
+                         d_out if any(i == d_out for i, _ in outputs) else None, problem)
+
+
 def list_devices() -> str:
     """One line per device: index, name, input/output channels, default rate (``*`` marks the defaults)."""
     sd = _sd()
     devices = sd.query_devices()
     if not len(devices):
-        return "no audio devices found"
+        return NO_DEVICES
     d_in, d_out = sd.default.device
     lines = []
     for i, d in enumerate(devices):
@@ -36,6 +70,8 @@ def resolve_device(spec: str | int | None, kind: str) -> int:
     sd = _sd()
     key = "max_input_channels" if kind == "input" else "max_output_channels"
     devices = list(sd.query_devices())
+    if not devices:
+        raise ArvcError(f"{NO_DEVICES} (use --simulate IN OUT to stream a file instead)")
     if spec is None or spec == "":
         idx = sd.default.device[0 if kind == "input" else 1]
         if idx is None or idx < 0 or idx >= len(devices):

@@ -6,7 +6,9 @@ needs: the embedder sees the whole window (its attention needs the left context)
 newest frames only (earlier frames come from a cache), the prior/flow run from a short margin before the
 returned frames and the vocoder only on ``block + crossfade + search``. SOLA then picks the offset in the
 search region that best matches the previous step's tail and overlap-adds the crossfade, so block seams
-do not click. A block whose input is below ``silence_db`` skips the model and fades to silence.
+do not click. The input chain per block: resampler, high-pass, the optional noise gate (``noise_gate_db``,
+:mod:`arvc.inference.noise_gate`); a block whose result is below ``silence_db`` skips the model and fades
+to silence.
 
 Latency as RVC's GUI and w-okada count it (the *algorithmic* latency): ``block + crossfade + search``;
 the left context adds compute, not latency. A live stream adds the compute headroom (``headroom_ms``)
@@ -19,7 +21,7 @@ import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,89 +30,17 @@ from arvc.audio.dsp import butter_highpass
 from arvc.constants import SR_16K, VERSIONS
 from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
-from arvc.inference.config import InferenceConfig
 from arvc.inference.envelope import mix_rms
+from arvc.inference.noise_gate import NoiseGate
+from arvc.inference.realtime_config import RealtimeConfig, StreamStats
 
 
-SEARCH_MS = 10  # SOLA search region (RVC GUI: one 10 ms frame)
 FLOW_MARGIN = 24  # frames the prior/flow run before the returned frames (RVC's realtime margin)
 DEC_MARGIN = 8  # frames the vocoder runs before the returned frames; their samples are dropped
 F0_MARGIN = 16  # frames of left context given to the F0 method for the frames it recomputes
 REFLECT_PAD = 3 * WINDOW  # right reflect pad so the embedder yields a feature for every window frame
 OUTPUT_LIMIT = 0.99
 F0_FAST_FIRST = ("fcpe", "rmvpe", "swift", "pm")
-
-
-@dataclass
-class RealtimeConfig:
-    """Block loop settings. All times in ms and multiples of 10 ms (one F0 frame).
-
-    block_ms: new input per step; the main latency term (RVC GUI default 250).
-    context_ms: earlier input the embedder and prior see each step (compute, not latency).
-    crossfade_ms: SOLA overlap-add between consecutive steps (0 = plain concatenation, clicks).
-    silence_db: input blocks with RMS below this (dBFS) skip the model and output silence.
-    headroom_ms: live streams only: output buffered ahead of the device for the compute time's jitter.
-    sample_rate: device / stream rate; 0 = the model's rate (the simulator's default; live streams use 48000).
-    """
-
-    block_ms: int = 250
-    context_ms: int = 1000
-    crossfade_ms: int = 50
-    silence_db: float = -60.0
-    headroom_ms: int = 100
-    sample_rate: int = 0
-    inference: InferenceConfig = field(default_factory=lambda: InferenceConfig(f0_method="fcpe"))
-
-    def validate(self) -> "RealtimeConfig":
-        for name in ("block_ms", "context_ms", "crossfade_ms", "headroom_ms"):
-            v = getattr(self, name)
-            if v < 0 or v % 10:
-                raise ArvcError(f"--{name} must be a non-negative multiple of 10 ms, got {v}")
-        if self.block_ms < 50:
-            raise ArvcError(f"--block_ms must be at least 50 ms, got {self.block_ms}")
-        if self.crossfade_ms > self.block_ms:
-            raise ArvcError(f"--crossfade_ms ({self.crossfade_ms}) must not exceed --block_ms ({self.block_ms})")
-        if self.sample_rate and (not 8000 <= self.sample_rate <= 192000 or self.sample_rate % 100):
-            raise ArvcError(f"--sample_rate must be 8000..192000 Hz and a multiple of 100, got {self.sample_rate}")
-        if self.inference.f0_file:
-            raise ArvcError("--f0_file cannot be used in realtime (the pitch comes from the live input)")
-        self.inference.validate()
-        return self
-
-    @property
-    def search_ms(self) -> int:
-        return SEARCH_MS if self.crossfade_ms else 0
-
-    @property
-    def algorithmic_latency_ms(self) -> int:
-        """block + crossfade + SOLA search, the figure RVC's GUI and w-okada print."""
-        return self.block_ms + self.crossfade_ms + self.search_ms
-
-
-@dataclass
-class StreamStats:
-    """Per-step compute seconds, steps skipped by the silence gate, late blocks (underruns)."""
-
-    block_seconds: float
-    compute: list[float] = field(default_factory=list)
-    gated: int = 0
-    underruns: int = 0
-    dropped: int = 0
-
-    def percentile(self, q: float) -> float:
-        return float(np.percentile(self.compute, q)) if self.compute else 0.0
-
-    @property
-    def late(self) -> int:
-        """Steps whose compute took longer than one block (each one an underrun in a live stream)."""
-        return int(sum(c > self.block_seconds for c in self.compute))
-
-    def summary(self) -> str:
-        n = len(self.compute)
-        return (f"blocks {n + self.gated} ({self.gated} silent), compute p50 {1000 * self.percentile(50):.0f} ms "
-                f"p95 {1000 * self.percentile(95):.0f} ms max {1000 * (max(self.compute) if n else 0):.0f} ms "
-                f"of {1000 * self.block_seconds:.0f} ms, late {self.late}, underruns {self.underruns}"
-                + (f", dropped {self.dropped}" if self.dropped else ""))
 
 
 class _Resampler:
@@ -180,6 +110,7 @@ class BlockConverter:
         self.stats = StreamStats(cfg.block_ms / 1000)
         self.sid = torch.full((1,), vc.cfg.speaker_id, dtype=torch.long, device=vc.device)
         self.gate = 10 ** (cfg.silence_db / 20)
+        self.noise_gate = NoiseGate(cfg.noise_gate_db, SR_16K, self.b16) if cfg.noise_gate_db is not None else None
 
     # ------------------------------------------------------------------------------------ stream
     def process(self, x: np.ndarray) -> np.ndarray:
@@ -200,13 +131,16 @@ class BlockConverter:
     def step(self, block16: np.ndarray) -> np.ndarray:
         """One 16 kHz input block (b16,) -> one output block at the model rate (b_t,) float32."""
         block, self.hp_zi = _lfilter(self.hp_b, self.hp_a, block16, self.hp_zi)
+        if self.noise_gate is not None:
+            self.noise_gate.process(block)
         self.window[: -self.b16] = self.window[self.b16 :]
         self.window[-self.b16 :] = block
         self.t16 += self.b16
         n_new = self.b16 // WINDOW
         self.pitch[:-n_new] = self.pitch[n_new:]
         self.pitchf[:-n_new] = self.pitchf[n_new:]
-        rms = float(np.sqrt(np.mean(np.square(block16, dtype=np.float64))))
+        # the silence gate hears what the model would get (after the noise gate when there is one)
+        rms = float(np.sqrt(np.mean(np.square(block if self.noise_gate is not None else block16, dtype=np.float64))))
         if rms < self.gate:
             self.stats.gated += 1
             self.pitch[-n_new:], self.pitchf[-n_new:] = 1, 0.0
@@ -415,16 +349,18 @@ class SimulationResult:
     sample_rate: int
     stats: StreamStats
     wall_seconds: float
+    stopped: bool = False  # ``stop`` was set before the end: ``output`` is the part converted so far
 
 
 def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", period_ms: int = 10,
-             on_report=None, report_every: float = 5.0) -> SimulationResult:
+             on_report=None, report_every: float = 5.0, stop: threading.Event | None = None) -> SimulationResult:
     """Stream ``audio`` (stream rate, (N,)) through the block loop.
 
     ``pace="fast"``: blocks back to back (late = steps whose compute exceeded a block).
     ``pace="realtime"``: a clock thread plays the device, calling :meth:`StreamRunner.callback` every
     ``period_ms`` in real time, so underruns are real. The output is aligned to the input by removing
     the loop's nominal delay (plus, in realtime pace, the headroom) and cut to the input length.
+    Setting ``stop`` (from another thread) ends the stream early (``stopped`` in the result).
     """
     sr = conv.cfg.sample_rate
     x = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -432,16 +368,21 @@ def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", per
         conv.warm_up()
     t_start = time.perf_counter()
     last_report = t_start
+    stopped = False
     if pace == "fast":
         io_block = conv.b16 * sr // SR_16K
         parts = []
         for a in range(0, len(x), io_block):
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
             parts.append(conv.process(x[a : a + io_block]))
             if on_report and time.perf_counter() - last_report > report_every:
                 on_report(conv.stats)
                 last_report = time.perf_counter()
-        parts.append(conv.flush())
-        y = np.concatenate(parts)
+        if not stopped:
+            parts.append(conv.flush())
+        y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         delay = conv.delay_samples
     elif pace == "realtime":
         runner = StreamRunner(conv).start()
@@ -452,6 +393,9 @@ def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", per
         t0 = time.perf_counter()
         try:
             for k, a in enumerate(range(0, len(src), period)):
+                if stop is not None and stop.is_set():
+                    stopped = True
+                    break
                 wait = t0 + k * period / sr - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
@@ -463,11 +407,11 @@ def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", per
                     last_report = time.perf_counter()
         finally:
             runner.stop()
-        y = np.concatenate(parts)
+        y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         # output of the first block starts playing after lead_in silent samples and the headroom
         delay = runner.lead_in + runner.headroom + conv.delay_samples
     else:
         raise ArvcError(f"--pace {pace!r}: choices are realtime, fast")
     y = y[delay : delay + len(x)]
-    return SimulationResult(y.astype(np.float32), sr, conv.stats, time.perf_counter() - t_start)
+    return SimulationResult(y.astype(np.float32), sr, conv.stats, time.perf_counter() - t_start, stopped)
 

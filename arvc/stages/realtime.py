@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from arvc.inference.realtime import RealtimeConfig, StreamStats
+from arvc.errors import ArvcError
+from arvc.inference.audio_devices import DeviceChoices, device_choices, resolve_device
+from arvc.inference.realtime_config import RealtimeConfig, StreamStats
+
+__all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "realtime"]
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +21,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class RealtimeRun:
     """One ``arvc realtime`` call. ``simulate=(input, output)`` streams a file instead of the devices;
-    ``pace`` is ``realtime`` (a clock plays the device) or ``fast``; ``seconds`` stops a live run (None = Ctrl-C)."""
+    ``pace`` is ``realtime`` (a clock plays the device) or ``fast``; ``seconds`` stops a live run (None = Ctrl-C).
+    Setting ``stop`` (from another thread) ends the run cleanly, as Ctrl-C does; ``on_report`` gets the live
+    :class:`StreamStats` every ``report_every`` seconds (take ``stats.snapshot()`` to keep the figures)."""
 
     model: str | os.PathLike
     index: str | os.PathLike | None = None
@@ -29,6 +36,10 @@ class RealtimeRun:
     report_every: float = 5.0
     on_start: Callable[[str], None] | None = None
     on_report: Callable[[StreamStats], None] | None = None
+    stop: threading.Event | None = None
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = False) -> str:
@@ -47,16 +58,30 @@ def _converter(run: RealtimeRun):
     return BlockConverter(vc, run.config)
 
 
-def realtime(run: RealtimeRun) -> StreamStats:
-    """Run the block loop until the file ends (simulate), ``seconds`` pass or Ctrl-C; returns the stats.
-
-    Ctrl-C stops the stream cleanly and still returns the stats.
-    """
+def check(run: RealtimeRun) -> None:
+    """What can be checked before the model loads (settings, files, devices); raises :class:`ArvcError`."""
     run.config.validate()
     if run.pace not in ("realtime", "fast"):
-        from arvc.errors import ArvcError
-
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
+    if not os.path.isfile(run.model):
+        raise ArvcError(f"{run.model}: model file not found")
+    if run.index and not os.path.isfile(run.index):
+        raise ArvcError(f"{run.index}: index file not found")
+    if run.simulate:
+        if not os.path.isfile(run.simulate[0]):
+            raise ArvcError(f"{run.simulate[0]}: file not found")
+    else:
+        resolve_device(run.input_device, "input")
+        resolve_device(run.output_device, "output")
+
+
+def realtime(run: RealtimeRun) -> StreamStats:
+    """Run the block loop until the file ends (simulate), ``seconds`` pass, ``stop`` is set or Ctrl-C;
+    returns the stats.
+
+    Ctrl-C (or ``stop``) ends the stream cleanly and still returns the stats.
+    """
+    check(run)
     if run.simulate:
         return _simulate(run)
     return _live(run)
@@ -67,32 +92,30 @@ def _simulate(run: RealtimeRun) -> StreamStats:
     from arvc.inference.realtime import simulate
 
     src, dst = run.simulate
-    if not os.path.isfile(src):
-        from arvc.errors import ArvcError
-
-        raise ArvcError(f"{src}: file not found")
     conv = _converter(run)
     audio = load_audio(src, conv.cfg.sample_rate)
     if run.on_start:
         run.on_start(latency_line(run.config, conv.resampling_ms))
     try:
-        result = simulate(conv, audio, pace=run.pace, on_report=run.on_report, report_every=run.report_every)
+        result = simulate(conv, audio, pace=run.pace, on_report=run.on_report, report_every=run.report_every,
+                          stop=run.stop)
     except KeyboardInterrupt:
         log.warning("interrupted: %s not written", dst)
         return conv.stats
+    if result.stopped:
+        log.warning("stopped: %s not written", dst)
+        return result.stats
     save_audio(dst, result.output, result.sample_rate)
     return result.stats
 
 
 def _live(run: RealtimeRun) -> StreamStats:
-    from arvc.inference.audio_devices import open_stream, resolve_device
+    from arvc.inference.audio_devices import open_stream
     from arvc.inference.realtime import StreamRunner
 
     if not run.config.sample_rate:
         run.config.sample_rate = 48000
-    resolve_device(run.input_device, "input")  # device problems are reported before the model loads
-    resolve_device(run.output_device, "output")
-    conv = _converter(run)
+    conv = _converter(run)  # device problems were reported by check() before the model loads
     conv.warm_up()
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,
@@ -103,7 +126,7 @@ def _live(run: RealtimeRun) -> StreamStats:
     t0 = last = time.monotonic()
     try:
         with stream:
-            while run.seconds is None or time.monotonic() - t0 < run.seconds:
+            while (run.seconds is None or time.monotonic() - t0 < run.seconds) and not run.stopped():
                 time.sleep(0.1)
                 if runner.error is not None:
                     raise runner.error

@@ -1,7 +1,9 @@
-"""The arvc web UI (Gradio): Convert, Train, Downloads, Model tools and Evaluate tabs.
+"""The arvc web UI (Gradio): Convert, Realtime, Train, Downloads, Model tools and Evaluate tabs.
 
 Every action runs an ``arvc`` command (the same stage functions the CLI calls) as a background job of
-:class:`~arvc.ui.jobs.JobManager`; this module only builds argv's and shows files, logs and tables.
+:class:`~arvc.ui.jobs.JobManager`; this module only builds argv's and shows files, logs and tables. The
+Realtime tab (:mod:`arvc.ui.realtime_tab`) runs its stage in a thread of the server instead, for its live
+statistics.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import html
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -19,6 +21,7 @@ from arvc.paths import datasets_root, logs_root, models_root
 from arvc.ui import library
 from arvc.ui.controls import build_controls
 from arvc.ui.jobs import Job, JobManager
+from arvc.ui.realtime_session import RealtimeSession
 
 ASSETS = Path(__file__).parent / "assets"
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".mp4", ".aac", ".wma", ".aiff", ".aif", ".webm",
@@ -29,10 +32,11 @@ HEADER = ("# arvc\nRetrieval-based Voice Conversion: convert, train, download an
 
 @dataclass
 class UIContext:
-    """Where the UI keeps uploads and outputs, and the jobs it runs."""
+    """Where the UI keeps uploads and outputs, the jobs it runs and its realtime session."""
 
     output_dir: Path
     jobs: JobManager
+    realtime: RealtimeSession = field(default_factory=RealtimeSession)
 
     def new_dir(self, kind: str) -> Path:
         d = self.output_dir / kind / (time.strftime("%Y%m%d-%H%M%S-") + f"{time.time_ns() % 1_000_000:06d}")
@@ -399,6 +403,13 @@ def downloads_tab(ctx: UIContext) -> None:
     build(ctx)
 
 
+# ------------------------------------------------------------------------------------------------ Realtime
+def realtime_tab(ctx: UIContext) -> None:
+    from arvc.ui.realtime_tab import realtime_tab as build
+
+    build(ctx)
+
+
 # ----------------------------------------------------------------------------------------------------- app
 def jobs_panel(ctx: UIContext) -> None:
     with gr.Accordion("Jobs", open=False):
@@ -430,6 +441,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
         jobs_panel(ctx)
         with gr.Tab("Convert", id="convert"):
             convert_tab(ctx)
+        with gr.Tab("Realtime", id="realtime"):
+            realtime_tab(ctx)
         with gr.Tab("Train", id="train"):
             train_tab(ctx)
         with gr.Tab("Downloads", id="downloads"):

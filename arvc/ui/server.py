@@ -24,4 +24,5 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
         )
     finally:
+        ctx.realtime.stop(timeout=10.0)
         ctx.jobs.shutdown()
