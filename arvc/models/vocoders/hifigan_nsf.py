@@ -193,7 +193,8 @@ class HiFiGANGenerator(nn.Module):
                     x_mask: torch.Tensor | None, tile: int) -> torch.Tensor:
         """Inference ``tile`` frames at a time, each with :meth:`context_frames` of context either side: the
         same output as one pass (the source is built once for the whole input), but activations stay
-        cache-sized instead of growing with the input. ``x (B, C, T)`` -> ``(B, 1, T * hop)``."""
+        cache-sized instead of growing with the input. Every window has the same length (the first and last
+        slide inwards), so oneDNN builds its kernels for one shape. ``x (B, C, T)`` -> ``(B, 1, T * hop)``."""
         t = x.shape[-1]
         har = None
         if self.nsf:
@@ -201,12 +202,14 @@ class HiFiGANGenerator(nn.Module):
                 raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
             har = masked(self.source(f0).transpose(1, 2), stage_mask(x_mask, self.upp))
         c = self.context_frames(g)
-        if t <= tile + 2 * c:
+        width = tile + 2 * c
+        if t <= width:
             return decode(self, x, har, g, x_mask)
         out = []
         for a in range(0, t, tile):
             b = min(a + tile, t)
-            lo, hi = max(0, a - c), min(t, b + c)
+            lo = min(max(0, a - c), t - width)  # every window is `width` frames: one shape, kernels built once
+            hi = lo + width
             y = decode(self, x[..., lo:hi], har[..., lo * self.upp:hi * self.upp] if har is not None else None, g,
                        x_mask[..., lo:hi] if x_mask is not None else None)
             out.append(y[..., (a - lo) * self.upp:(b - lo) * self.upp])
