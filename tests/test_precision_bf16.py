@@ -216,6 +216,31 @@ def test_full_size_decoder_as_inference_runs_it_in_bf16_agrees_with_fp32():
     assert snr >= 35.0
 
 
+def test_training_decoder_keeps_the_output_rate_stage_in_fp32():
+    """Under bf16 autocast the decoder's last stage and conv_post compute in fp32 (in bf16 they cost a full
+    model ~20% of its mel-loss progress over 16 steps: benchmarks/bench_train.py --curve); the others in bf16."""
+    from arvc.models.config import ModelConfig
+    from arvc.models.synthesizer import Synthesizer
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny()
+    dec = Synthesizer(cfg, with_posterior=False).train().dec
+    n, last = dec.num_kernels, len(dec.ups) - 1
+    seen = {}
+    watch = {"conv_pre": dec.conv_pre, "ups0": dec.ups[0], "block0": dec.resblocks[0].convs1[0],
+             "ups_last": dec.ups[last], "block_last": dec.resblocks[last * n].convs1[0], "conv_post": dec.conv_post}
+    for name, mod in watch.items():
+        mod.register_forward_hook(lambda m, a, out, name=name: seen.__setitem__(name, out.dtype))
+    x = torch.randn(2, cfg.inter_channels, 12)
+    f0 = torch.full((2, 12), 150.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = dec(x, f0, g=torch.randn(2, cfg.gin_channels, 1))
+    y.float().sum().backward()
+    assert y.dtype == torch.float32
+    assert seen == {"conv_pre": torch.bfloat16, "ups0": torch.bfloat16, "block0": torch.bfloat16,
+                    "ups_last": torch.float32, "block_last": torch.float32, "conv_post": torch.float32}, seen
+
+
 def test_whole_conversion_bf16_agrees_with_fp32(converters):
     import soundfile as sf
 
