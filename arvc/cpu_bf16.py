@@ -112,8 +112,10 @@ def _conv_padded_channels(conv: torch.nn.Module, x: torch.Tensor, weight: torch.
 def route_around_amx_conv_bug(model: torch.nn.Module) -> list[str]:
     """Make ``model``'s convolutions of :func:`amx_conv_bug_shape` right in bf16/fp16 on an AMX CPU: their
     reduced-precision forward pads each group's input channels to 16 (zeros; same result, correct kernel).
-    fp32 calls and other devices are untouched. A no-op where oneDNN cannot use AMX. Returns the layer names."""
-    if not cpu_amx_active():
+    fp32 calls are untouched. A no-op for a model off the CPU or where oneDNN cannot use AMX. Returns the
+    layer names."""
+    param = next(model.parameters(), None)
+    if not cpu_amx_active() or (param is not None and param.device.type != "cpu"):
         return []
     patched = []
     for name, conv in model.named_modules():

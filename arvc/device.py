@@ -238,15 +238,18 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc mallopt parameters
 _allocator_tuned = False
 
 
-def tune_cpu_allocator() -> bool:
+def tune_cpu_allocator(device: torch.device) -> bool:
     """Keep freed memory in the process (glibc): no ``mmap`` for large blocks, no trimming back to the OS.
 
     Activations of the decoder and the discriminators are tens of MB each; glibc maps and unmaps every such
     block, so each step faults in fresh pages (measured: a bf16 training step of the full v2 40k model spent
     1-3 s of ~5 in the kernel on 200k page faults; with this, 3.1 s and none). The process keeps its
     high-water mark instead of returning memory. Skipped when ``MALLOC_MMAP_MAX_`` / ``MALLOC_TRIM_THRESHOLD_``
-    are set (the user's choice), on other C libraries, or with ``ARVC_MALLOC_TUNING=0``. True when applied."""
+    are set (the user's choice), off the CPU, on other C libraries, or with ``ARVC_MALLOC_TUNING=0``. True when
+    applied."""
     global _allocator_tuned
+    if device.type != "cpu":
+        return False
     if _allocator_tuned:
         return True
     if os.environ.get("ARVC_MALLOC_TUNING", "1") == "0" or sys.platform != "linux" or any(

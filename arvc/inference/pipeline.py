@@ -25,6 +25,7 @@ import torch
 from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
 from arvc.constants import SR_16K
+from arvc.cpu_bf16 import route_around_amx_conv_bug
 from arvc.device import (autocast, decoder_tile_frames, decoder_weight_dtype, default_chunk_batch, resolve_precision,
                          select_device, tune_cpu_allocator)
 from arvc.errors import ArvcError
@@ -102,8 +103,7 @@ class VoiceConverter:
                  config: InferenceConfig | None = None):
         self.cfg = (config or InferenceConfig()).validate()
         self.device = select_device(self.cfg.gpu)
-        if self.device.type == "cpu":
-            tune_cpu_allocator()
+        tune_cpu_allocator(self.device)
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.batch_size = self.cfg.batch_size or default_chunk_batch(self.device)
         self.times = StageTimes()
@@ -113,10 +113,7 @@ class VoiceConverter:
         self.synth.eval()
         if hasattr(self.synth, "remove_weight_norm"):
             self.synth.remove_weight_norm()  # fold g·v/||v|| once, in fp32
-        if self.device.type == "cpu":
-            from arvc.cpu_bf16 import route_around_amx_conv_bug
-
-            route_around_amx_conv_bug(self.synth)
+        route_around_amx_conv_bug(self.synth)
         dec_dtype = decoder_weight_dtype(self.device, self.precision)
         if dec_dtype is not None:
             self.synth.dec.to(dec_dtype)  # cast once: no per-call weight casts, bf16 activations end to end

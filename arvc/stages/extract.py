@@ -350,8 +350,7 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     # invalidate: a bad F0 method or embedder fails here, before the files of the previous settings are removed
     f0_changed, feat_changed = info.differs(settings.f0), info.differs(settings.features)
     device = select_device(cfg.gpu)
-    if device.type == "cpu":
-        tune_cpu_allocator()
+    tune_cpu_allocator(device)
     method = get_f0_method(cfg.f0_method, options=settings.f0_options, device=device) if f0_changed else None
     embedder = _load_embedder(cfg, settings, device) if feat_changed else None
     _invalidate(paths, info, settings, f0_changed, feat_changed)

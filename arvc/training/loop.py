@@ -103,8 +103,7 @@ class Trainer:
         self.cfg, self.model_cfg, self.dataset, self.paths = cfg, model_cfg, dataset, paths
         self.accelerator = accelerator
         self.device = accelerator.device
-        if self.device.type == "cpu":
-            tune_cpu_allocator()
+        tune_cpu_allocator(self.device)
         self.precision = precision
         self.metadata_extra = metadata_extra or {}
         self.evaluator = evaluator  # weights file -> mean scores, logged as eval/* every cfg.eval_every epochs
@@ -120,9 +119,8 @@ class Trainer:
             load_pretrained(net_d, cfg.pretrained_d, "D", expect)
         self.from_scratch = not (cfg.pretrained_g or cfg.pretrained_d)
         self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
-        if self.device.type == "cpu":
-            route_around_amx_conv_bug(self.net_g)
-            route_around_amx_conv_bug(self.net_d)
+        route_around_amx_conv_bug(self.net_g)
+        route_around_amx_conv_bug(self.net_d)
         broadcast_parameters(self.net_g, self.net_d)
 
         make_opt = optimizer_factory or self._build_optimizer
