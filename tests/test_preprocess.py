@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +163,14 @@ def test_ten_minute_recording_gives_applio_chunk_counts(tmp_path):
 def _record_worker_pid(source, job):
     """Stand-in for ``process_file`` that notes which process ran it (module level: pickled by name)."""
     result = _REAL_PROCESS_FILE(source, job)
-    (Path(os.environ["ARVC_TEST_PID_DIR"]) / f"{source.index}_{os.getpid()}").touch()
+    pid_dir = Path(os.environ["ARVC_TEST_PID_DIR"])
+    (pid_dir / f"{source.index}_{os.getpid()}").touch()
+    # Hold this worker until another process has taken a file too (or 30 s pass), so a fast worker cannot
+    # drain the whole queue before its sibling starts: with a single worker process the wait runs out and
+    # the test fails.
+    deadline = time.monotonic() + (30.0 if str(os.getpid()) != os.environ["ARVC_TEST_PARENT_PID"] else 0.0)
+    while time.monotonic() < deadline and len({p.name.split("_")[1] for p in pid_dir.iterdir()}) < 2:
+        time.sleep(0.02)
     return result
 
 
@@ -177,6 +185,7 @@ def test_cpu_cores_spreads_files_over_processes(tmp_path, monkeypatch):
     pids = tmp_path / "pids"
     pids.mkdir()
     monkeypatch.setenv("ARVC_TEST_PID_DIR", str(pids))
+    monkeypatch.setenv("ARVC_TEST_PARENT_PID", str(os.getpid()))
     monkeypatch.setattr(stage, "process_file", _record_worker_pid)
     res = preprocess(PreprocessConfig("cores", dataset_path=ds, cpu_cores=2, progress=False))
     assert res.chunk_count == 8
