@@ -3,6 +3,7 @@ against the offline conversion, underruns at realtime pace, and one-line errors 
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 
@@ -238,8 +239,10 @@ class SlowConverter(ToneConverter):
     def __init__(self, cfg, delay: float):
         super().__init__(cfg)
         self.delay = delay
+        self.threads: set[int] = set()
 
     def _convert_tail(self):
+        self.threads.add(threading.get_ident())
         time.sleep(self.delay)
         return super()._convert_tail()
 
@@ -257,6 +260,10 @@ def test_realtime_pace_counts_late_blocks_as_underruns(delay, late):
     assert (conv.stats.underruns > 0) == late
     if late:
         assert conv.stats.late > 0
+    # the warm-up's timing predicts it, and says so before the stream starts
+    assert (conv.budget_warning() is not None) == late
+    # conversion ran on this (the loading) thread only, the clock on its own (one torch thread pool)
+    assert conv.threads == {threading.get_ident()}
 
 
 # ------------------------------------------------------------------------------- fixture model

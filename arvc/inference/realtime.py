@@ -17,11 +17,13 @@ and the device buffers on top.
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -40,6 +42,8 @@ DEC_MARGIN = 8  # frames the vocoder runs before the returned frames; their samp
 F0_MARGIN = 16  # frames of left context given to the F0 method for the frames it recomputes
 REFLECT_PAD = 3 * WINDOW  # right reflect pad so the embedder yields a feature for every window frame
 OUTPUT_LIMIT = 0.99
+log = logging.getLogger(__name__)
+_IDLE = object()  # StreamRunner.work: no input arrived within the poll interval
 F0_FAST_FIRST = ("fcpe", "rmvpe", "swift", "pm")
 
 
@@ -107,6 +111,7 @@ class BlockConverter:
         self.primed = False
         self.prime16 = 0  # zeros put before the first resampled input (the input resampler's look-ahead)
         self.silent_prev = True
+        self.warm_block_seconds: float | None = None
         self.stats = StreamStats(cfg.block_ms / 1000)
         self.sid = torch.full((1,), vc.cfg.speaker_id, dtype=torch.long, device=vc.device)
         self.gate = 10 ** (cfg.silence_db / 20)
@@ -154,16 +159,29 @@ class BlockConverter:
 
     def warm_up(self) -> None:
         """Run the model once per window length on quiet noise (kernels built, caches filled), then reset the
-        loop's state, so the first live block costs what every block costs."""
+        loop's state, so the first live block costs what every block costs. ``warm_block_seconds`` keeps what the
+        last (warm) step took; :meth:`budget_warning` compares it with the block."""
         rng = np.random.default_rng(0)
         t16 = self.t16
-        for k in range(2):
+        for k in range(3):
             self.window[:] = 1e-3 * rng.standard_normal(len(self.window)).astype(np.float32)
-            self.t16 = self.win16 + k * WINDOW
+            self.t16 = self.win16 + (k % 2) * WINDOW
+            t0 = time.perf_counter()
             self._convert_tail()
+            self.warm_block_seconds = time.perf_counter() - t0
         self.t16 = t16
         self.window[:] = 0.0
         self.pitch[:], self.pitchf[:], self.sola[:] = 1, 0.0, 0.0
+
+    def budget_warning(self) -> str | None:
+        """One line when a warm step takes more than 85% of a block (the stream will underrun), else None."""
+        cost, budget = self.warm_block_seconds, self.cfg.block_ms / 1000
+        if cost is None or cost <= 0.85 * budget:
+            return None
+        return (f"a {self.cfg.block_ms} ms block takes {1000 * cost:.0f} ms to convert on this machine: expect "
+                f"underruns. Try a larger --block_ms (fixed costs amortize), a smaller --context_ms (the embedder "
+                f"runs on block + context), --f0_method fcpe or pm, --precision auto (bf16 on CPUs with AMX), "
+                f"a lighter model (32k) or a GPU")
 
     # ------------------------------------------------------------------------------------- model
     @property
@@ -259,10 +277,16 @@ def _lfilter(b, a, x, zi):
 
 # ------------------------------------------------------------------------------------------------ runner
 class StreamRunner:
-    """Keeps conversion off the audio thread: ``callback(indata) -> outdata`` (same length) queues input,
-    a worker thread runs :meth:`BlockConverter.process`, output leaves through a FIFO that starts
-    ``headroom_ms`` behind. When the FIFO runs dry the block is an underrun: what is left fades out and the
-    stream resumes (fading in) with the next converted block; the device never waits and nothing raises.
+    """Keeps conversion off the audio thread: ``callback(indata) -> outdata`` (same length) queues input and
+    returns at once; :meth:`work` runs :meth:`BlockConverter.process` on the queued input, and output leaves
+    through a FIFO that starts ``headroom_ms`` behind. When the FIFO runs dry the block is an underrun: what
+    is left fades out and the stream resumes (fading in) with the next converted block; the device never
+    waits and nothing raises on the audio thread.
+
+    Call :meth:`work` on the thread that loaded the model and ran the warm-up. torch's OpenMP pool belongs to
+    the thread that first used it: a second thread doing torch work gets a second pool, the pools together
+    have more threads than CPUs, and libgomp then stops spinning between parallel regions. Measured on
+    2 vCPUs: the full v2 40k decoder took 390 ms per block on the loading thread, 460-500 ms on another.
     """
 
     FADE_MS = 5
@@ -279,34 +303,34 @@ class StreamRunner:
         self.last = 0.0
         self.lead_in = 0  # samples emitted before the first converted block played
         self.started = False
-        self.error: BaseException | None = None
         self.stop_event = threading.Event()
-        self.worker = threading.Thread(target=self._work, name="arvc-realtime", daemon=True)
-
-    def start(self) -> "StreamRunner":
-        self.worker.start()
-        return self
 
     def stop(self) -> None:
+        """End :meth:`work` (from any thread)."""
         self.stop_event.set()
         try:
             self.inq.put_nowait(None)
         except queue.Full:
             pass
-        self.worker.join(timeout=10)
 
-    def _work(self) -> None:
-        while not self.stop_event.is_set():
-            x = self.inq.get()
+    def work(self, should_stop: Callable[[], bool] | None = None, tick: Callable[[], None] | None = None,
+             poll: float = 0.1) -> None:
+        """Convert queued input until :meth:`stop` or ``should_stop()``; ``tick()`` runs at least every
+        ``poll`` seconds (reports). Errors of the conversion propagate to the caller."""
+        while not self.stop_event.is_set() and not (should_stop is not None and should_stop()):
+            try:
+                x = self.inq.get(timeout=poll)
+            except queue.Empty:
+                x = _IDLE
             if x is None:
                 return
-            try:
-                y = self.conv.process(x)
-            except Exception as e:  # reported by the caller; the audio thread keeps running
-                self.error = e
-                self.stop_event.set()
-                return
-            with self.lock:
+            if tick is not None:
+                tick()
+            if x is not _IDLE:
+                self._push(self.conv.process(x))
+
+    def _push(self, y: np.ndarray) -> None:
+        with self.lock:
                 if not self.playing and len(y):
                     y = np.concatenate([np.zeros(self.headroom, np.float32), y])
                     y[self.headroom : self.headroom + self.fade] *= np.linspace(0, 1, self.fade, dtype=np.float32)[: len(y) - self.headroom]
@@ -366,6 +390,8 @@ def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", per
     x = np.asarray(audio, dtype=np.float32).reshape(-1)
     if pace == "realtime":
         conv.warm_up()
+        if (warning := conv.budget_warning()) is not None:
+            log.warning("%s", warning)
     t_start = time.perf_counter()
     last_report = t_start
     stopped = False
@@ -385,28 +411,39 @@ def simulate(conv: BlockConverter, audio: np.ndarray, *, pace: str = "fast", per
         y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         delay = conv.delay_samples
     elif pace == "realtime":
-        runner = StreamRunner(conv).start()
+        runner = StreamRunner(conv)
         period = period_ms * sr // 1000
         tail = (conv.b16 + conv.cf16 + conv.s16) * sr // SR_16K + runner.headroom + 2 * conv.b16 * sr // SR_16K
         src = np.concatenate([x, np.zeros(tail, np.float32)])
-        parts = []
-        t0 = time.perf_counter()
-        try:
+        parts: list[np.ndarray] = []
+        ended = threading.Event()  # the clock played all of ``src``
+
+        def play() -> None:  # the device: no torch here (see StreamRunner)
+            t0 = time.perf_counter()
             for k, a in enumerate(range(0, len(src), period)):
-                if stop is not None and stop.is_set():
-                    stopped = True
-                    break
+                if runner.stop_event.is_set():
+                    return
                 wait = t0 + k * period / sr - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
                 parts.append(runner.callback(src[a : a + period]))
-                if runner.error is not None:
-                    raise runner.error
-                if on_report and time.perf_counter() - last_report > report_every:
-                    on_report(conv.stats)
-                    last_report = time.perf_counter()
+            ended.set()
+            runner.stop()
+
+        def tick() -> None:
+            nonlocal last_report
+            if on_report and time.perf_counter() - last_report > report_every:
+                on_report(conv.stats)
+                last_report = time.perf_counter()
+
+        clock = threading.Thread(target=play, name="arvc-realtime-clock", daemon=True)
+        clock.start()
+        try:
+            runner.work(should_stop=lambda: stop is not None and stop.is_set(), tick=tick, poll=0.05)
         finally:
             runner.stop()
+            clock.join()
+        stopped = not ended.is_set()
         y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         # output of the first block starts playing after lead_in silent samples and the headroom
         delay = runner.lead_in + runner.headroom + conv.delay_samples

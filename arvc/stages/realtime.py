@@ -117,22 +117,27 @@ def _live(run: RealtimeRun) -> StreamStats:
         run.config.sample_rate = 48000
     conv = _converter(run)  # device problems were reported by check() before the model loads
     conv.warm_up()
+    if (warning := conv.budget_warning()) is not None:
+        log.warning("%s", warning)
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,
                          run.config.sample_rate // 50, runner.callback)
     if run.on_start:
         run.on_start(latency_line(run.config, conv.resampling_ms, live=True) + f"; device latency {stream.latency}")
-    runner.start()
     t0 = last = time.monotonic()
+
+    def should_stop() -> bool:
+        return run.stopped() or (run.seconds is not None and time.monotonic() - t0 >= run.seconds)
+
+    def tick() -> None:
+        nonlocal last
+        if run.on_report and time.monotonic() - last >= run.report_every:
+            run.on_report(conv.stats)
+            last = time.monotonic()
+
     try:
-        with stream:
-            while (run.seconds is None or time.monotonic() - t0 < run.seconds) and not run.stopped():
-                time.sleep(0.1)
-                if runner.error is not None:
-                    raise runner.error
-                if run.on_report and time.monotonic() - last >= run.report_every:
-                    run.on_report(conv.stats)
-                    last = time.monotonic()
+        with stream:  # the device thread only queues and plays; conversion stays on this thread (StreamRunner)
+            runner.work(should_stop=should_stop, tick=tick)
     except KeyboardInterrupt:
         pass
     finally:
