@@ -36,7 +36,8 @@ def run_case(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     from arvc.audio.io import load_audio
     from arvc.inference import InferenceConfig, VoiceConverter
-    from arvc.inference.realtime import BlockConverter, RealtimeConfig, simulate
+    from arvc.inference.realtime import BlockConverter, RealtimeConfig
+    from arvc.inference.realtime_stream import simulate
 
     inf = InferenceConfig(f0_method=args.method, embedder_model="custom", embedder_path=args.embedder,
                           index_rate=0.0, precision=args.precision)

@@ -13,7 +13,8 @@ import soundfile as sf
 
 from arvc.api.cli import main as cli_main
 from arvc.inference.config import InferenceConfig
-from arvc.inference.realtime import BlockConverter, RealtimeConfig, simulate
+from arvc.inference.realtime import BlockConverter, RealtimeConfig
+from arvc.inference.realtime_stream import simulate
 
 SEAM_BAR = 2.0  # seam jump / 99th percentile of the local sample-to-sample step; a click is far above
 LOGMEL_BAR_DB = 3.0  # mean |log-mel difference| (dB) between the streamed and the offline conversion

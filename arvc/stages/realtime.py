@@ -89,7 +89,7 @@ def realtime(run: RealtimeRun) -> StreamStats:
 
 def _simulate(run: RealtimeRun) -> StreamStats:
     from arvc.audio.io import load_audio, save_audio
-    from arvc.inference.realtime import simulate
+    from arvc.inference.realtime_stream import simulate
 
     src, dst = run.simulate
     conv = _converter(run)
@@ -111,14 +111,12 @@ def _simulate(run: RealtimeRun) -> StreamStats:
 
 def _live(run: RealtimeRun) -> StreamStats:
     from arvc.inference.audio_devices import open_stream
-    from arvc.inference.realtime import StreamRunner
+    from arvc.inference.realtime_stream import StreamRunner
 
     if not run.config.sample_rate:
         run.config.sample_rate = 48000
     conv = _converter(run)  # device problems were reported by check() before the model loads
-    conv.warm_up()
-    if (warning := conv.budget_warning()) is not None:
-        log.warning("%s", warning)
+    conv.warm_up()  # logs when a block cannot keep up
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,
                          run.config.sample_rate // 50, runner.callback)
