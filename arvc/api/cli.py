@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from arvc import __version__
+from arvc import __version__, events
 from arvc.api.applio import translate
 from arvc.errors import ArvcError
 
@@ -87,6 +87,9 @@ def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
     module = importlib.import_module(f"arvc.api.commands.{module_name}")
     parser = argparse.ArgumentParser(prog=f"arvc {command}", description=help_text, formatter_class=_HelpFormatter)
     module.add_arguments(parser)
+    parser.add_argument("--events", metavar="PATH", default=None,
+                        help="also write progress, metrics, results and errors as JSON lines to PATH (or fd:N, an "
+                             "open file descriptor); schema: ARCHITECTURE.md")
     add_dual_spellings(parser)
     return parser, module
 
@@ -106,13 +109,26 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     parser, module = build_parser(command)
     args = parser.parse_args(argv[1:])
+    target = vars(args).pop("events")
+    try:
+        with events.run(command, target, __version__) as result:
+            result["exit_code"] = _run(module, args)
+            return result["exit_code"]
+    except ArvcError as e:  # the --events target itself could not be opened
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(module, args: argparse.Namespace) -> int:
     try:
         return int(module.run(args) or 0)
     except ArvcError as e:
         print(f"error: {e}", file=sys.stderr)
+        events.error(str(e))
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        events.error("interrupted")
         return 130
     except BrokenPipeError:  # e.g. `arvc model-info x.pth | head`
         import os

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from arvc import events
 from arvc.audio.io import AudioReadError, is_audio_file, load_audio
 from arvc.constants import SR_16K as SR
 from arvc.errors import ArvcError
@@ -158,6 +159,7 @@ def target_profile_of(references: list[Path]) -> tuple[np.ndarray | None, list[s
     return speaker.centroid(embs), msgs
 
 
+@events.staged("evaluate")
 def evaluate(cfg: EvaluateConfig, progress: Callable[[str], None] | None = None) -> EvaluateResult:
     """Score every converted file of ``cfg.inputs``; write scores.json, scores.csv and PNG plots to ``cfg.output_dir``.
 

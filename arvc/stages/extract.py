@@ -36,6 +36,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from arvc import events
 from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
 from arvc.audio.io import save_audio
 from arvc.constants import F0_HOP, SR_16K, VERSIONS
@@ -336,6 +337,7 @@ def _mute_entries(mute: dict[str, Path], speakers: list[int], per_speaker: int) 
 
 
 @locks_experiment("extract")
+@events.staged("extract")
 def extract(cfg: ExtractConfig) -> ExtractResult:
     """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
     t0 = time.perf_counter()
@@ -380,6 +382,7 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
         mute = _make_mute(paths, sr, embedder, settings.f0, settings.features)
         entries += _mute_entries(mute, sorted({_speaker_of(n) for n in names}), cfg.include_mutes)
     write_filelist(paths.filelist, entries)
+    events.artifact("filelist", paths.filelist, lines=len(entries))
     info.update(content_dim=content_dim, include_mutes=cfg.include_mutes, extract_complete=True)
     info.write(paths.model_info)
     if cfg.version == "v2" and content_dim != 768:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import unquote, urlparse
 
+from arvc import events
 from arvc.errors import ArvcError
 from arvc.library.archive import DEFAULT_MAX_SIZE, safe_extract
 from arvc.library.download import ProgressCallback, download
@@ -74,6 +75,7 @@ def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
     return names
 
 
+@events.staged("download")
 def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT_MAX_SIZE,
                    sha256: str | None = None, progress: ProgressCallback | None = None,
                    show_bar: bool = True) -> list[VoiceInfo]:
@@ -150,6 +152,7 @@ def add_files(model: str | Path, index: str | Path | None = None, name: str | No
 # ------------------------------------------------------------------------------------------------- pretrains
 
 
+@events.staged("download")
 def download_pretrain(name: str, sample_rates: Sequence[int], *, catalog_url: str | None = None,
                       progress: ProgressCallback | None = None, show_bar: bool = True) -> list[tuple[int, Path, Path]]:
     """Download the catalog pretrain ``name`` for each of ``sample_rates``; ``(rate, G, D)`` per rate."""

@@ -50,6 +50,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc import events
 from arvc.atomic import reporting_write_errors
 from arvc.audio.denoise import spectral_gate_blocks
 from arvc.audio.dsp import blend_normalize, highpass_causal
@@ -418,6 +419,7 @@ def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, res
 
 
 @locks_experiment("preprocess", create=True)
+@events.staged("preprocess")
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from arvc import events
 from arvc.atomic import write_json
 from arvc.audio.io import load_audio
 from arvc.errors import ArvcError
@@ -288,6 +289,7 @@ def _evaluate(cfg: QuickstartConfig, converted: Path, choices: _Choices, pitch: 
     return ev
 
 
+@events.staged("quickstart")
 def quickstart(cfg: QuickstartConfig) -> QuickstartResult:
     """Run every stage; returns what was made and measured (also written to ``summary.json``).
     Raises ArvcError on failure."""

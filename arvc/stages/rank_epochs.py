@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arvc import events
 from arvc.atomic import write_json
 from arvc.errors import ArvcError
 from arvc.evaluation.report import NUMERIC_ORDER
@@ -98,6 +99,7 @@ def score_weights(
     return ev.mean
 
 
+@events.staged("rank-epochs")
 def rank_epochs(cfg: RankConfig) -> RankResult:
     """Score every saved weights file of ``cfg.model_dir``; write ``eval_ranking.json`` and return the table."""
     model_dir = Path(cfg.model_dir)

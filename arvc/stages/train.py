@@ -13,6 +13,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from arvc import events
 from arvc.atomic import remove_stale_temporaries, write_json
 from arvc.constants import canonical_vocoder
 from arvc.data import CachedDataset, TrainingDataset, read_filelist
@@ -89,6 +90,7 @@ def training_f0_median(paths, max_files: int = 2000) -> float | None:
 
 
 @locks_experiment("train")
+@events.staged("train")
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from arvc import events
 from arvc.cpu_bf16 import route_around_amx_conv_bug
 from arvc.data import Batch, BucketBatchSampler, collate
 from arvc.device import dataloader_options, tune_cpu_allocator
@@ -459,6 +460,8 @@ class Trainer:
             self.paths, epoch, net_g=_plain(self.net_g), net_d=_plain(self.net_d), optim_g=self.optim_g,
             optim_d=self.optim_d, learning_rate=self.cfg.learning_rate, state=self.state, scaler_state=scaler,
             only_latest=self.cfg.save_only_latest)
+        for path in (self.paths.g_checkpoint(epoch), self.paths.d_checkpoint(epoch)):
+            events.artifact("checkpoint", path, epoch=epoch, step=self.state.step)
         if weights:
             self.write_weights(self.paths.weights(epoch, self.state.step))
         self._log_images()
@@ -497,7 +500,10 @@ class Trainer:
             f0_median=extra.get("f0_median"))
 
     def write_weights(self, path: Path) -> Path:
-        return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
+        written = write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
+        if self.main and path.parent == self.paths.root:  # not the evaluator's temporary copies
+            events.artifact("model", written, epoch=self.state.epoch, step=self.state.step)
+        return written
 
     def final_weights(self) -> Path | None:
         """``<model>_<E>e_<S>s.pth`` and ``<model>.pth`` in the experiment folder (main process)."""

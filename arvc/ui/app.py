@@ -86,10 +86,11 @@ def _convert_rows(jobs: list) -> tuple[list[tuple[str, str, str]], list[str]]:
     """``(name, state, message)`` per ``(source, output, job)`` and the outputs done so far."""
     rows, done = [], []
     for src, dst, job in jobs:
-        failed = [e for e in job.errors() if str(src) in e]
+        failed = job.failed_files().get(str(Path(src).resolve()))
+        written = {a["path"] for a in job.artifacts("audio")}
         if failed:
-            rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
-        elif dst.is_file() and str(dst) in job.log():  # infer prints each output path when it is written
+            rows.append((src.name, "failed", failed.replace(str(src), src.name)))
+        elif str(Path(dst).resolve()) in written:
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
         elif job.finished:

@@ -38,6 +38,7 @@ def _relaunch_multi_gpu(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.stages.train import train
+    from arvc.training.loop import stopped_early
 
     code = _relaunch_multi_gpu(args)
     if code is not None:
@@ -49,4 +50,4 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg)
     where = f"; model: {result.weights}" if result.weights else ""
     print(f"{cfg.model_name}: epoch {result.epoch}, step {result.step} ({result.stop_reason}){where}")
-    return 1 if "non-finite" in result.stop_reason else 0
+    return 1 if stopped_early(result) else 0
