@@ -40,7 +40,8 @@ from arvc import events
 from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
 from arvc.audio.io import save_audio
 from arvc.constants import F0_HOP, SR_16K, VERSIONS
-from arvc.device import select_device, tune_cpu_allocator
+from arvc.allocator import tune_cpu_allocator
+from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
 from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames

@@ -25,12 +25,12 @@ from typing import Callable, Iterator
 import torch
 
 from arvc import events
-from arvc.cpu_bf16 import route_around_amx_conv_bug
 from arvc.data import Batch, BucketBatchSampler, collate
-from arvc.device import dataloader_options, tune_cpu_allocator
+from arvc.allocator import tune_cpu_allocator
 from arvc.errors import ArvcError
 from arvc.formats import ModelMetadata, write_model
 from arvc.models.commons import slice_segments
+from arvc.precision.amx_workaround import route_around_amx_conv_bug
 from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
 from arvc.models.synthesizer import Synthesizer
 from arvc.paths import ExperimentPaths
@@ -41,6 +41,7 @@ from arvc.training.logging import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
 from arvc.training.optimizers import build_optimizer, default_scheduler_for
 from arvc.training.overtrain import OvertrainDetector
+from arvc.training.runtime import dataloader_options
 from arvc.training.schedulers import ScheduleConfig, build_scheduler
 from arvc.training.state import Stop, StopReason, TrainState
 

@@ -24,7 +24,8 @@ def _relaunch_multi_gpu(args: argparse.Namespace) -> int | None:
     import subprocess
     import sys
 
-    from arvc.device import device_count, in_distributed_launch, parse_gpu_ids
+    from arvc.device import device_count, parse_gpu_ids
+    from arvc.training.runtime import in_distributed_launch
 
     ids = parse_gpu_ids(args.gpu)
     if len(ids) < 2 or in_distributed_launch() or os.environ.get("ARVC_DEVICE") or device_count("cuda") < 2:

@@ -337,7 +337,8 @@ class HubertEmbedder(Embedder):
 
     def _guard_cpu_precision(self) -> None:
         """Reduced precision on the CPU: layers whose kernels drift on this CPU (e.g. AMX) stay in fp32."""
-        from arvc.cpu_bf16 import guard_reduced_precision, route_around_amx_conv_bug
+        from arvc.precision.amx_workaround import route_around_amx_conv_bug
+        from arvc.precision.guard import guard_reduced_precision
 
         route_around_amx_conv_bug(self.model)
         audio = guard_probe_audio().to(self.device)
