@@ -191,13 +191,13 @@ def _rmvpe(check: bool, progress, show_bar) -> Prerequisite:
 
 
 def _embedder(name: str, check: bool, progress, show_bar) -> Prerequisite:
-    from arvc.features.embedders.hubert import HUB_EMBEDDERS, _weights_in
+    from arvc.features.embedders.sources import HUB_EMBEDDERS, weights_in
 
     source = HUB_EMBEDDERS.get(name)
     if source is None:
         raise ArvcError(f"unknown embedder {name!r} for prerequisites; choices: {', '.join(HUB_EMBEDDERS)}")
     folder = embedders_root() / name
-    if (folder / "config.json").is_file() and _weights_in(folder):
+    if (folder / "config.json").is_file() and weights_in(folder):
         return Prerequisite(f"embedder {name}", folder, "present")
     if check:
         return Prerequisite(f"embedder {name}", folder, "missing")
