@@ -35,8 +35,8 @@ from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.effects import apply_input_effects, apply_output_effects
 from arvc.inference.envelope import mix_rms, peak_normalize
-from arvc.inference.gate import apply_silence_gate, check_output
-from arvc.inference.retrieval import protect_features, repeat_frames
+from arvc.inference.silence_gate import apply_silence_gate, check_output
+from arvc.inference.feature_frames import protect_features, repeat_frames
 from arvc.precision.amx_workaround import route_around_amx_conv_bug
 
 log = logging.getLogger(__name__)

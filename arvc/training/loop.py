@@ -10,7 +10,7 @@ one optimizer step over ``grad_accum_steps`` micro-batches:
 Accumulating this way gives exactly the update of one batch ``grad_accum_steps`` times larger (the
 discriminator is frozen during the generator pass, so its gradients never mix). Multi-process runs average
 gradients with one all-reduce per model (:mod:`arvc.training.distributed`; a DDP wrapper would reduce inside
-``backward``, out of this two-phase order); every rank-0-only action goes through :meth:`Trainer.main`.
+``backward``, out of this two-phase order); every rank-0-only action goes through :meth:`Trainer.is_main`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
 from arvc.training.config import TrainConfig
 from arvc.training.distributed import any_rank, average_gradients, broadcast_parameters, sum_across
-from arvc.training.logging import NullLogger, TrainLogger
+from arvc.training.reporting import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
 from arvc.training.optimizers import build_optimizer, default_scheduler_for
 from arvc.training.overtrain import OvertrainDetector
@@ -172,7 +172,7 @@ class Trainer:
         self.net_d = torch.compile(self.net_d, mode=mode, dynamic=True)
 
     @property
-    def main(self) -> bool:
+    def is_main(self) -> bool:
         """True on the one process that saves and logs."""
         return self.accelerator.is_main_process
 
@@ -333,7 +333,7 @@ class Trainer:
             self._info(note)
 
     def _start_logger(self) -> None:
-        if not self.main:
+        if not self.is_main:
             return
         total = self.cfg.epochs * self.steps_per_epoch
         if self.cfg.max_steps:
@@ -390,7 +390,7 @@ class Trainer:
             run.sums[name] = run.sums.get(name, 0.0) + v
         run.count += 1
         self.logger.step(self.state.step, epoch, losses)
-        if self.main and self.state.step % max(1, self.cfg.log_every) == 0:
+        if self.is_main and self.state.step % max(1, self.cfg.log_every) == 0:
             self._log_images()
 
     def _step_limit(self, deadline: float | None) -> Stop | None:
@@ -444,7 +444,7 @@ class Trainer:
         return {k: v / count for k, v in sums.items()} if count else {}
 
     def _info(self, message: str) -> None:
-        if self.main:
+        if self.is_main:
             if isinstance(self.logger, TrainLogger):
                 self.logger.note(message)
             else:
@@ -454,7 +454,7 @@ class Trainer:
     def save(self, epoch: int, weights: bool = False) -> None:
         """Write G/D checkpoints (and an inference model when asked); main process only, all writes atomic."""
         self.accelerator.wait_for_everyone()
-        if not self.main:
+        if not self.is_main:
             return
         scaler = self.accelerator.scaler.state_dict() if self.accelerator.scaler is not None else None
         save_training_checkpoint(
@@ -471,7 +471,7 @@ class Trainer:
     def evaluate_now(self, epoch: int) -> dict[str, float]:
         """Score the current generator with ``self.evaluator`` and log the means as ``eval/<name>`` (main process)."""
         self.accelerator.wait_for_everyone()
-        if not self.main:
+        if not self.is_main:
             return {}
 
         path = self.paths.weights(epoch, self.state.step)
@@ -502,13 +502,13 @@ class Trainer:
 
     def write_weights(self, path: Path) -> Path:
         written = write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
-        if self.main and path.parent == self.paths.root:  # not the evaluator's temporary copies
+        if self.is_main and path.parent == self.paths.root:  # not the evaluator's temporary copies
             events.artifact("model", written, epoch=self.state.epoch, step=self.state.step)
         return written
 
     def final_weights(self) -> Path | None:
         """``<model>_<E>e_<S>s.pth`` and ``<model>.pth`` in the experiment folder (main process)."""
-        if not self.main:
+        if not self.is_main:
             return None
         path = self.paths.weights(self.state.epoch, self.state.step)
         if not path.is_file():
