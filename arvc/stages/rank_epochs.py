@@ -12,7 +12,7 @@ from typing import Any
 from arvc import events
 from arvc.atomic import write_json
 from arvc.errors import ArvcError
-from arvc.evaluation.report import NUMERIC_ORDER
+from arvc.evaluation.report import NUMERIC_ORDER, format_score
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
 from arvc.stages.evaluate import EvaluateConfig, evaluate
@@ -139,14 +139,10 @@ def rank_epochs(cfg: RankConfig) -> RankResult:
     json_path = out_dir / "eval_ranking.json"
     write_json(json_path, {"model_dir": str(model_dir), "clips": [str(c) for c in clips], "ranking": ranking})
     cols = ["rank", "weights", "epoch"] + [k for k in NUMERIC_ORDER if any(k in r for r in ranking)]
-    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in ranking)) for c in cols}
+    widths = {c: max(len(c), *(len(format_score(r.get(c))) for r in ranking)) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
-    lines += ["  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in cols) for r in ranking]
+    lines += ["  ".join(format_score(r.get(c)).ljust(widths[c]) for c in cols) for r in ranking]
     table = "epoch ranking (best first; combined = sim_target + 0.5*f0_corr - 0.5*CER + 0.25*(DNSMOS-3))\n" + "\n".join(lines)
     return RankResult(ranking, table, json_path)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "-" if math.isnan(v) else f"{v:.3f}"
-    return "-" if v is None else str(v)
