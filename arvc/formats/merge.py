@@ -16,24 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arvc.errors import ArvcError
+from arvc.stages.config import MergeConfig  # noqa: F401  (re-exported)
 from arvc.formats.rvc_pth import CONFIG_FIELD_NAMES, ModelFile, ModelMetadata, read_model, write_model
 
 if TYPE_CHECKING:
     import torch
 
 SPEAKER_KEY = "emb_g.weight"
-
-
-@dataclass
-class MergeConfig:
-    """``model-merge`` settings: ``ratio`` is the weight of ``model_a`` (0..1)."""
-
-    model_a: Path
-    model_b: Path
-    output: Path
-    ratio: float = 0.5
-    model_name: str | None = None
-    author: str | None = None
 
 
 def _name(m: ModelFile) -> str:

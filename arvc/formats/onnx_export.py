@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from arvc.atomic import atomic_path
 from arvc.errors import ArvcError
+from arvc.stages.config import DEFAULT_OPSET, OnnxExportConfig  # noqa: F401  (re-exported)
 from arvc.formats.rvc_pth import build_synthesizer, load_synthesizer, load_weights_into
 
 if TYPE_CHECKING:
@@ -33,18 +34,6 @@ if TYPE_CHECKING:
 
     from arvc.models.synthesizer import Synthesizer
 
-DEFAULT_OPSET = 17
-
-
-@dataclass
-class OnnxExportConfig:
-    """``export-onnx`` settings."""
-
-    model: Path
-    output: Path
-    opset: int = DEFAULT_OPSET
-    check: bool = True
-    example_frames: int = 64
 
 
 def _inference_module(net: "Synthesizer"):

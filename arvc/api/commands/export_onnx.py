@@ -5,16 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arvc.api.argtypes import add_bool
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="RVC inference model (.pth or .safetensors)")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="ONNX file to write (default: <model>.onnx)")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
-    add_bool(parser, "--check", True, "run the exported graph with onnxruntime and report the max abs error vs torch")
-    parser.add_argument("--tolerance", type=float, default=1e-3,
-                        help="--check fails (exit 1, the .onnx is kept) when the max abs error exceeds this (default 1e-3)")
 
 
 def has_pitch(onnx_path: Path) -> bool:
@@ -27,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
 
-    output = args.output or args.model.with_suffix(".onnx")
+    args.model = Path(args.model)
+    output = Path(args.output) if args.output else args.model.with_suffix(".onnx")
     try:
         out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
     except OSError as e:
