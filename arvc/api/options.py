@@ -28,6 +28,7 @@ __all__ = ["CommandOptions", "Option", "opt"]
 
 _o = opt
 SEED_RANGE = (0, 2**32 - 1)
+PITCH_RANGE = (-48, 48)  # semitones (InferenceConfig checks the same)
 
 F0_METHODS = ("rmvpe", "crepe", "crepe-tiny", "fcpe", "harvest", "dio", "pm", "yin", "pyin", "piptrack", "swipe",
               "rapt", "swift", "pesto")
@@ -85,7 +86,7 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("-o", "--output", field=None, ui=False, applio=("output_path", "output_folder"),
        help="output file (one input) or folder (folder inputs keep their sub-folders); default <name>_converted "
             "beside the input"),
-    _o("--pitch", type=float, range=(-24, 24), parse=pitch_value,
+    _o("--pitch", type=float, range=PITCH_RANGE, parse=pitch_value,
        help="transpose in semitones (+12 = one octave up), or 'auto': to the model's training voice"),
     _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"), strict=False,
        help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, swipe, "
@@ -120,7 +121,7 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--seed", type=int, range=SEED_RANGE, help="fix the synthesizer's noise for reproducible output"),
     _o("--deterministic", type=bool,
        help="no random noise at all (prior mean, noiseless NSF source); Applio-parity mode", ui="advanced"),
-    _o("--silence_gate_db", type=float, range=(-150, 0), parse=gate_db, widget="text",
+    _o("--silence_gate_db", type=float, range=(-120, 0), parse=gate_db, widget="text",
        help="mute the output where the input stays below this RMS level (dBFS) for 0.1 s or more; 'off' keeps "
             "RVC's output as is (default -60)"),
     _o("--proposed_pitch", type=bool, group="pitch helpers", ui="advanced",
@@ -241,7 +242,7 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
        help="live output buffered ahead for compute jitter, ms (default 100; raise it on underruns)"),
     _o("--report_every", type=float, default=5.0, range=(0.1, None), field=None, ui=False,
        help="seconds between statistics lines (default 5)"),
-    _live("--pitch", type=float, range=(-24, 24), group="conversion", help="transpose in semitones (+12 = one octave up)"),
+    _live("--pitch", type=float, range=PITCH_RANGE, group="conversion", help="transpose in semitones (+12 = one octave up)"),
     _live("--f0_method", choices=F0_METHODS, strict=False, group="conversion",
           help="pitch estimator; fast ones first: fcpe (default), rmvpe, swift, pm"),
     _live("--index_rate", type=float, range=(0, 1), group="conversion",
@@ -261,7 +262,6 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
     _live("--deterministic", type=bool, group="conversion", ui="advanced",
           help="no random noise (prior mean, noiseless NSF source)"),
 ))
-
 
 
 def borrowed(table: CommandOptions, *exclude: str) -> tuple[Option, ...]:

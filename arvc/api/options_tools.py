@@ -7,7 +7,7 @@ Defaults come from the stages' config dataclasses (:mod:`arvc.stages.config`); i
 from __future__ import annotations
 
 from arvc.api.argtypes import parse_size
-from arvc.api.options import EMBEDDERS, F0_METHODS, LOGS_DIR, SEED_RANGE
+from arvc.api.options import EMBEDDERS, F0_METHODS, LOGS_DIR, PITCH_RANGE, SEED_RANGE
 from arvc.api.optionspec import CommandOptions
 from arvc.api.optionspec import opt as _o
 from arvc.constants import SAMPLE_RATES, VERSIONS
@@ -49,7 +49,7 @@ EVALUATE = CommandOptions("evaluate", config=EvaluateConfig, options=(
     _o("-s", "--source", nargs="+", field="sources", ui=False, help="the unconverted inputs (matched by file stem)"),
     _o("-t", "--text", ui=False,
        help="transcripts: folder of <stem>.txt, 'stem|text' lines, or numbered sentences"),
-    _o("--pitch", type=float, range=(-24, 24), help="semitones the conversion applied"),
+    _o("--pitch", type=float, range=PITCH_RANGE, help="semitones the conversion applied"),
     _o("-o", "--output_dir", default=None, field=None, ui=False,
        help="where scores.json/csv and plots go (default ./eval; with --model_dir: <run>/eval)"),
     _o("--f0_method", choices=F0_METHODS, strict=False, help="F0 method used to compare pitch tracks"),
@@ -85,7 +85,7 @@ QUICKSTART = CommandOptions("quickstart", config=QuickstartConfig, options=(
     _o("--f0_method", choices=F0_METHODS, strict=False, help="default: rmvpe if its weights are present, else fcpe"),
     _o("--embedder_model", choices=EMBEDDERS, strict=False,
        help="default: contentvec if available, else whisper-tiny.en"),
-    _o("--pitch", type=float, range=(-24, 24), help="semitones (default: from the median F0s)"),
+    _o("--pitch", type=float, range=PITCH_RANGE, help="semitones (default: from the median F0s)"),
     _o("--cpu_cores", type=int, range=(1, None), help="preprocessing processes (default: all cores)"),
     _o("--seed", type=int, range=SEED_RANGE, help="training seed (default 1234)"),
     _o("--rank_last", type=int, range=(0, None),

@@ -3,7 +3,7 @@ config, which ``infer`` must never import."""
 
 from __future__ import annotations
 
-from arvc.api.options import LOGS_DIR, OPTIMIZERS, PRECISIONS, PROGRESS, SEED_RANGE
+from arvc.api.options import LOGS_DIR, OPTIMIZERS, PITCH_RANGE, PRECISIONS, PROGRESS, SEED_RANGE
 from arvc.api.optionspec import CommandOptions, Option
 from arvc.api.optionspec import opt as _o
 from arvc.constants import SAMPLE_RATES, VERSIONS
@@ -87,7 +87,7 @@ TRAIN = CommandOptions("train", config=TrainConfig, options=(
        help="target-speaker audio (default: the run's chunks)"),
     _o("--eval_text", group="saving and logging", ui=False,
        help="transcripts of the clips (enables CER; see arvc evaluate -t)"),
-    _o("--eval_pitch", type=float, range=(-24, 24), group="saving and logging", ui=False,
+    _o("--eval_pitch", type=float, range=PITCH_RANGE, group="saving and logging", ui=False,
        help="semitones applied when converting the clips"),
     _o("--overtrain_detect", type=bool, group="saving and logging",
        help="stop when the smoothed generator loss stops improving"),

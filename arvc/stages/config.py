@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arvc.constants import F0_HOP
+from arvc.constants import F0_HOP, ONNX_OPSET
 
 
 @dataclass
@@ -31,7 +31,6 @@ class PreprocessConfig:
     logs_dir: str | os.PathLike | None = None
     min_chunk_len: float = 0.5  # seconds; shorter chunks are dropped
     progress: bool = True
-
 
 
 @dataclass
@@ -57,7 +56,6 @@ class ExtractConfig:
     progress: bool = True
 
 
-
 @dataclass
 class CreateIndexConfig:
     """Settings of ``arvc create-index``."""
@@ -71,7 +69,6 @@ class CreateIndexConfig:
     output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
 
 
-DEFAULT_OPSET = 17
 # the bundled demo voices of ``arvc quickstart``
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "voices"
 
@@ -141,7 +138,7 @@ class OnnxExportConfig:
 
     model: Path
     output: Path
-    opset: int = DEFAULT_OPSET
+    opset: int = ONNX_OPSET
     check: bool = True
     example_frames: int = 64
 

@@ -30,7 +30,7 @@ from arvc.features.embedders import load_embedder
 from arvc.features.f0 import get_f0_method
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
-from arvc.stages.config import ASSETS, QuickstartConfig  # noqa: F401  (re-exported)
+from arvc.stages.config import QuickstartConfig
 from arvc.stages.create_index import CreateIndexConfig, create_index
 from arvc.stages.evaluate import EvaluateConfig, evaluate
 from arvc.stages.extract import ExtractConfig, extract
@@ -42,7 +42,6 @@ from arvc.training.config import TrainConfig
 from arvc.training.pretrains import fetch_pretrains
 
 log = logging.getLogger("arvc.quickstart")
-
 
 
 # From scratch on the CPU budget: 4e-4 beat 2e-4 (speaker similarity 0.615 vs 0.549, same seed

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from arvc.api.tables import argv_for
+from arvc.api.tables import argv_for, table
+from arvc.constants import VOCODER_NAMES
 from arvc.ui.jobs import Job
 
-SAMPLE_RATES = ("32000", "40000", "48000")
+SAMPLE_RATES = tuple(map(str, table("download pretrain").get("sample_rate").choices))
 
 
 def _entries(sample_rate: int, vocoder: str):
@@ -43,8 +44,7 @@ def downloads_tab(ctx) -> None:
     with gr.Tab("Download Pretrained Models"):
         with gr.Row():
             rate = gr.Dropdown(choices=list(SAMPLE_RATES), value="40000", label="sample rate")
-            vocoder = gr.Dropdown(choices=["HiFi-GAN", "MRF HiFi-GAN", "RefineGAN"], value="HiFi-GAN",
-                                  label="vocoder")
+            vocoder = gr.Dropdown(choices=list(VOCODER_NAMES), value="HiFi-GAN", label="vocoder")
             name = gr.Dropdown(choices=catalog_choices(40000, "HiFi-GAN"), label="pretrain", allow_custom_value=True,
                                info="catalog entries for this rate and vocoder", elem_id="download-pretrain")
         b_get = gr.Button("Download", variant="primary")

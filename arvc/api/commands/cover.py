@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.api.commands.infer import config_from_args
     from arvc.stages.cover import CoverRun, cover

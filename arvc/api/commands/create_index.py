@@ -7,7 +7,6 @@ import argparse
 from arvc.api.options import CREATE_INDEX
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.create_index import CreateIndexConfig, create_index
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
-
 
 
 def has_pitch(onnx_path: Path) -> bool:
@@ -15,12 +15,13 @@ def has_pitch(onnx_path: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
-    from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
+    from arvc.formats.onnx_export import export_onnx
+    from arvc.stages.config import OnnxExportConfig
 
     args.model = Path(args.model)
     output = Path(args.output) if args.output else args.model.with_suffix(".onnx")
     try:
-        out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
+        out, err = export_onnx(**asdict(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check)))
     except OSError as e:
         if e.filename and Path(e.filename) == args.model:
             raise ArvcError(f"cannot read {args.model}: {e.strerror or e}") from None

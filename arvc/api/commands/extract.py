@@ -7,7 +7,6 @@ import argparse
 from arvc.api.options import EXTRACT
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.extract import ExtractConfig, extract
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 
 from arvc.api.options_tools import MODEL_MERGE
@@ -10,12 +11,13 @@ from arvc.api.options_tools import MODEL_MERGE
 
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
-    from arvc.formats.merge import MergeConfig, merge_models
+    from arvc.formats.merge import merge_models
+    from arvc.stages.config import MergeConfig
 
     args.model_a, args.model_b, args.output = Path(args.model_a), Path(args.model_b), Path(args.output)
     cfg = MergeConfig(**MODEL_MERGE.config_kwargs(args))
     try:
-        out = merge_models(cfg)
+        out = merge_models(**asdict(cfg))
     except OSError as e:
         if e.filename and Path(e.filename) in (args.model_a, args.model_b):
             raise ArvcError(f"cannot read {e.filename}: {e.strerror or e}") from None

@@ -7,7 +7,6 @@ import argparse
 from arvc.api.options import PREPROCESS
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.preprocess import PreprocessConfig, format_duration, preprocess
 

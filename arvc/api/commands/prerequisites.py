@@ -7,7 +7,6 @@ import argparse
 import sys
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.paths import models_root
     from arvc.stages.library import prerequisites

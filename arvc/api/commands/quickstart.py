@@ -8,7 +8,6 @@ from pathlib import Path
 from arvc.api.options_tools import QUICKSTART
 
 
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.quickstart import QuickstartConfig, quickstart
 

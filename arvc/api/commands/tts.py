@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 
-
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
