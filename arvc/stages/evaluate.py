@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,32 +18,10 @@ from arvc.errors import ArvcError
 from arvc.evaluation import speaker
 from arvc.evaluation.pitch import compare_f0
 from arvc.evaluation.plots import plot_comparison
+from arvc.stages.config import EvaluateConfig  # noqa: F401  (re-exported)
 from arvc.evaluation.report import combined_score, mean_row, write_outputs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EvaluateConfig:
-    """What to score and where to write the results.
-
-    ``inputs``: converted files or folders. ``references``: recordings of the target speaker.
-    ``sources``: the unconverted inputs, matched to outputs by file stem. ``text``: transcripts, either a
-    folder of ``<stem>.txt``, a file of ``stem|text`` lines, or a plain list of sentences where line N is
-    picked by the trailing number of the stem (``kal_51`` → line 51). ``pitch``: semitones applied by the
-    conversion (the source F0 is transposed by it before comparison).
-    """
-
-    inputs: list[Path]
-    references: list[Path] = field(default_factory=list)
-    sources: list[Path] = field(default_factory=list)
-    text: Path | None = None
-    pitch: float = 0.0
-    output_dir: Path = Path("eval")
-    f0_method: str = "fcpe"
-    asr: bool = True
-    mos: bool = True
-    plots: bool = True
 
 
 @dataclass

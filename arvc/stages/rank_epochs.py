@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,34 +15,11 @@ from arvc.errors import ArvcError
 from arvc.evaluation.report import NUMERIC_ORDER, format_score
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.config import RankConfig  # noqa: F401  (re-exported)
 from arvc.stages.evaluate import EvaluateConfig, evaluate
 from arvc.stages.infer import InferRun, infer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RankConfig:
-    """``model_dir``: an experiment folder (logs/<model>). ``clips``: audio converted with each epoch (default:
-    three of the run's own 16 kHz chunks). ``references``: target-speaker audio (default: the run's chunks).
-    ``text``/``pitch`` as in EvaluateConfig. ``f0_method``: for the conversions; ``score_f0_method`` for scoring.
-    ``last``: score only the last N saved weights files (None: all)."""
-
-    model_dir: Path
-    clips: list[Path] = field(default_factory=list)
-    references: list[Path] = field(default_factory=list)
-    text: Path | None = None
-    pitch: float = 0.0
-    index: Path | None = None
-    f0_method: str = "rmvpe"
-    embedder_model: str | None = None
-    embedder_path: str | None = None
-    output_dir: Path | None = None
-    score_f0_method: str = "fcpe"
-    asr: bool = True
-    mos: bool = True
-    index_rate: float = 0.75
-    last: int | None = None
 
 
 @dataclass

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS
+from arvc.api.options_tools import EVALUATE, MODEL_MERGE
+from arvc.api.options_train import TRAIN
+from arvc.api.tables import argv_for
 from arvc.paths import datasets_root, logs_root, models_root
 from arvc.ui import library
-from arvc.ui.controls import build_controls
+from arvc.ui.controls import build_controls, control
 from arvc.ui.jobs import Job, JobManager
 from arvc.ui.realtime_session import RealtimeSession
 
@@ -146,8 +149,8 @@ def convert_tab(ctx: UIContext) -> None:
         jobs = []
         for i, batch in enumerate(_batches(inputs)):
             dst = out_dir / str(i)
-            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
-                    *map(str, batch), "-o", str(dst), *controls.argv(raw, format=fmt)]
+            argv = controls.command_argv(raw, model=model_path, index=index_path or None, input=[str(p) for p in batch],
+                                         output=str(dst), format=fmt)
             job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
             jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
         while True:
@@ -187,11 +190,11 @@ def _train_steps(forms: tuple, counts: list[int], raw: tuple, which: tuple[str, 
             for f in files:
                 shutil.copy(f, target / Path(f).name)
             data_path = str(target)
-        out.append(["preprocess", *pre.argv(p_raw, model_name=model_name, dataset_path=data_path)])
+        out.append(pre.command_argv(p_raw, model_name=model_name, dataset_path=data_path))
     if "extract" in which:
-        out.append(["extract", *ext.argv(e_raw, model_name=model_name)])
+        out.append(ext.command_argv(e_raw, model_name=model_name))
     if "index" in which:
-        out.append(["create-index", *idx.argv(i_raw, model_name=model_name, version=version)])
+        out.append(idx.command_argv(i_raw, model_name=model_name, version=version))
     if "train" in which:
         fixed = {"model_name": model_name}
         if use_custom:
@@ -200,7 +203,7 @@ def _train_steps(forms: tuple, counts: list[int], raw: tuple, which: tuple[str, 
             fixed.update(pretrained_g=g, pretrained_d=d)
         if "preprocess" in which:
             fixed.update(sample_rate=sample_rate, version=version)
-        out.append(["train", *trn.argv(t_raw, **fixed)])
+        out.append(trn.command_argv(t_raw, **fixed))
     return out
 
 
@@ -222,9 +225,11 @@ def _open_tensorboard(ctx: UIContext, model_name: str) -> str:
     if not model_name:
         raise gr.Error("give the model name whose run to show")
     logdir = logs_root() / model_name / "eval"
+    if not logdir.is_dir():
+        raise gr.Error(f"{model_name}: no training logs yet ({logdir})")
     port = _free_port()
-    ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host", "127.0.0.1",
-                                                              "--port", str(port)]], module="tensorboard.main")
+    ctx.jobs.submit("service", f"tensorboard {model_name}",
+                    [argv_for("tensorboard", {"logs_dir": str(logdir), "host": "127.0.0.1", "port": port})])
     url = f"http://127.0.0.1:{port}/"
     return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
 
@@ -321,13 +326,14 @@ def tools_tab(ctx: UIContext) -> None:
         m = gr.Dropdown(choices=ctx.models(), label="model", allow_custom_value=True)
         b = gr.Button("Show info")
         out = gr.Textbox(label="info", lines=14)
-        b.click(lambda p: result_text(run_tool("model-info", ["model-info", p])) if p else "choose a model",
+        b.click(lambda p: result_text(run_tool("model-info", argv_for("model-info", {"model": p}))) if p
+                else "choose a model",
                 inputs=m, outputs=out, api_name="model_info")
     with gr.Tab("Voice blender"):
         with gr.Row():
             a = gr.Dropdown(choices=ctx.models(), label="model A", allow_custom_value=True)
             bm = gr.Dropdown(choices=ctx.models(), label="model B", allow_custom_value=True)
-        ratio = gr.Slider(0, 1, value=0.5, step=0.01, label="ratio", info="share of model A")
+        ratio = control(MODEL_MERGE.get("ratio"), MODEL_MERGE.get("ratio").default_from(MODEL_MERGE.config))
         new_name = gr.Textbox(label="name of the blend", value="blend")
         b2 = gr.Button("Merge")
         log2 = gr.Textbox(label="result", lines=4)
@@ -339,7 +345,8 @@ def tools_tab(ctx: UIContext) -> None:
             nm = (nm or "blend").strip().replace("/", "_")
             dst = ctx.output_dir / "models" / nm / f"{nm}.pth"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            job = run_tool("model-merge", ["model-merge", pa, pb, "-o", str(dst), "--ratio", str(r), "--name", nm])
+            job = run_tool("model-merge", argv_for("model-merge", {"model_a": pa, "model_b": pb, "output": str(dst),
+                                                                   "ratio": r, "name": nm}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b2.click(merge, inputs=[a, bm, ratio, new_name], outputs=[log2, file2], api_name="model_merge")
@@ -353,7 +360,7 @@ def tools_tab(ctx: UIContext) -> None:
             if not p:
                 raise gr.Error("choose a model")
             dst = ctx.new_dir("onnx") / f"{Path(p).stem}.onnx"
-            job = run_tool("export-onnx", ["export-onnx", p, "-o", str(dst)])
+            job = run_tool("export-onnx", argv_for("export-onnx", {"model": p, "output": str(dst)}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b3.click(export, inputs=m3, outputs=[log3, file3], api_name="export_onnx")
@@ -369,9 +376,8 @@ def evaluate_tab(ctx: UIContext) -> None:
         sources = gr.Textbox(label="source recordings (folder, optional)", info="the unconverted inputs")
         text = gr.Textbox(label="transcripts (file or folder, optional)", info="enables CER")
     with gr.Row():
-        pitch = gr.Number(value=0, label="pitch", info="semitones the conversion applied")
-        asr = gr.Checkbox(value=False, label="asr", info="transcribe and compute CER (needs transcripts)")
-        mos = gr.Checkbox(value=True, label="mos", info="DNSMOS predicted quality")
+        pitch, asr, mos = (control(EVALUATE.get(d), EVALUATE.get(d).default_from(EVALUATE.config))
+                           for d in ("pitch", "asr", "mos"))
     b = gr.Button("Evaluate", variant="primary")
     table = gr.Textbox(label="scores", lines=12)
     pictures = gr.Gallery(label="spectrogram / F0", columns=2)
@@ -381,14 +387,12 @@ def evaluate_tab(ctx: UIContext) -> None:
         if not inputs:
             raise gr.Error("give converted files or a folder")
         out = ctx.new_dir("eval")
-        argv = ["evaluate", "-i", *inputs, "-o", str(out), "--pitch", str(p or 0), "--asr", str(bool(use_asr)).lower(),
-                "--mos", str(bool(use_mos)).lower()]
-        if ref and ref.strip():
-            argv += ["-r", ref.strip()]
-        if src and src.strip():
-            argv += ["-s", src.strip()]
-        if txt and txt.strip():
-            argv += ["-t", txt.strip()]
+        def listed(text):
+            return [text.strip()] if text and text.strip() else None
+
+        argv = argv_for("evaluate", {"input": inputs, "output_dir": str(out), "pitch": p or 0, "asr": bool(use_asr),
+                                     "mos": bool(use_mos), "reference": listed(ref), "source": listed(src),
+                                     "text": (txt or "").strip() or None})
         job = wait(ctx.jobs.submit("tool", "evaluate", [argv]))
         lines = [ln for ln in job.lines if not ln.startswith(("$ ", "INFO", "WARNING"))]
         return "\n".join(lines[-80:]), sorted(str(p) for p in out.rglob("*.png"))

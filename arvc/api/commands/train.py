@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from arvc.api.options import TRAIN
+from arvc.api.options_train import TRAIN
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    TRAIN.add_arguments(parser)
 
 def config_from_args(args: argparse.Namespace):
     from arvc.training.config import LossWeights, TrainConfig
