@@ -296,7 +296,9 @@ def realtime_ui(tmp_path):
     from arvc.ui.jobs import JobManager
     from arvc.ui.realtime_tab import realtime_tab
 
-    ctx = UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager())
+    from conftest import ASSETS, SHARED
+
+    ctx = UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager(), roots=(tmp_path, SHARED, ASSETS))
 
     def build():
         with gr.Blocks():

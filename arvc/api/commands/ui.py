@@ -19,14 +19,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_bool(p, "--insecure", False, "allow a non-loopback --host or --share without a login")
     add_bool(p, "--share", False, "also publish a temporary public gradio.live link (needs a login)")
     p.add_argument("--output_dir", type=Path, default=Path("outputs/ui"),
-                   help="where uploads, conversions and exports go (default outputs/ui)")
+                   help="where uploads, conversions and exports go (default outputs/ui; inside --allowed_dirs)")
+    p.add_argument("--allowed_dirs", type=Path, nargs="+", default=None, metavar="DIR",
+                   help="the only server folders the UI's fields may name (default: the logs, datasets and models "
+                   "folders and the folder the UI is started in)")
+    p.add_argument("--max_upload_mb", type=int, default=500, help="largest upload the server accepts (default 500 MB)")
 
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -68,5 +72,11 @@ def run(args: argparse.Namespace) -> int:
     check_exposure(args.host, args.share, logins, args.insecure)
     from arvc.ui.server import serve
 
-    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=args.output_dir)
+    if not 1 <= args.max_upload_mb <= 100_000:
+        raise ArvcError(f"--max_upload_mb {args.max_upload_mb}: expected 1..100000")
+    for d in args.allowed_dirs or []:
+        if not d.is_dir():
+            raise ArvcError(f"--allowed_dirs {d}: not a folder")
+    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=args.output_dir,
+          allowed_dirs=args.allowed_dirs, max_upload_mb=args.max_upload_mb)
     return 0
