@@ -232,3 +232,4 @@ def test_ipv6_loopback_host_serves(tmp_path):
         os.killpg(proc.pid, 15)
         out = proc.communicate(timeout=30)[0]
     assert "Traceback" not in out, out
+

@@ -482,6 +482,7 @@ def jobs_panel(ctx: UIContext) -> None:
             return "\n".join(f"- {j.status()}" for j in reversed(jobs)) or "no jobs yet"
 
         def stop_job(i):
+            ctx.scan_cancel.set()  # a server-folder scan in progress ends too
             if i is None:
                 return listing()
             try:

@@ -34,5 +34,6 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
             max_file_size=f"{int(max_upload_mb)}mb", app_kwargs={"middleware": [Middleware(AuthGate)]},
         )
     finally:
+        ctx.scan_cancel.set()
         ctx.realtime.stop(timeout=10.0)
         ctx.jobs.shutdown()
