@@ -43,8 +43,7 @@ def plain_name(name: object, what: str = "name") -> str:
     """``name`` if it is one plain folder/file name; else ArvcError ``<what> '<name>' is not a plain folder name``."""
     why = name_problem(name)
     if why is not None:
-        raise ArvcError(f"{what} {name!r} is not a plain folder name ({why}; no '/', '\\', '..', absolute paths "
-                        "or control characters)")
+        raise ArvcError(f"{what} {name!r} is not a plain folder name ({why})")
     return name  # type: ignore[return-value]
 
 
