@@ -65,6 +65,10 @@ def parse_gpu_ids(gpu: str | int | None) -> list[int]:
     for part in text.replace("-", ",").split(","):
         part = part.strip()
         if part:
+            if not part.isdigit() or len(part) > 4:
+                from arvc.errors import ArvcError
+
+                raise ArvcError(f"--gpu {text[:40]!r}: expected GPU numbers such as 0 or 0,1 (or cpu)")
             ids.append(int(part))
     return ids
 

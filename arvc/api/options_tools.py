@@ -168,5 +168,11 @@ UI = CommandOptions("ui", options=(
     _o("--auth_file", help="file of 'user:password' lines (one login per line), instead of --auth"),
     _o("--insecure", type=bool, help="allow a non-loopback --host or --share without a login"),
     _o("--share", type=bool, help="also publish a temporary public gradio.live link (needs a login)"),
-    _o("--output_dir", default="outputs/ui", help="where uploads, conversions and exports go (default outputs/ui)"),
+    _o("--output_dir", default="outputs/ui",
+       help="where uploads, conversions and exports go (default outputs/ui; inside --allowed_dirs)"),
+    _o("--allowed_dirs", nargs="+", metavar="DIR",
+       help="the only server folders the UI's fields may name (default: the logs, datasets and models folders and "
+            "the folder the UI is started in)"),
+    _o("--max_upload_mb", type=int, default=500, range=(1, 100_000),
+       help="largest upload the server accepts, in MB (default 500)"),
 ))

@@ -68,6 +68,17 @@ class CreateIndexConfig:
     logs_dir: str | os.PathLike | None = None
     output: str | os.PathLike | None = None  # default logs/<model>/<model>.index
 
+    def __post_init__(self) -> None:
+        check_range("--seed", self.seed, 0, 2 ** 32 - 1)
+        check_range("--nprobe", self.nprobe, 1, 65536)
+
+
+def check_range(flag: str, value, lo, hi) -> None:
+    """ArvcError ``<flag> <value>: expected lo..hi`` unless ``lo <= value <= hi`` (NaN is never in range)."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi):
+        from arvc.errors import ArvcError
+
+        raise ArvcError(f"{flag} {value}: expected {lo}..{hi}")
 
 # the bundled demo voices of ``arvc quickstart``
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "voices"

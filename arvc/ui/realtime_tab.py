@@ -82,10 +82,12 @@ class RealtimeTab:
                 raise ArvcError(f"a realtime session is already running ({session.title}); stop it first")
             if not model:
                 raise ArvcError("choose a model first")
-            fixed = {"model": model, "index": index or None}
+            ctx = self.ctx
+            fixed = {"model": ctx.path(model, "model"), "index": ctx.path(index, "index") if index else None}
             if simulate:
                 if not sim_input:
                     raise ArvcError("simulate from file: upload an input file")
+                sim_input = ctx.path(sim_input, "simulate input", uploads=True)
                 dst = self.ctx.new_dir("realtime") / f"{Path(sim_input).stem}_realtime.wav"
                 fixed["simulate"] = [str(sim_input), str(dst)]
                 title = f"simulate {Path(sim_input).name} -> {dst.name}"
@@ -94,8 +96,8 @@ class RealtimeTab:
                              output_device=None if output_device in (None, "") else str(output_device))
                 title = f"live: device {input_device or 'default'} -> {output_device or 'default'}"
             session.start(_parse(self.controls.argv(raw, **fixed)), title)
-        except ArvcError as e:
-            return f"error: {e}"
+        except (ArvcError, gr.Error) as e:
+            return f"error: {getattr(e, 'message', None) or e}"
         return session.status()
 
     def stop(self) -> str:

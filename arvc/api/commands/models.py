@@ -50,11 +50,14 @@ def run(args: argparse.Namespace) -> int:
         v = add_experiment(src, args.name, args.weights) if src.is_dir() else add_files(src, args.index, args.name)
         print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
-    v = models_dir.read_voice(args.name)
+    folder = models_dir.voice_dir(args.name)
+    if not (folder / models_dir.INFO_FILE).is_file():
+        raise ArvcError(f"no voice {args.name!r} in {models_dir.voices_root()} (see `arvc models list`)")
     if not args.yes:
         if not sys.stdin.isatty():
             raise ArvcError(f"models remove {args.name}: no terminal to confirm on; pass --yes")
-        answer = input(f"delete {v.folder} ({_size(v.size_bytes)})? [y/N] ").strip().lower()
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        answer = input(f"delete {folder} ({_size(size)})? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("kept")
             return 1

@@ -13,7 +13,7 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -55,5 +55,13 @@ def run(args: argparse.Namespace) -> int:
     check_exposure(args.host, args.share, logins, args.insecure)
     from arvc.ui.server import serve
 
-    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=Path(args.output_dir))
+    from arvc.ui.guard import check_output_dir, default_roots
+
+    for d in args.allowed_dirs or []:
+        if not Path(d).is_dir():
+            raise ArvcError(f"--allowed_dirs {d}: not a folder")
+    roots = [Path(d).resolve() for d in args.allowed_dirs] if args.allowed_dirs else list(default_roots())
+    output_dir = check_output_dir(Path(args.output_dir), roots, "--output_dir")
+    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=output_dir,
+          allowed_dirs=roots, max_upload_mb=args.max_upload_mb)
     return 0
