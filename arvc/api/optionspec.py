@@ -192,7 +192,8 @@ class Option:
 
 
 class OptionParser(argparse.ArgumentParser):
-    """An argparse parser that checks the table's required options itself (so either spelling satisfies them)."""
+    """An argparse parser that checks the table's required options itself (so either spelling satisfies them) and
+    reports a bad command line in one line (exit code 2), without the usage text."""
 
     def __init__(self, *args, required: tuple[Option, ...] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -204,6 +205,9 @@ class OptionParser(argparse.ArgumentParser):
         if missing:
             self.error("the following arguments are required: " + ", ".join("/".join(o.flags) for o in missing))
         return ns, extra
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 @dataclass(frozen=True)
