@@ -175,8 +175,6 @@ class Option:
         spelling never shadows another option's flag."""
         kw = self.argparse_kwargs(config)
         if self.positional:
-            if self.nargs is None and not self.required and self.default is not _UNSET:
-                kw["nargs"] = "?"
             parser.add_argument(self.flags[0], **kw)
             return
         hidden = [other_spelling(f) for f in self.flags if f.startswith("--") and any(c in f[2:] for c in "-_")]
