@@ -198,3 +198,17 @@ def test_zip_index_below_the_model_is_installed_and_an_unpairable_one_reported(t
     assert (voices / "beta_v2" / "beta_v2.index").read_bytes() == index
     assert (voices / "alpha" / "alpha.index").is_file()
     assert "gamma.index could not be paired" in r.stderr
+
+
+@pytest.mark.parametrize("stored", ["../../elsewhere", "/tmp", "a\nb"])
+def test_embedder_name_from_a_model_file_is_not_a_path(stored, tmp_path, fixtures_dir):
+    import torch
+
+    pt = fixtures_dir / "pipeline_tiny"
+    raw = torch.load(pt / "model.pth", map_location="cpu", weights_only=True)
+    raw["embedder_model"] = stored
+    torch.save(raw, tmp_path / "m.pth")
+    r = run_cli("infer", "-m", tmp_path / "m.pth", "-i", pt / "input_short.wav", "-o", tmp_path / "o.wav",
+                "--f0_method", "pm")
+    assert_one_error(r, "embedder_model", "not an embedder name")
+    assert not (tmp_path / "o.wav").exists()

@@ -56,8 +56,9 @@ def downloads_tab(ctx) -> None:
         def get_pretrain(n, sr):
             if not n:
                 raise gr.Error("choose a pretrain")
+            n = ctx.name(n, "pretrain")
             yield from _follow(ctx.jobs.submit("tool", f"download pretrain {n}",
-                                               [["download", "pretrain", n, "--sample_rate", str(sr)]]))
+                                               [["download", "pretrain", "--sample_rate", str(int(sr)), "--", n]]))
 
         for control in (rate, vocoder):
             control.change(filter_catalog, inputs=[rate, vocoder], outputs=[name, listing], api_name=False)
@@ -73,8 +74,11 @@ def downloads_tab(ctx) -> None:
         def get_model(u, n, s):
             if not u or not u.strip():
                 raise gr.Error("give a URL")
-            argv = ["download", "model", u.strip()] + (["--name", n.strip()] if n and n.strip() else []) + (
-                ["--sha256", s.strip()] if s and s.strip() else [])
+            u = u.strip()
+            if not u.lower().startswith(("http://", "https://")):
+                raise gr.Error("give an http:// or https:// link")
+            argv = ["download", "model"] + ([f"--name={ctx.name(n, 'voice name')}"] if n and n.strip() else []) + (
+                [f"--sha256={s.strip()}"] if s and s.strip() else []) + ["--", u]
             yield from _follow(ctx.jobs.submit("tool", "download model", [argv]))
 
         b_model.click(get_model, inputs=[url, vname, sha], outputs=log2, api_name="download_model")
