@@ -372,7 +372,8 @@ def test_realtime_tab_bad_setup_is_one_line(realtime_ui, monkeypatch, fixtures_d
     model = str(pt / "model.pth")
     cases = {
         "choose a model": _tab_values(tab, ""),
-        "no/such.pth: model file not found": _tab_values(tab, "no/such.pth"),
+        "no/such.pth: model file not found": _tab_values(tab, str(tmp_path / "no/such.pth")),
+        "outside the allowed folders": _tab_values(tab, "/etc/passwd"),
         "--input_device 7: no such device": [model, "", "7", "1", False, None, *_tab_values(tab, model)[6:]],
         "'mic' has no output channels": [model, "", "0", "0", False, None, *_tab_values(tab, model)[6:]],
         "--block_ms must be": _tab_values(tab, model, block_ms=255),
