@@ -99,17 +99,17 @@ def test_evaluate_folder_is_never_parsed_as_an_option(ctx):
     from arvc.ui.app import _eval_argv
 
     with pytest.raises(gr.Error):
-        _eval_argv(ctx, None, "--f0_method=bogus", "", "", "", 0, False, False)
+        _eval_argv(ctx, ctx.new_dir("eval"), None, "--f0_method=bogus", "", "", "", 0, False, False)
     odd = ctx.roots[0] / "--f0_method=bogus"  # a real folder with that name inside the allowed root
     odd.mkdir()
     old = Path.cwd()
     os.chdir(ctx.roots[0])
     try:
-        argv = _eval_argv(ctx, None, "--f0_method=bogus", "", "", "", 0, False, False)
+        argv = _eval_argv(ctx, ctx.new_dir("eval"), None, "--f0_method=bogus", "", "", "", 0, False, False)
     finally:
         os.chdir(old)
     args = build_parser("evaluate")[0].parse_args(argv[1:])
-    assert args.f0_method == "fcpe" and args.input == [odd.resolve()]
+    assert args.f0_method == "fcpe" and [Path(p) for p in args.input] == [odd.resolve()]
 
 
 def test_path_options_of_the_controls_are_checked(ctx):

@@ -105,7 +105,7 @@ def _equal_item_trainer(tmp_path, name: str):
     mc = ModelConfig.tiny(segment_size=frames * 400)
     torch.manual_seed(0)
     # plain SGD: the update is proportional to the gradient (Adam's first steps are ~lr * sign(g))
-    from arvc.device import make_accelerator
+    from arvc.training.runtime import make_accelerator
 
     accelerator, precision, _ = make_accelerator(None, "fp32")  # resets accelerate's shared state (from a bf16 run)
     assert precision == "fp32" and accelerator.mixed_precision == "no"

@@ -25,9 +25,9 @@ import torch
 from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
 from arvc.constants import SR_16K
-from arvc.cpu_bf16 import route_around_amx_conv_bug
+from arvc.allocator import tune_cpu_allocator
 from arvc.device import (autocast, decoder_tile_frames, decoder_weight_dtype, default_chunk_batch, resolve_precision,
-                         select_device, tune_cpu_allocator)
+                         select_device)
 from arvc.errors import ArvcError
 from arvc.features.embedders import load_embedder
 from arvc.formats import load_synthesizer
@@ -35,8 +35,9 @@ from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.effects import apply_input_effects, apply_output_effects
 from arvc.inference.envelope import mix_rms, peak_normalize
-from arvc.inference.gate import apply_silence_gate, check_output
-from arvc.inference.retrieval import protect_features, repeat_frames
+from arvc.inference.silence_gate import apply_silence_gate, check_output
+from arvc.inference.feature_frames import protect_features, repeat_frames
+from arvc.precision.amx_workaround import route_around_amx_conv_bug
 
 log = logging.getLogger(__name__)
 

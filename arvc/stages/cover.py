@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arvc import events
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 
@@ -144,6 +145,7 @@ def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
     return path
 
 
+@events.staged("cover")
 def cover(run: CoverRun) -> CoverResult:
     from arvc.audio.io import resample
     from arvc.audio.separation import pick
@@ -213,6 +215,9 @@ def cover(run: CoverRun) -> CoverResult:
     if lead != vocals:
         written["lead_vocals"] = _copy(lead, out / f"{name}_lead_vocals.wav")
     mix_path = _write(out / f"{name}_cover.{run.format}", mix, sr, run.format)
+    for stem, path in written.items():
+        events.artifact("audio", path, stem=stem)
+    events.artifact("audio", mix_path, stem="mix")
     _write_json(out / f"{name}_cover.json", {"mix": str(mix_path), "stems": {k: str(v) for k, v in written.items()},
                                               "separated": separated, "peak_scale": scale, "gains_db": {
                                                   k: g for k, (_, g) in parts.items()}, "semitones_accompaniment": semitones,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import unquote, urlparse
 
+from arvc import events
 from arvc.errors import ArvcError
 from arvc.library.archive import DEFAULT_MAX_SIZE, safe_extract
 from arvc.library.download import ProgressCallback, download
@@ -91,6 +92,7 @@ def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
     return names
 
 
+@events.staged("download")
 def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT_MAX_SIZE,
                    sha256: str | None = None, progress: ProgressCallback | None = None,
                    show_bar: bool = True) -> list[VoiceInfo]:
@@ -170,6 +172,7 @@ def add_files(model: str | Path, index: str | Path | None = None, name: str | No
 # ------------------------------------------------------------------------------------------------- pretrains
 
 
+@events.staged("download")
 def download_pretrain(name: str, sample_rates: Sequence[int], *, catalog_url: str | None = None,
                       progress: ProgressCallback | None = None, show_bar: bool = True) -> list[tuple[int, Path, Path]]:
     """Download the catalog pretrain ``name`` for each of ``sample_rates``; ``(rate, G, D)`` per rate."""
@@ -208,13 +211,13 @@ def _rmvpe(check: bool, progress, show_bar) -> Prerequisite:
 
 
 def _embedder(name: str, check: bool, progress, show_bar) -> Prerequisite:
-    from arvc.features.embedders.hubert import HUB_EMBEDDERS, _weights_in
+    from arvc.features.embedders.sources import HUB_EMBEDDERS, weights_in
 
     source = HUB_EMBEDDERS.get(name)
     if source is None:
         raise ArvcError(f"unknown embedder {name!r} for prerequisites; choices: {', '.join(HUB_EMBEDDERS)}")
     folder = embedders_root() / name
-    if (folder / "config.json").is_file() and _weights_in(folder):
+    if (folder / "config.json").is_file() and weights_in(folder):
         return Prerequisite(f"embedder {name}", folder, "present")
     if check:
         return Prerequisite(f"embedder {name}", folder, "missing")

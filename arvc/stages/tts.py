@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc import events
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 
@@ -66,6 +67,7 @@ def read_text(text: str | None, text_file: str | os.PathLike | None) -> str:
     return text
 
 
+@events.staged("tts")
 def tts(run: TtsRun) -> TtsResult:
     """Synthesize ``run.text`` with the TTS engine, then convert it with the voice model."""
     from arvc.inference.pipeline import VoiceConverter
@@ -87,6 +89,7 @@ def tts(run: TtsRun) -> TtsResult:
             engine.synthesize(run.text, speech, voice, run.rate)
         log.info("%s (%s) spoke %d characters -> converting with %s", engine.name, voice, len(run.text), run.model)
         out = converter.convert_file(speech, run.output)
+    events.artifact("audio", out)
     return TtsResult(Path(out), Path(run.output_tts) if run.output_tts else None, engine.name, voice)
 
 

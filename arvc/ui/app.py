@@ -17,12 +17,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS
+from arvc.api.options_tools import EVALUATE, MODEL_MERGE
+from arvc.api.options_train import TRAIN
+from arvc.api.tables import argv_for
 from arvc.errors import ArvcError
 from arvc.paths import datasets_root, logs_root, models_root
-from arvc.ui import library
 from arvc.safe_paths import plain_name, under_roots
-from arvc.ui.controls import Controls, build_controls
+from arvc.ui import library
+from arvc.ui.controls import Controls, build_controls, control
 from arvc.ui.guard import PATH_OPTIONS, default_roots, scan_audio, upload_root
 from arvc.ui.jobs import Job, JobManager
 from arvc.ui.realtime_session import RealtimeSession
@@ -63,12 +66,13 @@ class UIContext:
             raise gr.Error(str(e)) from None
 
     def argv(self, controls: Controls, raw, **fixed) -> list[str]:
-        """:meth:`Controls.argv` with every path-valued option checked by :meth:`path`."""
+        """The ``arvc`` command line (command first) of ``controls``' values plus ``fixed``, with every path-valued
+        option typed into the page checked by :meth:`path`."""
         values = {**controls.values(raw), **fixed}
         for dest in PATH_OPTIONS:
             if dest in controls.components and isinstance(values.get(dest), str) and values[dest].strip():
                 values[dest] = self.path(values[dest], dest)
-        return controls.options.to_argv(values)
+        return argv_for(controls.options.command, values)
 
     def new_dir(self, kind: str) -> Path:
         d = self.output_dir / kind / (time.strftime("%Y%m%d-%H%M%S-") + f"{time.time_ns() % 1_000_000:06d}")
@@ -123,10 +127,11 @@ def _convert_rows(jobs: list) -> tuple[list[tuple[str, str, str]], list[str]]:
     """``(name, state, message)`` per ``(source, output, job)`` and the outputs done so far."""
     rows, done = [], []
     for src, dst, job in jobs:
-        failed = [e for e in job.errors() if str(src) in e]
+        failed = job.failed_files().get(str(Path(src).resolve()))
+        written = {a["path"] for a in job.artifacts("audio")}
         if failed:
-            rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
-        elif dst.is_file() and str(dst) in job.log():  # infer prints each output path when it is written
+            rows.append((src.name, "failed", failed.replace(str(src), src.name)))
+        elif str(Path(dst).resolve()) in written:
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
         elif job.finished:
@@ -184,8 +189,8 @@ def convert_tab(ctx: UIContext) -> None:
         jobs = []
         for i, batch in enumerate(_batches(inputs)):
             dst = out_dir / str(i)
-            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
-                    *map(str, batch), "-o", str(dst), *ctx.argv(controls, raw, format=fmt)]
+            argv = ctx.argv(controls, raw, model=model_path, index=index_path or None,
+                            input=[str(p) for p in batch], output=str(dst), format=fmt)
             job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
             jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
         while True:
@@ -224,11 +229,11 @@ def _train_steps(ctx: UIContext, forms: tuple, counts: list[int], raw: tuple,
             for f in files:
                 shutil.copy(ctx.path(f, "upload", uploads=True), target / Path(f).name)
             data_path = str(target)
-        out.append(["preprocess", *ctx.argv(pre, p_raw, model_name=model_name, dataset_path=data_path)])
+        out.append(ctx.argv(pre, p_raw, model_name=model_name, dataset_path=data_path))
     if "extract" in which:
-        out.append(["extract", *ctx.argv(ext, e_raw, model_name=model_name)])
+        out.append(ctx.argv(ext, e_raw, model_name=model_name))
     if "index" in which:
-        out.append(["create-index", *ctx.argv(idx, i_raw, model_name=model_name, version=version)])
+        out.append(ctx.argv(idx, i_raw, model_name=model_name, version=version))
     if "train" in which:
         fixed = {"model_name": model_name}
         if use_custom:
@@ -237,7 +242,7 @@ def _train_steps(ctx: UIContext, forms: tuple, counts: list[int], raw: tuple,
             fixed.update(pretrained_g=ctx.path(g, "pretrained G"), pretrained_d=ctx.path(d, "pretrained D"))
         if "preprocess" in which:
             fixed.update(sample_rate=sample_rate, version=version)
-        out.append(["train", *ctx.argv(trn, t_raw, **fixed)])
+        out.append(ctx.argv(trn, t_raw, **fixed))
     return out
 
 
@@ -266,9 +271,8 @@ def _open_tensorboard(ctx: UIContext, model_name: str) -> str:
         running = ctx.tensorboards.get(model_name)
         if running is None or running[0].finished:
             port = _free_port()
-            job = ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host",
-                                                                            "127.0.0.1", "--port", str(port)]],
-                                  module="tensorboard.main")
+            job = ctx.jobs.submit("service", f"tensorboard {model_name}", [
+                argv_for("tensorboard", {"logs_dir": str(logdir), "host": "127.0.0.1", "port": port})])
             running = ctx.tensorboards[model_name] = (job, port)
     url = f"http://127.0.0.1:{running[1]}/"
     return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
@@ -366,13 +370,13 @@ def tools_tab(ctx: UIContext) -> None:
         m = gr.Dropdown(choices=ctx.models(), label="model", allow_custom_value=True)
         b = gr.Button("Show info")
         out = gr.Textbox(label="info", lines=14)
-        b.click(lambda p: result_text(run_tool("model-info", ["model-info", ctx.path(p, "model")])) if p
-                else "choose a model", inputs=m, outputs=out, api_name="model_info")
+        b.click(lambda p: result_text(run_tool("model-info", argv_for("model-info", {"model": ctx.path(p, "model")})))
+                if p else "choose a model", inputs=m, outputs=out, api_name="model_info")
     with gr.Tab("Voice blender"):
         with gr.Row():
             a = gr.Dropdown(choices=ctx.models(), label="model A", allow_custom_value=True)
             bm = gr.Dropdown(choices=ctx.models(), label="model B", allow_custom_value=True)
-        ratio = gr.Slider(0, 1, value=0.5, step=0.01, label="ratio", info="share of model A")
+        ratio = control(MODEL_MERGE.get("ratio"), MODEL_MERGE.get("ratio").default_from(MODEL_MERGE.config))
         new_name = gr.Textbox(label="name of the blend", value="blend")
         b2 = gr.Button("Merge")
         log2 = gr.Textbox(label="result", lines=4)
@@ -385,7 +389,8 @@ def tools_tab(ctx: UIContext) -> None:
             pa, pb = ctx.path(pa, "model A"), ctx.path(pb, "model B")
             dst = ctx.output_dir / "models" / nm / f"{nm}.pth"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            job = run_tool("model-merge", ["model-merge", pa, pb, "-o", str(dst), "--ratio", str(r), "--name", nm])
+            job = run_tool("model-merge", argv_for("model-merge", {"model_a": pa, "model_b": pb, "output": str(dst),
+                                                                   "ratio": r, "name": nm}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b2.click(merge, inputs=[a, bm, ratio, new_name], outputs=[log2, file2], api_name="model_merge")
@@ -400,14 +405,14 @@ def tools_tab(ctx: UIContext) -> None:
                 raise gr.Error("choose a model")
             p = ctx.path(p, "model")
             dst = ctx.new_dir("onnx") / f"{Path(p).stem}.onnx"
-            job = run_tool("export-onnx", ["export-onnx", p, "-o", str(dst)])
+            job = run_tool("export-onnx", argv_for("export-onnx", {"model": p, "output": str(dst)}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b3.click(export, inputs=m3, outputs=[log3, file3], api_name="export_onnx")
 
 
 # ------------------------------------------------------------------------------------------------ Evaluate
-def _eval_argv(ctx: UIContext, files, folder, ref, src, txt, p, use_asr, use_mos) -> list[str]:
+def _eval_argv(ctx: UIContext, out: Path, files, folder, ref, src, txt, p, use_asr, use_mos) -> list[str]:
     """``arvc evaluate`` argv of the tab's fields: every path checked and absolute (never read as an option)."""
     inputs = [ctx.path(str(f), "converted file", uploads=True) for f in (files or [])]
     if folder and folder.strip():
@@ -418,14 +423,13 @@ def _eval_argv(ctx: UIContext, files, folder, ref, src, txt, p, use_asr, use_mos
         pitch = float(p or 0)
     except (TypeError, ValueError):
         raise gr.Error(f"pitch {str(p)[:20]!r} is not a number") from None
-    out = ctx.new_dir("eval")
-    argv = ["evaluate", "-o", str(out), "--pitch", str(pitch), "--asr", str(bool(use_asr)).lower(),
-            "--mos", str(bool(use_mos)).lower()]
-    for flag, value, what in (("-r", ref, "reference folder"), ("-s", src, "source folder"),
-                              ("-t", txt, "transcripts")):
+    values = {"input": inputs, "output_dir": str(out), "pitch": pitch, "asr": bool(use_asr),
+              "mos": bool(use_mos)}
+    for dest, value, what in (("reference", ref, "reference folder"), ("source", src, "source folder"),
+                              ("text", txt, "transcripts")):
         if value and value.strip():
-            argv += [flag, ctx.path(value, what)]
-    return [*argv, "-i", *inputs]
+            values[dest] = [ctx.path(value, what)] if dest != "text" else ctx.path(value, what)
+    return argv_for("evaluate", values)
 
 
 def evaluate_tab(ctx: UIContext) -> None:
@@ -437,17 +441,16 @@ def evaluate_tab(ctx: UIContext) -> None:
         sources = gr.Textbox(label="source recordings (folder, optional)", info="the unconverted inputs")
         text = gr.Textbox(label="transcripts (file or folder, optional)", info="enables CER")
     with gr.Row():
-        pitch = gr.Number(value=0, label="pitch", info="semitones the conversion applied")
-        asr = gr.Checkbox(value=False, label="asr", info="transcribe and compute CER (needs transcripts)")
-        mos = gr.Checkbox(value=True, label="mos", info="DNSMOS predicted quality")
+        pitch, asr, mos = (control(EVALUATE.get(d), EVALUATE.get(d).default_from(EVALUATE.config))
+                           for d in ("pitch", "asr", "mos"))
     b = gr.Button("Evaluate", variant="primary")
     table = gr.Textbox(label="scores", lines=12)
     pictures = gr.Gallery(label="spectrogram / F0", columns=2)
 
     def run_eval(files, folder, ref, src, txt, p, use_asr, use_mos):
-        argv = _eval_argv(ctx, files, folder, ref, src, txt, p, use_asr, use_mos)
+        out = ctx.new_dir("eval")
+        argv = _eval_argv(ctx, out, files, folder, ref, src, txt, p, use_asr, use_mos)
         job = wait(ctx.jobs.submit("tool", "evaluate", [argv]))
-        out = Path(argv[argv.index("-o") + 1])
         lines = [ln for ln in job.lines if not ln.startswith(("$ ", "INFO", "WARNING"))]
         return "\n".join(lines[-80:]), sorted(str(p) for p in out.rglob("*.png"))
 

@@ -44,12 +44,12 @@ def upload_root() -> Path:
     return resolved(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
-def check_output_dir(output_dir: Path, roots: Iterable[Path]) -> Path:
+def check_output_dir(output_dir: Path, roots: Iterable[Path], what: str = "output folder") -> Path:
     """The UI serves files from ``output_dir``: it must be a folder strictly inside an allowed root."""
     out = resolved(output_dir)
     if out == Path(out.anchor) or out == resolved(Path.home()):
-        raise ArvcError(f"--output_dir {output_dir}: the UI serves every file below it; give a dedicated folder")
-    under_roots(out, roots, "--output_dir")
+        raise ArvcError(f"{what} {output_dir}: the UI serves every file below it; give a dedicated folder")
+    under_roots(out, roots, what)
     return out
 
 

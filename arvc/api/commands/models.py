@@ -7,23 +7,6 @@ import json
 import sys
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True, metavar="action")
-    p = sub.add_parser("list", help="a table of the library's voices")
-    p.add_argument("--json", action="store_true", help="one JSON list instead of the table")
-    p = sub.add_parser("info", help="info.json and the model summary of one voice")
-    p.add_argument("name")
-    p = sub.add_parser("add", help="add an experiment folder (logs/my_model) or a model file to the library")
-    p.add_argument("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and "
-                   "the .index), or a .pth/.safetensors model file")
-    p.add_argument("--name", default=None, help="voice name (default: the folder or model name)")
-    p.add_argument("--weights", default=None, help="the weights file to take from the experiment folder")
-    p.add_argument("--index", default=None, help="index file to go with a model file")
-    p = sub.add_parser("remove", help="delete a voice from the library")
-    p.add_argument("name")
-    p.add_argument("--yes", action="store_true", help="do not ask (required when there is no terminal)")
-
-
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
