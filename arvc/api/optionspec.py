@@ -286,10 +286,11 @@ class CommandOptions:
         if unknown:
             raise KeyError(f"{self.command}: no option {', '.join(sorted(unknown))}")
         argv: list[str] = []
+        positionals: list[str] = []
         for o in self.options:
             if o.dest in values and not self._unset(o, values[o.dest]):
-                argv += _tokens(o, values[o.dest])
-        return argv
+                (positionals if o.positional else argv).extend(_tokens(o, values[o.dest]))
+        return [*argv, "--", *positionals] if positionals else argv  # after "--" no value is read as an option
 
     def _unset(self, o: Option, v: Any) -> bool:
         if v is None or (isinstance(v, (list, tuple)) and not v):
@@ -308,6 +309,8 @@ def _tokens(o: Option, v: Any) -> list[str]:
         return [o.flag, *map(str, v)]
     if o.type is int and isinstance(v, float) and v.is_integer():
         v = int(v)
+    if o.type is str and str(v).startswith("-"):  # "--name=-x": a value that looks like a flag stays a value
+        return [f"{o.flag}={v}"]
     return [o.flag, str(v)]
 
 

@@ -150,9 +150,17 @@ class VoiceConverter:
         self.times.add("load", time.perf_counter() - t0)
 
     def _load_embedder(self) -> None:
-        name = self.cfg.embedder_model or getattr(self.model.metadata, "embedder_model", None) or "contentvec"
+        stored = getattr(self.model.metadata, "embedder_model", None)
+        name = self.cfg.embedder_model or stored or "contentvec"
         if self.cfg.embedder_path and not self.cfg.embedder_model:
             name = "custom"
+        elif not self.cfg.embedder_model and stored:  # a name from the file, not the command line: no paths
+            from arvc.safe_paths import name_problem
+
+            if name_problem(stored) and not (stored.count("/") == 1 and not stored.startswith((".", "/"))
+                                             and ".." not in stored):
+                raise ArvcError(f"{self.model.path}: embedder_model {stored[:60]!r} is not an embedder name; "
+                                "pass --embedder_model")
         self.embedder_name = name
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")

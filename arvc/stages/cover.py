@@ -134,7 +134,9 @@ def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
     import soundfile as sf
 
     from arvc.atomic import atomic_path
+    from arvc.audio.io import check_finite_audio
 
+    check_finite_audio(x, path)
     sub = {"wav": "FLOAT", "flac": "PCM_24", "ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}[fmt]
     try:
         with atomic_path(path) as tmp:
@@ -159,6 +161,14 @@ def cover(run: CoverRun) -> CoverResult:
     for p in (run.song, run.vocals, run.instrumental):
         if p is not None and not Path(p).is_file():
             raise ArvcError(f"{p}: file not found")
+    from arvc.safe_paths import plain_name
+    from arvc.stages.config import check_range
+
+    for flag, gain in (("--vocal_gain", run.vocal_gain), ("--instrumental_gain", run.instrumental_gain),
+                       ("--backing_gain", run.backing_gain)):
+        check_range(flag, gain, -60.0, 24.0)
+    if run.name is not None:
+        plain_name(run.name, "--name")
     cfg = run.config.validate()
     if run.pitch_all and cfg.pitch_auto:
         raise ArvcError("--pitch_all needs a number of semitones, not --pitch auto")
