@@ -215,7 +215,7 @@ class BlockConverter:
         pitch = item.pitch.unsqueeze(0).to(dev) if vc.use_f0 else None
         fh = max(skip - FLOW_MARGIN, 0)
         dh = max(skip - DEC_MARGIN, 0)
-        noise = 0.0 if vc.cfg.deterministic else vc.cfg.noise_scale
+        noise = vc.noise_scale
         with autocast(dev, vc.precision):
             g = synth._g(self.sid)
             m_p, logs_p, x_mask = synth.enc_p(phone, pitch, lengths)
