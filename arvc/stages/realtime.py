@@ -51,9 +51,14 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
 
 
 def _converter(run: RealtimeRun):
+    from arvc.errors import ArvcError
     from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
+    from arvc.inference.sovits import is_sovits_voice
 
+    if is_sovits_voice(run.model, run.config.inference.svc_config):
+        raise ArvcError(f"{run.model}: realtime conversion of so-vits-svc voices is not supported yet "
+                        "(use arvc infer / cover)")
     vc = VoiceConverter(run.model, run.index, run.config.inference)
     return BlockConverter(vc, run.config)
 
