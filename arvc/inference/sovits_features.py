@@ -16,8 +16,8 @@ import torch.nn.functional as F
 def fill_unvoiced(f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(f0 with unvoiced frames filled, uv)`` for ``f0 (T,)`` Hz (<= 0 = unvoiced), float32 both.
 
-    so-vits' rule, including its edge cases: a gap between two voiced frames is a straight line from the last
-    voiced value to the next; a leading gap takes the first voiced value; a gap reaching the end -- or ending on
+    so-vits' rule, including its edge cases: a gap of ``g`` frames between two voiced frames steps by
+    ``(next - last) / g`` per frame (so its last frame already holds the next value); a leading gap takes the first voiced value; a gap reaching the end -- or ending on
     the very last frame -- is filled with the last voiced value from the gap on (0 if there was none).
     """
     f0 = np.asarray(f0, dtype=np.float32).reshape(-1).copy()
