@@ -222,12 +222,12 @@ def _effect_options() -> tuple[Option, ...]:
 SVC_INFER_OPTIONS = (
     _o("--config", field="svc_config", group="so-vits-svc", ui=False,
        help="so-vits-svc config.json, when -m is a G_*.pth (a voice folder, or config.json beside it, needs none)"),
-    _o("--speaker", group="so-vits-svc", help="so-vits-svc speaker name or id (from the config's spk map)"),
+    _o("--speaker", group="so-vits-svc", ui=False, help="so-vits-svc speaker name or id (from the config's spk map)"),
     _o("--cluster_model", group="so-vits-svc", ui=False,
        help="so-vits-svc k-means model (kmeans*.pt); a voice folder's own is used when --cluster_ratio > 0"),
-    _o("--cluster_ratio", type=float, range=(0, 1), group="so-vits-svc",
+    _o("--cluster_ratio", type=float, range=(0, 1), group="so-vits-svc", ui=False,
        help="0..1, how far content frames move to their nearest k-means centre (so-vits-svc; default 0)"),
-    _o("--noise_scale", type=float, range=(0, 2), ui="advanced",
+    _o("--noise_scale", type=float, range=(0, 2), ui=False,
        help="prior sampling temperature (default: RVC 0.66666, so-vits-svc 0.4)"),
 )
 
