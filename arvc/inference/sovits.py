@@ -64,6 +64,9 @@ class SovitsConverter(VoiceConverter):
             raise ArvcError(f"--pitch auto: {model_path} is a so-vits voice, which records no median F0; give --pitch")
         self.centres = None
         cluster_path = self.cfg.cluster_model or (self.model.cluster_path if self.cfg.cluster_ratio > 0 else None)
+        if self.cfg.cluster_ratio > 0 and not cluster_path:
+            raise ArvcError(f"--cluster_ratio {self.cfg.cluster_ratio}: {model_path} has no k-means model "
+                            "(kmeans*.pt); pass --cluster_model")
         if cluster_path and self.cfg.cluster_ratio > 0:
             self.centres = self._speaker_centres(read_cluster_model(cluster_path), cluster_path)
 
@@ -144,7 +147,11 @@ def is_sovits_voice(model: str | Path, svc_config: str | Path | None = None) -> 
 
 
 def open_converter(model: str | Path, index: str | Path | None = None, config=None) -> VoiceConverter:
-    """The converter for ``model``: so-vits-svc voices get :class:`SovitsConverter`, everything else the RVC one."""
+    """The converter for ``model`` (a path or a library voice name): so-vits-svc voices get
+    :class:`SovitsConverter`, everything else the RVC one."""
+    from arvc.library.models_dir import resolve_model_arg
+
+    model, index = resolve_model_arg(model, index)
     svc_config = getattr(config, "svc_config", None)
     if is_sovits_voice(model, svc_config):
         if index is None and Path(model).is_dir():

@@ -7,8 +7,9 @@ import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="RVC inference model (.pth from arvc/Applio/RVC WebUI, or arvc .safetensors); "
-                        "G_/D_ checkpoints are summarised too")
+    parser.add_argument("model", help="RVC inference model (.pth from arvc/Applio/RVC WebUI, or arvc .safetensors), "
+                        "a so-vits-svc voice (folder, or G_*.pth with config.json beside it); "
+                        "other G_/D_ checkpoints are summarised too")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 

@@ -13,9 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON list instead of the table")
     p = sub.add_parser("info", help="info.json and the model summary of one voice")
     p.add_argument("name")
-    p = sub.add_parser("add", help="add an experiment folder (logs/my_model) or a model file to the library")
+    p = sub.add_parser("add", help="add an experiment folder (logs/my_model), a model file or a so-vits-svc voice "
+                       "(folder or .zip) to the library")
     p.add_argument("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and "
-                   "the .index), or a .pth/.safetensors model file")
+                   "the .index), a .pth/.safetensors model file, or a so-vits-svc voice folder / .zip "
+                   "(G_*.pth + config.json, optional kmeans*.pt / .index)")
     p.add_argument("--name", default=None, help="voice name (default: the folder or model name)")
     p.add_argument("--weights", default=None, help="the weights file to take from the experiment folder")
     p.add_argument("--index", default=None, help="index file to go with a model file")
@@ -52,19 +54,27 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(voices))
         return 0
     if args.action == "info":
-        from arvc.formats.summary import describe_model, format_description
+        from arvc.formats.summary import describe_model, describe_sovits, format_description
 
         v = models_dir.read_voice(args.name)
         print(json.dumps(v.to_dict(), indent=2, ensure_ascii=False))
-        print(format_description(describe_model(v.model_path)))
+        described = describe_sovits(v.folder) if v.family == "so-vits-svc" else describe_model(v.model_path)
+        print(format_description(described))
         return 0
     if args.action == "add":
         from pathlib import Path
 
         from arvc.stages.library import add_experiment, add_files
 
+        from arvc.library.sovits_voice import add_sovits_voice, is_sovits_source
+
         src = Path(args.source)
-        v = add_experiment(src, args.name, args.weights) if src.is_dir() else add_files(src, args.index, args.name)
+        if is_sovits_source(src):
+            v = add_sovits_voice(src, name=args.name)
+        elif src.is_dir():
+            v = add_experiment(src, args.name, args.weights)
+        else:
+            v = add_files(src, args.index, args.name)
         print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
     v = models_dir.read_voice(args.name)
