@@ -148,3 +148,38 @@ def test_cli_converts_a_g_file_with_config(tmp_path, fixtures_dir):
     assert proc.returncode == 0, proc.stderr
     y, sr = sf.read(out)
     assert sr == 44100 and len(y) > 44100 and np.abs(y).max() > 0.01
+
+
+def _feature_index_pkl(path, dim=768, seed=0):
+    import pickle
+
+    import faiss
+
+    rng = np.random.default_rng(seed)
+    indexes = {}
+    for sid in (0, 1):
+        index = faiss.IndexFlatL2(dim)
+        index.add(rng.standard_normal((64, dim)).astype(np.float32))
+        indexes[sid] = index
+    path.write_bytes(pickle.dumps(indexes))
+    return path
+
+
+def test_41_feature_index_pkl_is_read_safely_and_used(tmp_path, fixtures_dir, audio16k, one_thread):
+    from arvc.formats.sovits import read_feature_index
+
+    pkl = _feature_index_pkl(tmp_path / "feature_and_index.pkl")
+    got = read_feature_index(pkl)
+    assert sorted(got) == [0, 1] and got[1].ntotal == 64 and got[1].d == 768
+    cfg = _cfg(fixtures_dir, speaker="bob", index_rate=0.8, deterministic=True)
+    a = open_converter(FIXTURE, pkl, cfg).convert_audio(audio16k)[0]
+    b = open_converter(FIXTURE, None, cfg).convert_audio(audio16k)[0]
+    assert len(a) == len(b) and np.abs(a - b).max() > 1e-3
+
+    import pickle
+
+    target = tmp_path / "PWNED"
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps({1: _Planted(target)}))
+    with pytest.raises(ArvcError) as e:
+        read_feature_index(tmp_path / "evil.pkl")
+    assert "refused" in str(e.value) and "\n" not in str(e.value) and not target.exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from arvc.models.sovits_config import SovitsConfig
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
+FEATURE_INDEX_NAME = "feature_and_index.pkl"
 _G_FILE = re.compile(r"^G_(\d+)\.pth$")
 
 
@@ -87,7 +89,7 @@ def find_voice_files(folder: str | os.PathLike, config: str | os.PathLike | None
     if not cfg.is_file():
         raise ArvcError(f"{folder}: no {CONFIG_NAME} beside {generator.name} (pass --config)")
     clusters = sorted(folder.glob("kmeans*.pt"))
-    indexes = sorted(folder.glob("*.index"))
+    indexes = sorted(folder.glob("*.index")) or sorted(folder.glob(FEATURE_INDEX_NAME))
     return SovitsVoice(generator, cfg, clusters[0] if clusters else None, indexes[0] if len(indexes) == 1 else None)
 
 
@@ -176,4 +178,54 @@ def read_cluster_model(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if arr is None or arr.ndim != 2 or arr.dtype.kind != "f" or not arr.size or not np.isfinite(arr).all():
             raise ArvcError(f"cluster model {path}: speaker {spk!r} has no finite 2-D cluster_centers_")
         out[str(spk)] = np.ascontiguousarray(arr, dtype=np.float32)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ 4.1 feature index
+
+
+class _SerializedIndex:
+    """Stand-in for a pickled FAISS index: keeps the serialized bytes its ``__setstate__`` receives."""
+
+    def __setstate__(self, state: Any) -> None:
+        blob = state.get("this") if isinstance(state, dict) else None
+        if not isinstance(blob, (bytes, bytearray)):
+            raise pickle.UnpicklingError("a FAISS index entry without its serialized bytes")
+        self.blob = bytes(blob)
+
+
+class _FeatureIndexUnpickler(pickle.Unpickler):
+    """Admits only FAISS index classes (replaced by :class:`_SerializedIndex`, so no faiss code runs while
+    unpickling); every other global is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module == "faiss" or module.startswith("faiss.swigfaiss")) and name.startswith("Index") and name.isidentifier():
+            return _SerializedIndex
+        raise pickle.UnpicklingError(f"Unsupported global {module}.{name}")
+
+
+def read_feature_index(path: str | os.PathLike) -> dict[int, Any]:
+    """so-vits-svc 4.1's ``feature_and_index.pkl`` (a plain pickle of ``{speaker id: faiss index}``) ->
+    ``{speaker id: faiss index}``, read without running any code from the file: only FAISS index records are
+    admitted and each is rebuilt with ``faiss.deserialize_index`` from its bytes."""
+    import faiss
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArvcError(f"feature index not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            raw = _FeatureIndexUnpickler(f).load()
+    except pickle.UnpicklingError as e:
+        raise ArvcError(f"refused to load feature index {path}: {str(e)[:160]}; only FAISS indexes are accepted") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as e:
+        raise ArvcError(f"feature index {path} is corrupt ({type(e).__name__})") from None
+    if not isinstance(raw, dict) or not raw or not all(isinstance(v, _SerializedIndex) for v in raw.values()):
+        raise ArvcError(f"feature index {path}: expected {{speaker id: FAISS index}}")
+    out: dict[int, Any] = {}
+    for sid, entry in raw.items():
+        try:
+            out[int(sid)] = faiss.deserialize_index(np.frombuffer(entry.blob, dtype=np.uint8))
+        except (RuntimeError, TypeError, ValueError) as e:
+            raise ArvcError(f"feature index {path}: speaker {sid!r}: not a FAISS index ({str(e).splitlines()[0][:100]})") from None
     return out

@@ -119,9 +119,7 @@ class VoiceConverter:
             self.f0_method = get_f0_method(self.cfg.f0_method, F0Options(), device=self.device)
         self.retriever = None
         if index_path and self.cfg.index_rate > 0:
-            from arvc.index import IndexRetriever
-
-            self.retriever = IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
+            self.retriever = self._load_retriever(index_path)
             if self.retriever.dim != self.content_dim:
                 raise ArvcError(
                     f"{index_path}: index holds {self.retriever.dim}-dim features but the model reads "
@@ -146,6 +144,11 @@ class VoiceConverter:
         if self.cfg.pitch_auto and not self.model.metadata.f0_median:
             raise ArvcError(f"--pitch auto: {model_path} does not record its training voice's median F0 "
                             "(models trained by arvc do); give --pitch in semitones")
+
+    def _load_retriever(self, index_path):
+        from arvc.index import IndexRetriever
+
+        return IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
 
     def _prepare_synth(self) -> None:
         """Inference form of ``self.synth``: eval, weight norm folded (fp32), decoder dtype and tiles, noise."""

@@ -70,6 +70,18 @@ class SovitsConverter(VoiceConverter):
         if cluster_path and self.cfg.cluster_ratio > 0:
             self.centres = self._speaker_centres(read_cluster_model(cluster_path), cluster_path)
 
+    def _load_retriever(self, index_path):
+        """A FAISS ``.index``, or 4.1's ``feature_and_index.pkl`` (the speaker's own index is taken)."""
+        from arvc.formats.sovits import read_feature_index
+        from arvc.index import IndexRetriever
+
+        if Path(index_path).suffix.lower() != ".pkl":
+            return IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
+        indexes = read_feature_index(index_path)
+        if self.sid not in indexes:
+            raise ArvcError(f"{index_path}: no feature index for speaker {self.sid} (it has {sorted(indexes)})")
+        return IndexRetriever(indexes[self.sid], nprobe=self.cfg.nprobe)
+
     def _speaker_centres(self, clusters: dict[str, np.ndarray], path) -> np.ndarray:
         names = [n for n, i in self.model.config.speakers.items() if i == self.sid]
         key = next((n for n in names if n in clusters), None) or (str(self.sid) if str(self.sid) in clusters else None)

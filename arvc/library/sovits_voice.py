@@ -63,7 +63,7 @@ def _staging_parent() -> Path:
 
 def _add_folder(folder: Path, name: str, source: str) -> VoiceInfo:
     from arvc.atomic import write_json
-    from arvc.formats.sovits import read_cluster_model, read_sovits
+    from arvc.formats.sovits import read_cluster_model, read_feature_index, read_sovits
     from arvc.index.io import read_index
     from arvc.library.download import sha256_of
 
@@ -71,7 +71,7 @@ def _add_folder(folder: Path, name: str, source: str) -> VoiceInfo:
     if model.cluster_path is not None:
         read_cluster_model(model.cluster_path)
     if model.index_path is not None:
-        read_index(model.index_path)
+        read_feature_index(model.index_path) if model.index_path.suffix == ".pkl" else read_index(model.index_path)
     name = sanitize_name(name)
     final = voice_dir(name)
     if final.exists():
@@ -87,7 +87,7 @@ def _add_folder(folder: Path, name: str, source: str) -> VoiceInfo:
             shutil.copy2(model.cluster_path, staging / CLUSTER_FILE)
         index_file = None
         if model.index_path is not None:
-            index_file = f"{name}.index"
+            index_file = model.index_path.name if model.index_path.suffix == ".pkl" else f"{name}.index"
             shutil.copy2(model.index_path, staging / index_file)
         cfg = model.config
         info = VoiceInfo(
