@@ -102,6 +102,11 @@ def test_index_blend_applies_to_sovits_voices(fixtures_dir, audio16k, one_thread
 def test_routing_and_option_errors(tmp_path, fixtures_dir):
     assert is_sovits_voice(FIXTURE) and is_sovits_voice(FIXTURE / "G_1000.pth")
     assert not is_sovits_voice(fixtures_dir / "synth_tiny_v2_40k" / "model.pth")
+    rvc_logs = tmp_path / "logs" / "my_model"  # RVC/Applio experiment folders hold a config.json too
+    rvc_logs.mkdir(parents=True)
+    (rvc_logs / "config.json").write_text('{"data": {"sampling_rate": 40000}, "model": {"inter_channels": 192}}')
+    (rvc_logs / "G_100.pth").write_bytes(b"x")
+    assert not is_sovits_voice(rvc_logs) and not is_sovits_voice(rvc_logs / "G_100.pth")
     with pytest.raises(ArvcError) as e:
         open_converter(fixtures_dir / "synth_tiny_v2_40k" / "model.pth", None, _cfg(fixtures_dir, speaker="x"))
     assert "so-vits-svc" in str(e.value)

@@ -148,14 +148,16 @@ class SovitsConverter(VoiceConverter):
 
 
 def is_sovits_voice(model: str | Path, svc_config: str | Path | None = None) -> bool:
-    """Whether ``model`` names a so-vits voice: a folder with ``config.json`` and a ``.pth``, a ``--config``
-    given, or a ``G_<step>.pth`` with a so-vits ``config.json`` beside it."""
+    """Whether ``model`` names a so-vits voice: a folder with a so-vits ``config.json`` and a ``.pth``, a
+    ``--config`` given, or a ``G_<step>.pth`` with a so-vits ``config.json`` beside it."""
+    from arvc.models.sovits_config import looks_like_sovits_config
+
     path = Path(model)
     if svc_config:
         return True
     if path.is_dir():
-        return (path / "config.json").is_file() and any(path.glob("*.pth"))
-    return path.is_file() and path.name.startswith("G_") and (path.parent / "config.json").is_file()
+        return looks_like_sovits_config(path / "config.json") and any(path.glob("*.pth"))
+    return path.is_file() and path.name.startswith("G_") and looks_like_sovits_config(path.parent / "config.json")
 
 
 def open_converter(model: str | Path, index: str | Path | None = None, config=None) -> VoiceConverter:

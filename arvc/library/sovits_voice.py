@@ -14,24 +14,27 @@ from pathlib import Path
 
 from arvc.errors import ArvcError
 from arvc.library.models_dir import INFO_FILE, VoiceInfo, sanitize_name, voice_dir, voices_root
+from arvc.models.sovits_config import looks_like_sovits_config
 
 CONFIG_FILE = "config.json"
 CLUSTER_FILE = "kmeans.pt"
 
 
 def find_sovits_folder(root: Path) -> Path | None:
-    """The folder under ``root`` (itself or up to two levels down) that holds ``config.json`` and a ``.pth``."""
+    """The folder under ``root`` (itself or up to two levels down) that holds a so-vits ``config.json`` and a
+    ``.pth``."""
     candidates = [root, *sorted(p for p in root.glob("*") if p.is_dir()), *sorted(p for p in root.glob("*/*") if p.is_dir())]
     for folder in candidates:
-        if (folder / CONFIG_FILE).is_file() and any(folder.glob("*.pth")):
+        if looks_like_sovits_config(folder / CONFIG_FILE) and any(folder.glob("*.pth")):
             return folder
     return None
 
 
 def is_sovits_source(source: Path) -> bool:
-    """A folder with ``config.json`` and a ``.pth``, or any ``.zip`` (only so-vits voices are added from zips)."""
+    """A folder with a so-vits ``config.json`` and a ``.pth``, or any ``.zip`` (``models add`` takes zips of
+    so-vits voices only; RVC zips come through ``arvc download model``)."""
     if source.is_dir():
-        return (source / CONFIG_FILE).is_file() and any(source.glob("*.pth"))
+        return looks_like_sovits_config(source / CONFIG_FILE) and any(source.glob("*.pth"))
     return source.is_file() and source.suffix.lower() == ".zip"
 
 

@@ -171,6 +171,20 @@ class SovitsConfig:
         return cls.from_dict(raw, str(path))
 
 
+def looks_like_sovits_config(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a JSON file with so-vits' ``data`` and ``model.ssl_dim`` (RVC/Applio experiment
+    folders also hold a ``config.json``, without ``ssl_dim``)."""
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > 1 << 20:
+            return False
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(raw, Mapping) and isinstance(raw.get("data"), Mapping) and \
+        isinstance(raw.get("model"), Mapping) and "ssl_dim" in raw["model"]
+
+
 def _check_supported(model: Mapping, where: str) -> None:
     """Switches whose networks arvc does not implement: one line naming the switch."""
     if model.get("type_", "hifi-gan") != "hifi-gan":
