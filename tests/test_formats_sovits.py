@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from _sovits import FIXTURE, config_41, write_voice
+
 from arvc.errors import ArvcError
 from arvc.formats.sovits import find_voice_files, read_cluster_model, read_sovits
 from arvc.models.sovits_config import SovitsConfig

@@ -11,13 +11,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from _sovits import FIXTURE, config_41, write_voice
+
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 from arvc.inference.pipeline import VoiceConverter, load_input
 from arvc.inference.sovits import SovitsConverter, is_sovits_voice, open_converter
-from arvc.inference.sovits_features import cluster_blend, expand_units, fill_unvoiced, frame_volume
+from arvc.inference.sovits_features import (
+    cluster_blend,
+    expand_units,
+    fill_unvoiced,
+    frame_volume,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -188,3 +193,14 @@ def test_41_feature_index_pkl_is_read_safely_and_used(tmp_path, fixtures_dir, au
     with pytest.raises(ArvcError) as e:
         read_feature_index(tmp_path / "evil.pkl")
     assert "refused" in str(e.value) and "\n" not in str(e.value) and not target.exists()
+
+
+def test_realtime_refuses_a_sovits_voice_in_one_line(tmp_path, capsys):
+    from arvc.api.cli import main as cli_main
+
+    wav = tmp_path / "in.wav"
+    sf.write(str(wav), np.zeros(16000, np.float32), 16000)
+    rc = cli_main(["realtime", "-m", str(FIXTURE), "--simulate", str(wav), str(tmp_path / "o.wav")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and "so-vits-svc" in err and "\n" not in err
+    assert not (tmp_path / "o.wav").exists()

@@ -8,11 +8,10 @@ import shutil
 import zipfile
 
 import numpy as np
-import pytest
-
 from _sovits import FIXTURE, config_41, write_voice
-from arvc.api.cli import main as cli
 from test_library import server  # noqa: F401 - the local HTTP server fixture
+
+from arvc.api.cli import main as cli
 
 
 def _zip_folder(folder, prefix="voice/") -> bytes:
@@ -57,7 +56,7 @@ def test_models_add_folder_and_zip_then_convert_by_name(tmp_path, capsys, fixtur
     assert sr == 44100 and np.isfinite(out).all() and np.abs(out).max() > 0.01
 
 
-def test_download_takes_a_sovits_zip(server, tmp_path, capsys):  # noqa: F811
+def test_download_takes_a_sovits_zip(server, tmp_path, capsys):
     folder = tmp_path / "src"
     shutil.copytree(FIXTURE, folder)
     for extra in ("meta.json", "reference.npz"):

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from _sovits import FIXTURE, config_41, randomize
+
 from arvc.formats.sovits import load_sovits_synthesizer, read_cluster_model, read_sovits
 from arvc.inference.sovits_features import cluster_blend, expand_units, fill_unvoiced
 from arvc.models.sovits import SovitsSynthesizer, f0_to_coarse

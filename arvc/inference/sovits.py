@@ -22,8 +22,14 @@ from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
 from arvc.inference.pipeline import VoiceConverter
 from arvc.inference.retrieval import protect_features
-from arvc.inference.sovits_features import (cluster_blend, expand_units, fill_unvoiced, frame_volume,
-                                            resample_track)
+from arvc.inference.sovits_features import (
+    cluster_blend,
+    expand_units,
+    fill_unvoiced,
+    frame_volume,
+    resample_track,
+)
+from arvc.models.sovits_config import is_sovits_voice
 
 SOVITS_NOISE_SCALE = 0.4
 F0_RATE = SR_16K / WINDOW  # 100 frames/s
@@ -145,19 +151,6 @@ class SovitsConverter(VoiceConverter):
             y = audio[i, 0, : it.frames * self.hop][: it.samples]
             out.append(np.pad(y, (0, it.samples - len(y))))
         return out
-
-
-def is_sovits_voice(model: str | Path, svc_config: str | Path | None = None) -> bool:
-    """Whether ``model`` names a so-vits voice: a folder with a so-vits ``config.json`` and a ``.pth``, a
-    ``--config`` given, or a ``G_<step>.pth`` with a so-vits ``config.json`` beside it."""
-    from arvc.models.sovits_config import looks_like_sovits_config
-
-    path = Path(model)
-    if svc_config:
-        return True
-    if path.is_dir():
-        return looks_like_sovits_config(path / "config.json") and any(path.glob("*.pth"))
-    return path.is_file() and path.name.startswith("G_") and looks_like_sovits_config(path.parent / "config.json")
 
 
 def open_converter(model: str | Path, index: str | Path | None = None, config=None) -> VoiceConverter:

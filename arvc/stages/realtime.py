@@ -51,14 +51,9 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
 
 
 def _converter(run: RealtimeRun):
-    from arvc.errors import ArvcError
     from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
-    from arvc.inference.sovits import is_sovits_voice
 
-    if is_sovits_voice(run.model, run.config.inference.svc_config):
-        raise ArvcError(f"{run.model}: realtime conversion of so-vits-svc voices is not supported yet "
-                        "(use arvc infer / cover)")
     vc = VoiceConverter(run.model, run.index, run.config.inference)
     return BlockConverter(vc, run.config)
 
@@ -68,6 +63,12 @@ def check(run: RealtimeRun) -> None:
     run.config.validate()
     if run.pace not in ("realtime", "fast"):
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
+    from arvc.library.models_dir import resolve_model_arg
+    from arvc.models.sovits_config import is_sovits_voice
+
+    if run.model and is_sovits_voice(resolve_model_arg(run.model)[0], run.config.inference.svc_config):
+        raise ArvcError(f"{run.model}: realtime conversion of so-vits-svc voices is not supported yet "
+                        "(use arvc infer / cover)")
     if not os.path.isfile(run.model):
         raise ArvcError(f"{run.model}: model file not found")
     if run.index and not os.path.isfile(run.index):
