@@ -70,7 +70,7 @@ def describe_sovits(path: str | os.PathLike, config: str | os.PathLike | None = 
         "speakers": c.n_speakers,
         "speaker_names": c.speaker_names(),
         "vol_embedding": c.vol_embedding,
-        "flow": f"{c.n_flow_layer} couplings" + (" (shared WaveNet)" if c.flow_share_parameter else ""),
+        "flow": f"4 couplings, WaveNet of {c.n_flow_layer} layers" + (" (shared)" if c.flow_share_parameter else ""),
         "step": m.step,
         "cluster_model": str(m.cluster_path) if m.cluster_path else None,
         "index": str(m.index_path) if m.index_path else None,

@@ -3,7 +3,7 @@
 Content units ``c`` go through ``pre`` (Conv1d k=5) plus a voiced/unvoiced embedding ``emb_uv`` (and, in 4.1 with
 ``vol_embedding``, a loudness embedding ``emb_vol``), then the prior encoder ``enc_p`` (a coarse-F0 embedding
 ``f0_emb`` + the relative-attention transformer ``enc_`` with window 4 + ``proj``), the mean-only coupling flow
-(WaveNet of 4 layers per coupling, ``n_flow_layer`` couplings, optionally one shared WaveNet ``flow.wn``) and the
+(4 couplings, WaveNets of ``n_flow_layer`` layers (default 4), optionally one shared WaveNet ``flow.wn``) and the
 NSF-HiFi-GAN decoder. The training-only parts (``enc_q``, ``f0_decoder``) are not built; their tensors are
 ignored when loading.
 """
@@ -24,7 +24,7 @@ from arvc.models.sovits_config import SovitsConfig
 from arvc.models.vocoders.sovits_nsf import SovitsNSFGenerator
 
 ATTENTION_WINDOW = 4
-FLOW_WAVENET_LAYERS = 4
+FLOW_COUPLINGS = 4
 F0_BINS = 256
 F0_MIN, F0_MAX = 50.0, 1100.0
 TRAINING_ONLY = ("enc_q.", "f0_decoder.")
@@ -61,11 +61,13 @@ class SovitsTextEncoder(nn.Module):
 
 
 def build_flow(cfg: SovitsConfig) -> ResidualCouplingBlock:
-    """The coupling flow; with ``flow_share_parameter`` every coupling uses one WaveNet registered as ``wn``."""
-    flow = ResidualCouplingBlock(cfg.inter_channels, cfg.hidden_channels, 5, 1, FLOW_WAVENET_LAYERS,
-                                 n_flows=cfg.n_flow_layer, gin_channels=cfg.gin_channels)
+    """The coupling flow: 4 couplings whose WaveNets have ``n_flow_layer`` layers (so-vits passes that setting as
+    the WaveNet depth, not the number of couplings); with ``flow_share_parameter`` every coupling uses one
+    WaveNet registered as ``wn``."""
+    flow = ResidualCouplingBlock(cfg.inter_channels, cfg.hidden_channels, 5, 1, cfg.n_flow_layer,
+                                 n_flows=FLOW_COUPLINGS, gin_channels=cfg.gin_channels)
     if cfg.flow_share_parameter:
-        flow.wn = WaveNet(cfg.hidden_channels, 5, 1, FLOW_WAVENET_LAYERS, gin_channels=cfg.gin_channels)
+        flow.wn = WaveNet(cfg.hidden_channels, 5, 1, cfg.n_flow_layer, gin_channels=cfg.gin_channels)
         for layer in flow.flows[::2]:
             layer.enc = flow.wn
     return flow
