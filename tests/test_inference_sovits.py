@@ -195,12 +195,20 @@ def test_41_feature_index_pkl_is_read_safely_and_used(tmp_path, fixtures_dir, au
     assert "refused" in str(e.value) and "\n" not in str(e.value) and not target.exists()
 
 
-def test_realtime_refuses_a_sovits_voice_in_one_line(tmp_path, capsys):
+def test_realtime_simulate_streams_a_sovits_voice(tmp_path, capsys, fixtures_dir, audio16k, one_thread):
     from arvc.api.cli import main as cli_main
 
-    wav = tmp_path / "in.wav"
-    sf.write(str(wav), np.zeros(16000, np.float32), 16000)
-    rc = cli_main(["realtime", "-m", str(FIXTURE), "--simulate", str(wav), str(tmp_path / "o.wav")])
+    x = audio16k.astype(np.float32)
+    src, out = tmp_path / "in.wav", tmp_path / "rt.wav"
+    sf.write(str(src), x, 16000, subtype="FLOAT")
+    flags = ["-m", str(FIXTURE), "--embedder_model", "custom", "--embedder_path",
+             str(fixtures_dir / "pipeline_tiny" / "embedder"), "--f0_method", "pm", "--speaker_id", "1",
+             "--deterministic", "--silence_db", "-120"]
+    rc = cli_main(["realtime", *flags, "--simulate", str(src), str(out), "--pace", "fast", "--sample_rate", "16000"])
+    assert rc == 0, capsys.readouterr().err
+    y, sr = sf.read(str(out), dtype="float32")
+    assert sr == 16000 and abs(len(y) - len(x)) <= 4000 and np.isfinite(y).all()
+    assert np.sqrt(np.mean(y ** 2)) > 0.01
+    rc = cli_main(["realtime", "-m", str(tmp_path / "nothing"), "--simulate", str(src), str(tmp_path / "o.wav")])
     err = capsys.readouterr().err.strip()
-    assert rc == 1 and "so-vits-svc" in err and "\n" not in err
-    assert not (tmp_path / "o.wav").exists()
+    assert rc == 1 and "model file not found" in err and "\n" not in err

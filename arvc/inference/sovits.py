@@ -126,6 +126,13 @@ class SovitsConverter(VoiceConverter):
             vol = torch.from_numpy(frame_volume(audio, SR_16K, self.model.config.frame_rate, frames))
         return SovitsChunk(phone.contiguous(), torch.from_numpy(f0), torch.from_numpy(uv), vol, samples)
 
+    def window_tail(self, audio: np.ndarray, pitchf: np.ndarray, frames: int, ret_frames: int) -> np.ndarray:
+        """Realtime: output for the last ``ret_frames`` 10 ms frames of a ``frames``-frame window (``audio`` is the
+        window plus a reflect pad); the whole window is synthesized on so-vits' own frame grid."""
+        y = self.synthesize([self.chunk_inputs(audio, None, pitchf[:frames])])[0]
+        end = frames * self.tgt_sr // int(F0_RATE)
+        return y[end - ret_frames * self.tgt_sr // int(F0_RATE) : end]
+
     @torch.inference_mode()
     def synthesize(self, items: list[SovitsChunk]) -> list[np.ndarray]:
         """Generator on a batch of chunks (padded to the longest); ``(samples_i,)`` float32 each."""

@@ -51,10 +51,10 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
 
 
 def _converter(run: RealtimeRun):
-    from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
+    from arvc.inference.sovits import open_converter
 
-    vc = VoiceConverter(run.model, run.index, run.config.inference)
+    vc = open_converter(run.model, run.index, run.config.inference)
     return BlockConverter(vc, run.config)
 
 
@@ -66,10 +66,8 @@ def check(run: RealtimeRun) -> None:
     from arvc.library.models_dir import resolve_model_arg
     from arvc.models.sovits_config import is_sovits_voice
 
-    if run.model and is_sovits_voice(resolve_model_arg(run.model)[0], run.config.inference.svc_config):
-        raise ArvcError(f"{run.model}: realtime conversion of so-vits-svc voices is not supported yet "
-                        "(use arvc infer / cover)")
-    if not os.path.isfile(run.model):
+    model = resolve_model_arg(run.model)[0] if run.model else None
+    if model is None or not (model.is_file() or is_sovits_voice(model, run.config.inference.svc_config)):
         raise ArvcError(f"{run.model}: model file not found")
     if run.index and not os.path.isfile(run.index):
         raise ArvcError(f"{run.index}: index file not found")
