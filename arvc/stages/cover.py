@@ -150,7 +150,8 @@ def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
 def cover(run: CoverRun) -> CoverResult:
     from arvc.audio.io import resample
     from arvc.audio.separation import pick
-    from arvc.inference.pipeline import VoiceConverter, load_input
+    from arvc.inference.pipeline import load_input
+    from arvc.inference.sovits import open_converter
 
     if run.format not in ("wav", "flac", "ogg"):
         raise ArvcError(f"--format {run.format}: cover writes wav, flac or ogg")
@@ -172,7 +173,7 @@ def cover(run: CoverRun) -> CoverResult:
     cfg = run.config.validate()
     if run.pitch_all and cfg.pitch_auto:
         raise ArvcError("--pitch_all needs a number of semitones, not --pitch auto")
-    converter = VoiceConverter(run.model, run.index, cfg)  # a bad model fails before any separation
+    converter = open_converter(run.model, run.index, cfg)  # a bad model fails before any separation
     out = Path(run.output_dir)
     name = run.name or Path(run.song or run.vocals).stem
     cache = cache_root(run.cache_dir)
