@@ -16,6 +16,7 @@ import soxr
 
 from arvc.atomic import atomic_path
 from arvc.audio.sniff import non_audio_kind
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 
 AUDIO_EXTENSIONS = (
@@ -23,7 +24,7 @@ AUDIO_EXTENSIONS = (
     ".alac", ".wma", ".aiff", ".aif", ".webm", ".ac3",
 )
 SAVE_FORMATS = ("wav", "flac", "mp3", "ogg")
-MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
+MP3_RATES = (8000, 11025, 12000, SR_16K, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
 _MAX_CODEC_PADDING = 4096  # samples; a larger gap to the declared length is distrusted metadata, not padding
 _SOUNDFILE_FIRST = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif"}
 
