@@ -76,3 +76,5 @@ def format_duration(seconds: float) -> str:
     """Seconds -> ``HH:MM:SS`` (floored, as Applio writes ``total_dataset_duration``)."""
     s = int(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+ONNX_OPSET = 17  # the ONNX opset arvc exports (onnxruntime >= 1.12 runs it)

@@ -1,7 +1,8 @@
 """The one place that picks device, dtype, autocast and seeds.
 
 Nothing else in arvc calls ``.cuda()`` or inspects the environment for devices.
-Training builds its ``accelerate.Accelerator`` through the functions at the end of this file.
+Training's runtime (the Accelerator, backend switches, data loading) is :mod:`arvc.training.runtime`;
+the process's memory allocators are :mod:`arvc.allocator`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import contextlib
 import logging
 import os
 import random
-import sys
 from typing import Iterator
 
 import torch
 
-from arvc import cpu_bf16
+from arvc.precision import cpu_features, guard
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ def parse_gpu_ids(gpu: str | int | None) -> list[int]:
     for part in text.replace("-", ",").split(","):
         part = part.strip()
         if part:
+            if not part.isdigit() or len(part) > 4:
+                from arvc.errors import ArvcError
+
+                raise ArvcError(f"--gpu {text[:40]!r}: expected GPU numbers such as 0 or 0,1 (or cpu)")
             ids.append(int(part))
     return ids
 
@@ -157,12 +161,12 @@ def auto_precision(device: torch.device, *, training: bool = False) -> str:
     """The fastest precision that is right on ``device``.
 
     CUDA: fp16 for inference (as RVC clients run there); for training bf16 where the GPU has it, else fp16.
-    CPU: bf16 where oneDNN can use AMX and :func:`arvc.cpu_bf16.cpu_bf16_selfcheck` passes, else fp32 (without
+    CPU: bf16 where oneDNN can use AMX and :func:`arvc.precision.guard.cpu_bf16_selfcheck` passes, else fp32 (without
     AMX, bf16 on a CPU is emulated or at best no faster). Other devices: fp32.
     """
     if device.type == "cuda":
         return "bf16" if training and torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu" and cpu_bf16.cpu_amx_active() and cpu_bf16.cpu_bf16_selfcheck():
+    if device.type == "cpu" and cpu_features.cpu_amx_active() and guard.cpu_bf16_selfcheck():
         return "bf16"
     return "fp32"
 
@@ -216,95 +220,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-# ------------------------------------------------------------------------------------------- training (Accelerate)
-
-CUDA_ALLOC_CONF = "expandable_segments:True,max_split_size_mb:512"
-
-
-def in_distributed_launch() -> bool:
-    """True inside ``accelerate launch`` / ``torchrun`` (several processes)."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def prepare_cuda_allocator() -> bool:
-    """Set PYTORCH_CUDA_ALLOC_CONF (fast_train) if CUDA is not initialised yet; True when it took effect."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        return False
-    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", CUDA_ALLOC_CONF)
-    return True
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc mallopt parameters
-_allocator_tuned = False
-
-
-def tune_cpu_allocator(device: torch.device) -> bool:
-    """Keep freed memory in the process (glibc): no ``mmap`` for large blocks, no trimming back to the OS.
-
-    Activations of the decoder and the discriminators are tens of MB each; glibc maps and unmaps every such
-    block, so each step faults in fresh pages (measured: a bf16 training step of the full v2 40k model spent
-    1-3 s of ~5 in the kernel on 200k page faults; with this, 3.1 s and none). The process keeps its
-    high-water mark instead of returning memory. Skipped when ``MALLOC_MMAP_MAX_`` / ``MALLOC_TRIM_THRESHOLD_``
-    are set (the user's choice), off the CPU, on other C libraries, or with ``ARVC_MALLOC_TUNING=0``. True when
-    applied."""
-    global _allocator_tuned
-    if device.type != "cpu":
-        return False
-    if _allocator_tuned:
-        return True
-    if os.environ.get("ARVC_MALLOC_TUNING", "1") == "0" or sys.platform != "linux" or any(
-            k in os.environ for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    _allocator_tuned = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
-    return _allocator_tuned
-
-
-def configure_backends(device: torch.device, *, fast_train: bool, deterministic: bool) -> list[str]:
-    """Apply the ``--fast_train`` / ``--deterministic`` backend switches; returns one-line notes of what was skipped.
-
-    fast_train on CUDA: TF32 matmul + cuDNN TF32, cudnn.benchmark, non-deterministic cuDNN (unless deterministic).
-    None of these changes a loss or a gradient path; on other devices they are skipped.
-    """
-    notes: list[str] = []
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        if device.type == "cuda":
-            torch.backends.cudnn.deterministic = True
-            torch.backends.cudnn.benchmark = False
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if not fast_train:
-        return notes
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = not deterministic
-        torch.backends.cudnn.deterministic = deterministic
-    else:
-        notes.append(f"fast_train: TF32, cudnn.benchmark and the CUDA allocator settings need CUDA; "
-                     f"skipped on {device.type}")
-    return notes
-
-
-def dataloader_options(device: torch.device, *, fast_train: bool, num_workers: int | None = None) -> dict:
-    """DataLoader keyword arguments: fast_train uses min(8, cpus // 2) workers, prefetch 16, pinned, persistent."""
-    cpus = os.cpu_count() or 1
-    workers = num_workers if num_workers is not None else (min(8, cpus // 2) if fast_train else 0)
-    opts: dict = {"num_workers": workers}
-    if workers > 0:
-        opts["persistent_workers"] = fast_train
-        opts["prefetch_factor"] = 16 if fast_train else 2
-    opts["pin_memory"] = fast_train and device.type == "cuda"
-    return opts
-
-
 def resolve_training_precision(device: torch.device, precision: str) -> tuple[str, list[str]]:
     """The precision actually used on ``device`` (``auto``: :func:`auto_precision`; fp16 needs an accelerator;
     bf16 needs support) and notes."""
@@ -318,44 +233,3 @@ def resolve_training_precision(device: torch.device, precision: str) -> tuple[st
         notes.append(f"bf16 is not supported on {device}; training in fp32")
         return "fp32", notes
     return precision, notes
-
-
-def make_accelerator(gpu: str | int | None = None, precision: str = "fp32", *,
-                     log_dir: str | os.PathLike | None = None):
-    """Build the ``accelerate.Accelerator`` for training and return ``(accelerator, precision_used, notes)``.
-
-    Device order as :func:`select_device` ($ARVC_DEVICE > --gpu > accelerator > CPU). Under ``accelerate launch``
-    / ``torchrun`` every process takes its own local device (gloo on CPU). fp16 uses Accelerate's GradScaler.
-    Gradient accumulation is done by the loop (the GAN needs the discriminator updated before the generator
-    step), so the Accelerator itself accumulates nothing.
-    """
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs
-
-    notes: list[str] = []
-    env = env_device()
-    if env is not None:
-        wanted = env
-    elif in_distributed_launch():
-        kind = default_accelerator()
-        wanted = torch.device(kind) if kind and (gpu is None or parse_gpu_ids(gpu)) else torch.device("cpu")
-    else:
-        wanted = select_device(gpu)
-    if wanted.type == "cuda" and wanted.index is not None and not in_distributed_launch():
-        torch.cuda.set_device(wanted.index)
-    used, prec_notes = resolve_training_precision(wanted, precision)
-    notes += prec_notes
-    from accelerate.state import AcceleratorState, GradientState
-
-    # one process may train several times (notebooks, quickstart, tests): forget the previous run's settings,
-    # keeping the process group of a distributed launch
-    AcceleratorState._reset_state(reset_partial_state=False)
-    GradientState._reset_state()
-    accelerator = Accelerator(
-        cpu=wanted.type == "cpu",
-        mixed_precision={"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[used],
-        gradient_accumulation_steps=1,
-        project_dir=str(log_dir) if log_dir else None,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=False, broadcast_buffers=False)],
-    )
-    return accelerator, used, notes

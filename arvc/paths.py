@@ -52,13 +52,10 @@ def models_root() -> Path:
 
 
 def check_model_name(name: str) -> str:
-    """A model name is one plain folder name: no separators, not ``.``/``..``, not absolute. Raises ArvcError."""
-    from arvc.errors import ArvcError
+    """A model name is one plain folder name (:func:`arvc.safe_paths.plain_name`). Raises ArvcError."""
+    from arvc.safe_paths import plain_name
 
-    bad = not name or name in (".", "..") or any(c in name for c in "/\\\0") or os.path.isabs(name)
-    if bad:
-        raise ArvcError(f"model name {name!r} is not a plain folder name (no '/', '\\', '..' or absolute paths)")
-    return name
+    return plain_name(name, "model name")
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from arvc.cpu_bf16 import describe_cpu_bf16
+    from arvc.precision.cpu_features import describe_cpu_bf16
     from arvc.device import decoder_tile_frames
     from arvc.models.config import ModelConfig
     from arvc.models.synthesizer import Synthesizer

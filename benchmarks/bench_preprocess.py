@@ -40,7 +40,7 @@ def main() -> None:
                                     cpu_cores=1, logs_dir=logs, progress=False))
     import soundfile as sf
 
-    from arvc.stages.preprocess import discover_dataset
+    from arvc.preprocessing.discovery import discover_dataset
 
     sources, _ = discover_dataset(args.dataset)
     seconds = sum(sf.info(s.path).duration for s in sources)

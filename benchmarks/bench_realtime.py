@@ -82,7 +82,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(run_case(args)))
         return
-    from arvc.cpu_bf16 import cpu_model_name, describe_cpu_bf16
+    from arvc.precision.cpu_features import cpu_model_name, describe_cpu_bf16
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="arvc_bench_rt_"))
     work.mkdir(parents=True, exist_ok=True)

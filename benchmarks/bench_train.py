@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 def _trainer(root: Path, fast: bool, batch_size: int, bf16: bool, precision: str | None = None):
     from arvc.data import TrainingDataset, read_filelist
-    from arvc.device import make_accelerator
+    from arvc.training.runtime import make_accelerator
     from arvc.models.config import ModelConfig
     from arvc.paths import ExperimentPaths
     from arvc.training.config import TrainConfig

@@ -48,3 +48,17 @@ def make_chunks(root: Path, n: int = 4, seconds: float = 3.0) -> Path:
             sf.write(root / sub / f"0_{i}_0.wav", wav.astype(np.float32), sr)
     (root / "model_info.json").write_text('{"sample_rate": 40000}')
     return root
+
+
+def run_cli_limited(*args: str, limit_gb: float = 3.0, timeout: float = 300, env=None, cwd=None):
+    """:func:`run_cli` with the address space capped at ``limit_gb`` (RLIMIT_AS): a command that tries to
+    allocate far more must still end with its one-line error, not a MemoryError traceback or the OOM killer."""
+    import resource
+
+    limit = int(limit_gb * 1024 ** 3)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "arvc.api.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env or cli_env(), timeout=timeout, cwd=cwd, preexec_fn=cap)

@@ -44,6 +44,9 @@ def ui_server(workdir: Path, *extra: str, host: str = "127.0.0.1", env: dict | N
     log = open(workdir / "ui.log", "w")
     environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    "OMP_NUM_THREADS": "1", **(env or {})}
+    if "--allowed_dirs" not in extra:  # the test's folder and ../shared (fixtures, voices) may be named in fields
+        shared = Path(os.environ.get("ARVC_SHARED_DIR", ROOT.parent / "shared"))
+        extra = (*extra, "--allowed_dirs", str(workdir), str(shared), str(ROOT / "assets"))
     proc = subprocess.Popen([sys.executable, "-m", "arvc.api.cli", "ui", "--host", host, "--port", str(port),
                              "--output_dir", str(workdir / "ui_out"), *extra], cwd=workdir, stdout=log,
                             stderr=subprocess.STDOUT, env=environment, start_new_session=True)

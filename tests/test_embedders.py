@@ -315,9 +315,9 @@ def test_precision_auto():
 
 
 def test_precision_auto_on_a_cpu_without_amx_is_fp32(tiny_dir, reference, monkeypatch):
-    import arvc.cpu_bf16 as cpu_bf16
+    from arvc.precision import cpu_features
 
-    monkeypatch.setattr(cpu_bf16, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     audio, out, _ = reference
     emb = load_embedder("custom", path=tiny_dir, precision="auto")
     assert emb.precision == "fp32"

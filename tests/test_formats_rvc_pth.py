@@ -90,7 +90,7 @@ def test_round_trip_fp32_state_dict(tmp_path, tiny):
     g = torch.Generator().manual_seed(3)
     weights = OrderedDict((k, v.float() + torch.randn(v.shape, generator=g) * 1e-2) for k, v in tiny[0].items())
     config = list(tiny[1])
-    config[-1] = 32000
+    config[-1] = 40000  # (a 32000 here would contradict the 400-sample hop: refused)
     md = ModelMetadata(epoch=7, step=140, model_name="rt", author="a", embedder_model="spin",
                        dataset_length="00:01:02", overtrain_info="best epoch 5", speakers_id=2, info="hello")
     out = write_model(tmp_path / "rt.pth", weights, config, md)
@@ -101,7 +101,7 @@ def test_round_trip_fp32_state_dict(tmp_path, tiny):
     got = m.metadata
     assert (got.epoch, got.step, got.model_name, got.author, got.embedder_model, got.dataset_length,
             got.overtrain_info, got.speakers_id, got.info) == (7, 140, "rt", "a", "spin", "00:01:02", "best epoch 5", 2, "hello")
-    assert (got.sr, got.f0, got.version, got.vocoder) == (32000, True, "v2", "HiFi-GAN")
+    assert (got.sr, got.f0, got.version, got.vocoder) == (40000, True, "v2", "HiFi-GAN")
     raw = torch.load(out, weights_only=True)
     assert list(raw)[:9] == APPLIO_TOP[:9] and list(raw)[9] == "overtrain_info" and list(raw)[-1] == "info"
     # a second write of what was read is identical (fp16 stays fp16, views are not bloated)

@@ -12,7 +12,7 @@ from arvc.inference.chunking import ChunkTimes, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.envelope import mix_rms, peak_normalize
 from arvc.inference.pipeline import load_input, prepare_input
-from arvc.inference.retrieval import protect_features, repeat_frames
+from arvc.inference.feature_frames import protect_features, repeat_frames
 from arvc.inference.split import speech_segments
 from arvc.errors import ArvcError
 

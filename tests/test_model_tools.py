@@ -116,7 +116,7 @@ def test_export_onnx_matches_torch(tmp_path, capsys, vocoder):
     from arvc.models.synthesizer import Synthesizer
 
     torch.manual_seed(0)
-    cfg = ModelConfig.tiny(vocoder=vocoder, upsample_rates=[5, 4], upsample_kernel_sizes=[10, 8],
+    cfg = ModelConfig.tiny(vocoder=vocoder, upsample_rates=[20, 20], upsample_kernel_sizes=[40, 40],
                            resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]])  # few layers: tracing cost is per layer
     src = write_model(tmp_path / "tiny.pth", Synthesizer(cfg), cfg, ModelMetadata())
     onnx_path = tmp_path / "tiny.onnx"
@@ -147,7 +147,7 @@ def test_export_onnx_no_pitch_batch_and_refinegan(tmp_path):
     from arvc.models.synthesizer import Synthesizer
 
     torch.manual_seed(2)
-    cfg = ModelConfig.tiny(use_f0=False, upsample_rates=[5, 4], upsample_kernel_sizes=[10, 8],
+    cfg = ModelConfig.tiny(use_f0=False, upsample_rates=[20, 20], upsample_kernel_sizes=[40, 40],
                            resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]])
     net = Synthesizer(cfg).eval()
     path = export_synthesizer(net, tmp_path / "nof0.onnx", example_frames=16)

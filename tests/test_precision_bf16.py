@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from arvc.cpu_bf16 import (amx_conv_bug_shape, cpu_amx_active, cpu_bf16_native, describe_cpu_bf16,
-                           guard_reduced_precision, relative_error, route_around_amx_conv_bug)
+from arvc.precision.amx_workaround import amx_conv_bug_shape, route_around_amx_conv_bug
+from arvc.precision.cpu_features import cpu_amx_active, cpu_bf16_native, describe_cpu_bf16
+from arvc.precision.guard import guard_reduced_precision, relative_error
 
 pytestmark = pytest.mark.bf16
 
@@ -332,11 +333,11 @@ def test_bf16_tests_also_pass_with_amx_capped():
 
 
 def _fake_cpu(monkeypatch, flags: set[str], selfcheck_ok: bool = True):
-    import arvc.cpu_bf16 as cpu_bf16
     import arvc.device as device
+    from arvc.precision import cpu_features, guard
 
-    monkeypatch.setattr(cpu_bf16, "cpu_flags", lambda: frozenset(flags))
-    monkeypatch.setattr(cpu_bf16, "cpu_bf16_selfcheck", lambda: selfcheck_ok)
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(guard, "cpu_bf16_selfcheck", lambda: selfcheck_ok)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     return device
 
@@ -358,7 +359,7 @@ def test_auto_precision_is_bf16_only_on_amx_cpus_whose_bf16_checks_out(monkeypat
 
 
 def test_bf16_selfcheck_measures_caches_and_reports_a_wrong_cpu(tmp_path, monkeypatch, caplog):
-    import arvc.cpu_bf16 as device
+    import arvc.precision.guard as device
 
     monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path))
     device.cpu_bf16_selfcheck.cache_clear()

@@ -15,7 +15,8 @@ from arvc.api.cli import main
 from arvc.audio.slicer import window_count
 from arvc.errors import ArvcError
 from arvc.stages import preprocess as stage
-from arvc.stages.preprocess import PreprocessConfig, discover_dataset, preprocess
+from arvc.preprocessing.discovery import discover_dataset
+from arvc.stages.preprocess import PreprocessConfig, preprocess
 
 
 def _logs() -> Path:

@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 
-from arvc.stages.preprocess import discover_dataset
+from arvc.preprocessing.discovery import discover_dataset
 
 
 def test_symlink_loop_duplicate_and_dangling(tmp_path, voices_dir, caplog):

@@ -53,7 +53,7 @@ def test_invalid_device_is_one_error_line(value, tmp_path, fixtures_dir, voices_
 
 _FAULTS = """
 import resource, sys, torch
-from arvc.device import tune_cpu_allocator
+from arvc.allocator import tune_cpu_allocator
 applied = tune_cpu_allocator(torch.device("cpu"))
 x = torch.randn(16 * 2**20 // 4)
 def step():  # a layer's worth of large temporaries, as a forward pass makes them

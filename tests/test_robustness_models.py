@@ -57,14 +57,14 @@ def test_torchscript_file_is_named(tmp_path, capsys):
 
 
 def test_non_finite_output_never_written(tmp_path):
-    from arvc.inference.gate import check_output
+    from arvc.inference.silence_gate import check_output
 
     with pytest.raises(ArvcError, match="song.wav: the model produced NaN"):
         check_output(np.array([0.1, np.nan], dtype=np.float32), "song.wav")
 
 
 def test_pinned_output_warns(caplog):
-    from arvc.inference.gate import check_output
+    from arvc.inference.silence_gate import check_output
 
     check_output(np.full(1000, 0.99, dtype=np.float32), "song.wav")
     assert "full scale" in caplog.text

@@ -37,7 +37,7 @@ def test_digital_silence_comes_out_silent(tmp_path, fixtures_dir):
 
 def test_pause_is_muted_speech_is_kept(converters, fixtures_dir):
     from arvc.audio.io import load_audio
-    from arvc.inference.gate import silent_frames
+    from arvc.inference.silence_gate import silent_frames
 
     on, off = converters
     speech = load_audio(fixtures_dir / "pipeline_tiny" / "input_short.wav", 16000)[:16000 * 2]
@@ -51,7 +51,7 @@ def test_pause_is_muted_speech_is_kept(converters, fixtures_dir):
 
 
 def test_gate_is_identity_without_pauses():
-    from arvc.inference.gate import apply_silence_gate
+    from arvc.inference.silence_gate import apply_silence_gate
 
     rng = np.random.default_rng(0)
     source = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
@@ -63,7 +63,7 @@ def test_gate_is_identity_without_pauses():
 
 
 def test_gate_fades_are_short():
-    from arvc.inference.gate import apply_silence_gate
+    from arvc.inference.silence_gate import apply_silence_gate
 
     source = np.concatenate([np.full(16000, 0.1), np.zeros(16000), np.full(16000, 0.1)]).astype(np.float32)
     out = np.ones(48000, dtype=np.float32)

@@ -26,7 +26,8 @@ def test_cli_flags_and_config_defaults_come_from_one_table():
     import dataclasses
 
     from arvc.api.cli import build_parser
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME
+    from arvc.api.options_train import TRAIN
 
     for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         parser, _ = build_parser(table.command)
@@ -44,7 +45,7 @@ def test_cli_flags_and_config_defaults_come_from_one_table():
 
 def test_to_argv_round_trips_through_the_parser():
     from arvc.api.cli import build_parser
-    from arvc.api.options import TRAIN
+    from arvc.api.options_train import TRAIN
 
     values = {"model_name": "voice", "epochs": 7.0, "fast_train": True, "multiscale_loss": False, "optimizer": "RAdam",
               "c_mel": 30.0, "max_steps": None, "author": "", "vocoder": "RefineGAN"}
@@ -56,7 +57,8 @@ def test_to_argv_round_trips_through_the_parser():
 
 
 def test_every_ui_option_is_a_flag_with_help():
-    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME, TRAIN
+    from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, REALTIME
+    from arvc.api.options_train import TRAIN
 
     for table in (INFER, PREPROCESS, EXTRACT, CREATE_INDEX, TRAIN, REALTIME):
         for opt in table.options:
@@ -296,7 +298,9 @@ def realtime_ui(tmp_path):
     from arvc.ui.jobs import JobManager
     from arvc.ui.realtime_tab import realtime_tab
 
-    ctx = UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager())
+    from conftest import ASSETS, SHARED
+
+    ctx = UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager(), roots=(tmp_path, SHARED, ASSETS))
 
     def build():
         with gr.Blocks():
@@ -370,7 +374,8 @@ def test_realtime_tab_bad_setup_is_one_line(realtime_ui, monkeypatch, fixtures_d
     model = str(pt / "model.pth")
     cases = {
         "choose a model": _tab_values(tab, ""),
-        "no/such.pth: model file not found": _tab_values(tab, "no/such.pth"),
+        "no/such.pth: model file not found": _tab_values(tab, str(tmp_path / "no" / "such.pth")),
+        "outside the allowed folders": _tab_values(tab, "/etc/passwd"),
         "--input_device 7: no such device": [model, "", "7", "1", False, None, *_tab_values(tab, model)[6:]],
         "'mic' has no output channels": [model, "", "0", "0", False, None, *_tab_values(tab, model)[6:]],
         "--block_ms must be": _tab_values(tab, model, block_ms=255),

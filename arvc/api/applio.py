@@ -1,8 +1,8 @@
 """Applio's command line (``python core.py <mode> --flag value ...``, Applio 3.6.4) translated to arvc's.
 
 :func:`translate` rewrites an argv before arvc parses it: Applio's mode names become arvc commands and
-Applio's flags become arvc flags (``--pth_path`` -> ``--model``, ``--model_name X`` -> positional ``X``,
-``--export_format WAV`` -> ``--format wav``, ...). Flags with the same name and meaning in both pass through
+Applio's flags become arvc flags (``--pth_path`` -> ``--model``, ``--model_name X`` -> positional ``X``, ...: the
+``applio`` spellings of each command's option table; :data:`MODES` adds the rules a table cannot say). Flags with the same name and meaning in both pass through
 unchanged. Every Applio flag is matched in both spellings (``--pth_path`` and ``--pth-path``). When a
 command line uses Applio's mode name or an Applio-only flag, Applio's CLI defaults that differ from arvc's
 (``--index_rate 0.3``, ``--protect 0.33``) are applied unless given, so a script gets Applio's settings.
@@ -20,10 +20,6 @@ Rule = str | Callable[[str], list[str]] | int  # arvc flag | value -> argv token
 
 def _positional(slot: int) -> int:
     return slot
-
-
-def _fmt(value: str) -> list[str]:
-    return ["--format", value.lower()]
 
 
 def _index(value: str) -> list[str]:
@@ -63,23 +59,18 @@ def _pretrained(value: str) -> list[str]:
     return ["--pretrained", value]
 
 
-_CONVERSION: dict[str, Rule] = {
-    "pth_path": "--model",
-    "index_path": _index,
-    "embedder_model_custom": "--embedder_path",
-    "export_format": _fmt,
-}
-
-# Applio flags that arvc's own commands also accept: they alone don't make a command line Applio's.
-_SHARED = {"index_path", "embedder_model_custom", "export_format", "gpu", "g_pretrained_path", "d_pretrained_path",
-           "total_epoch", "save_every_epoch", "cut_preprocess", "normalization_mode"}
+# Applio spellings that only normalise a value: arvc's own command lines use them too, so they alone don't make a
+# command line Applio's (nor do Applio flags that are arvc flags as well, e.g. --total_epoch).
+_VALUE_ONLY = {"index_path", "embedder_model_custom"}
 
 _APPLIO_DEFAULTS = {"--index_rate": "0.3", "--protect": "0.33"}
 
 
 @dataclass(frozen=True)
 class Mode:
-    """One Applio mode: the arvc command it runs, its flag rules, and Applio defaults that differ from arvc's."""
+    """One Applio mode: the arvc command it runs, the rules its option table cannot say (a value changed, a flag
+    ignored, a subcommand), and Applio defaults that differ from arvc's. Plain renames (``--pth_path`` ->
+    ``--model``, ``--model_name X`` -> positional ``X``) are the ``applio`` spellings of the command's table."""
 
     command: str
     rules: dict[str, Rule] = field(default_factory=dict)
@@ -87,28 +78,21 @@ class Mode:
 
 
 MODES: dict[str, Mode] = {
-    "infer": Mode("infer", {**_CONVERSION, "input_path": "--input", "output_path": "--output"}, _APPLIO_DEFAULTS),
-    "batch_infer": Mode("infer", {**_CONVERSION, "input_folder": "--input", "output_folder": "--output"},
-                        _APPLIO_DEFAULTS),
-    "tts": Mode("tts", {**_CONVERSION, "tts_text": _positional(0), "output_tts_path": "--output_tts",
-                        "output_rvc_path": "--output"}, _APPLIO_DEFAULTS),
-    "preprocess": Mode("preprocess", {"model_name": _positional(0), "cut_preprocess": "--cut_method",
-                                      "noise_reduction_strength": "--clean_strength",
-                                      "normalization_mode": "--normalization"}),
-    "extract": Mode("extract", {"model_name": _positional(0), "embedder_model_custom": "--embedder_path",
-                                "gpu": _gpu}),
+    "infer": Mode("infer", {"index_path": _index}, _APPLIO_DEFAULTS),
+    "batch_infer": Mode("infer", {"index_path": _index}, _APPLIO_DEFAULTS),
+    "tts": Mode("tts", {"index_path": _index}, _APPLIO_DEFAULTS),
+    "preprocess": Mode("preprocess"),
+    "extract": Mode("extract", {"gpu": _gpu}),
     "train": Mode("train", {
-        "model_name": _positional(0), "g_pretrained_path": "--pretrained_g", "d_pretrained_path": "--pretrained_d",
-        "total_epoch": "--epochs", "save_every_epoch": "--save_every", "gpu": _gpu,
+        "gpu": _gpu,
         "pretrained": _pretrained,
         "custom_pretrained": _ignored("--custom_pretrained", "give the pretrain files with --g_pretrained_path"),
         "cleanup": _ignored("--cleanup", "arvc resumes a run; delete logs/<model>/ to start over"),
         "index_algorithm": _ignored("--index_algorithm", "build the index with 'arvc create-index --algorithm'"),
     }),
-    "index": Mode("create-index", {"model_name": _positional(0), "index_algorithm": "--algorithm"}),
-    "model_information": Mode("model-info", {"pth_path": _positional(0)}),
-    "model_blender": Mode("model-merge", {"pth_path_1": _positional(0), "pth_path_2": _positional(1),
-                                          "model_name": _blend_output}),
+    "index": Mode("create-index"),
+    "model_information": Mode("model-info"),
+    "model_blender": Mode("model-merge", {"model_name": _blend_output}),
     "tensorboard": Mode("tensorboard"),
     "download": Mode("download", {"model_link": lambda url: ["model", url]}),
     "prerequisites": Mode("prerequisites", {
@@ -116,8 +100,25 @@ MODES: dict[str, Mode] = {
         "models": lambda v: [] if _truthy(v) else ["--rmvpe", "false", "--embedders"],
         "exe": _ignored("--exe", "arvc needs no Windows executables"),
     }),
-    "audio_analyzer": Mode("audio-analyzer", {"input_path": _positional(0)}),
+    "audio_analyzer": Mode("audio-analyzer"),
 }
+
+
+def spellings(command: str) -> tuple[dict[str, Rule], set[str]]:
+    """From ``command``'s option table: ``{Applio name: arvc flag or positional slot}`` and the names (``_``
+    spelling, no dashes) that arvc's parser takes as they are."""
+    from arvc.api.tables import table
+
+    rules: dict[str, Rule] = {}
+    accepted: set[str] = set()
+    slot = 0
+    for o in table(command).options:
+        for name in o.applio:
+            rules[name] = _positional(slot) if o.positional else o.flag
+        slot += o.positional
+        accepted |= {f[2:].replace("-", "_") for f in o.flags if f.startswith("--")}
+    return rules, accepted
+
 
 # Applio spells a command with '_' where arvc uses '-'; arvc's own names are kept as they are.
 ALIASES = {name: mode.command for name, mode in MODES.items()}
@@ -141,6 +142,8 @@ def translate(argv: list[str], arvc_commands: set[str] | frozenset[str] = frozen
     if mode is None:
         return argv
     applio_style = argv[0] not in arvc_commands
+    renames, accepted = spellings(mode.command)
+    rules = {**renames, **mode.rules}
     out: list[str] = []
     positionals: dict[int, str] = {}
     tokens = argv[1:]
@@ -156,7 +159,7 @@ def translate(argv: list[str], arvc_commands: set[str] | frozenset[str] = frozen
             continue
         name, value = _split(token)
         key = name[2:].replace("-", "_")
-        rule = mode.rules.get(key)
+        rule = rules.get(key)
         if rule is None:
             out.append(token)
             i += 1
@@ -168,7 +171,7 @@ def translate(argv: list[str], arvc_commands: set[str] | frozenset[str] = frozen
             value = tokens[i + 1]
             i += 1
         i += 1
-        applio_style = applio_style or key not in _SHARED
+        applio_style = applio_style or key not in accepted | _VALUE_ONLY
         if isinstance(rule, int):
             positionals[rule] = value
         elif isinstance(rule, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 
 def str2bool(value: str | bool) -> bool:
@@ -16,9 +17,14 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def add_bool(parser: argparse.ArgumentParser, flag: str, default: bool = False, help: str = "") -> None:
-    """A flag accepted as ``--x``, ``--x true`` and ``--x false``."""
-    parser.add_argument(flag, nargs="?", const=True, default=default, type=str2bool, metavar="BOOL", help=help)
+def pitch_value(value: str) -> float | str:
+    """``--pitch``: semitones, or ``auto`` (to the model's training median F0)."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected semitones or 'auto', got {value!r}") from None
 
 
 def gate_db(text: str) -> float | None:
@@ -29,3 +35,11 @@ def gate_db(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a level in dBFS or 'off', got {text!r}") from None
+
+
+def parse_size(text: str) -> int:
+    """``4G``, ``500M``, ``1.5GB`` or a number of bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?)i?b?\s*", text.lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a size such as 4G or 500M, got {text!r}")
+    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))

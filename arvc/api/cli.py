@@ -1,6 +1,6 @@
 """The arvc command line: ``arvc <command> [flags]`` or ``python -m arvc.api.cli <command> ...``.
 
-Only the chosen command's module is imported, so ``infer`` never loads training code.
+Only the chosen command's module and option table are imported, so ``infer`` never loads training code.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import importlib
 import logging
 import sys
 
-from arvc import __version__
+from arvc import __version__, events
 from arvc.api.applio import translate
+from arvc.api.tables import EVENTS, table
 from arvc.errors import ArvcError
 
 # command -> (module under arvc.api.commands, one-line help)
@@ -50,44 +51,12 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _other_spelling(flag: str) -> str:
-    body = flag[2:]
-    return "--" + (body.replace("_", "-") if "_" in body else body.replace("-", "_"))
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """Lists each flag once, in its own spelling (the other one is added by :func:`add_dual_spellings`)."""
-
-    def _format_action_invocation(self, action: argparse.Action) -> str:
-        hidden = getattr(action, "_arvc_aliases", ())
-        if not hidden:
-            return super()._format_action_invocation(action)
-        shown = [s for s in action.option_strings if s not in hidden]
-        copy = argparse.Action(shown, action.dest, nargs=action.nargs, metavar=action.metavar)
-        copy.choices = action.choices
-        return super()._format_action_invocation(copy)
-
-
-def add_dual_spellings(parser: argparse.ArgumentParser) -> None:
-    """Make every ``--a_b`` flag also answer to ``--a-b`` (and the reverse), unless that spelling is taken."""
-    for action in list(parser._actions):
-        for flag in list(action.option_strings):
-            if not flag.startswith("--") or not any(c in flag[2:] for c in "-_"):
-                continue
-            other = _other_spelling(flag)
-            if other in parser._option_string_actions:
-                continue
-            action.option_strings.append(other)
-            parser._option_string_actions[other] = action
-            action._arvc_aliases = (*getattr(action, "_arvc_aliases", ()), other)
-
-
 def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
+    """The parser of ``command``, built from its option table (:mod:`arvc.api.tables`), and its module."""
     module_name, help_text = COMMANDS[command]
     module = importlib.import_module(f"arvc.api.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"arvc {command}", description=help_text, formatter_class=_HelpFormatter)
-    module.add_arguments(parser)
-    add_dual_spellings(parser)
+    parser = table(command).parser(prog=f"arvc {command}", description=help_text)
+    EVENTS.add_to(parser, None, taken=set())
     return parser, module
 
 
@@ -105,14 +74,31 @@ def main(argv: list[str] | None = None) -> int:
         _top_parser().parse_args(argv[:1])  # prints the choices and exits 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     parser, module = build_parser(command)
-    args = parser.parse_args(argv[1:])
+    try:
+        args = parser.parse_args(argv[1:])  # a number out of its range is an ArvcError
+    except ArvcError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    target = vars(args).pop("events")
+    try:
+        with events.run(command, target, __version__) as result:
+            result["exit_code"] = _run(module, args)
+            return result["exit_code"]
+    except ArvcError as e:  # the --events target itself could not be opened
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(module, args: argparse.Namespace) -> int:
     try:
         return int(module.run(args) or 0)
     except ArvcError as e:
         print(f"error: {e}", file=sys.stderr)
+        events.error(str(e))
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        events.error("interrupted")
         return 130
     except BrokenPipeError:  # e.g. `arvc model-info x.pth | head`
         import os

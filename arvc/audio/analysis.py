@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
+from arvc.constants import F0_HOP, SR_16K
+
 
 @dataclass
 class AudioAnalysis:
@@ -104,8 +106,8 @@ def analyze(path: str | os.PathLike, f0_method: str = "pm") -> tuple[AudioAnalys
         from arvc.audio.io import audio_info
 
         sr, channels, subtype, multi = audio_info(p)[0], 1, None, mono[None]
-    x16 = resample(mono, sr, 16000).astype(np.float32)
-    f0 = get_f0_method(f0_method, F0Options()).compute(x16, n_frames=len(x16) // 160 + 1)
+    x16 = resample(mono, sr, SR_16K).astype(np.float32)
+    f0 = get_f0_method(f0_method, F0Options()).compute(x16, n_frames=len(x16) // F0_HOP + 1)
     voiced = f0[f0 > 0]
     spec = np.abs(np.fft.rfft(np.lib.stride_tricks.sliding_window_view(mono, 2048)[::512] * np.hanning(2048)))
     freqs = np.fft.rfftfreq(2048, 1 / sr)

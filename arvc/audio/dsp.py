@@ -7,6 +7,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
+from arvc.constants import SR_16K
+
 
 @lru_cache(maxsize=16)
 def butter_highpass(cutoff: float, sr: int, order: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -15,7 +17,7 @@ def butter_highpass(cutoff: float, sr: int, order: int = 5) -> tuple[np.ndarray,
     return b, a
 
 
-def highpass(audio: np.ndarray, sr: int = 16000, cutoff: float = 48.0, order: int = 5) -> np.ndarray:
+def highpass(audio: np.ndarray, sr: int = SR_16K, cutoff: float = 48.0, order: int = 5) -> np.ndarray:
     """Zero-phase Butterworth high-pass (filtfilt, odd padding), RVC's rumble filter (48 Hz, order 5, 16 kHz).
 
     Computed in float64 as RVC does; returns float64.

@@ -86,6 +86,10 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int, quality: str = "VH
     return soxr.resample(audio, orig_sr, target_sr, quality=quality)
 
 
+MIN_INPUT_RATE = 4_000
+MAX_INPUT_RATE = 768_000
+
+
 def load_audio(
     path: str | os.PathLike,
     sr: int | None = None,
@@ -116,6 +120,8 @@ def load_audio(
         raise AudioReadError(f"{p}: cannot decode audio ({errors[-1].splitlines()[0] if errors else 'unknown'})")
     if data.size == 0 or data.shape[-1] == 0:
         raise AudioReadError(f"{p}: file holds no audio samples")
+    if not MIN_INPUT_RATE <= int(native_sr) <= MAX_INPUT_RATE:  # a 1 Hz file would resample to hours of samples
+        raise AudioReadError(f"{p}: sample rate {native_sr} Hz is outside {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz")
     mono = data.mean(axis=0) if data.shape[0] > 1 else data[0]
     if not np.all(np.isfinite(mono)):
         raise AudioReadError(f"{p}: audio contains NaN or infinite samples")
@@ -139,6 +145,12 @@ def audio_info(path: str | os.PathLike) -> tuple[int, float]:
         return int(rate), len(x) / rate
 
 
+def check_finite_audio(x: np.ndarray, path: str | os.PathLike) -> None:
+    """ArvcError naming ``path`` when ``x`` holds NaN or infinite samples (every audio write calls this first)."""
+    if x.size and not np.isfinite(x).all():
+        raise ArvcError(f"{path}: the audio holds NaN or infinite samples; nothing was written")
+
+
 def save_audio(
     path: str | os.PathLike,
     audio: np.ndarray,
@@ -156,6 +168,7 @@ def save_audio(
     if fmt not in SAVE_FORMATS:
         raise ArvcError(f"{p}: cannot write format {fmt!r}; choices: {', '.join(SAVE_FORMATS)}")
     x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    check_finite_audio(x, p)
     sf_format = {"wav": "WAV", "flac": "FLAC", "mp3": "MP3", "ogg": "OGG"}[fmt]
     sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_16", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
     if sf_subtype.startswith("PCM"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 
 
@@ -41,7 +42,7 @@ def transcribe(audio16k: np.ndarray) -> str:
     capped at ``TOKENS_PER_SECOND`` tokens per second of audio, so such a file scores a CER near 1, not 30.
     """
     audio = np.asarray(audio16k, dtype=np.float32)
-    max_tokens = int(np.ceil(len(audio) / 16000 * TOKENS_PER_SECOND)) + 8
+    max_tokens = int(np.ceil(len(audio) / SR_16K * TOKENS_PER_SECOND)) + 8
     segments, _ = _model().transcribe(
         audio, language="en", beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False,
         no_repeat_ngram_size=4, max_new_tokens=max_tokens,

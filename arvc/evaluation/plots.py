@@ -9,9 +9,10 @@ import torch
 
 from arvc.atomic import atomic_path
 from arvc.audio.spectrogram import magnitude, stft
+from arvc.constants import F0_HOP, SR_16K
 
 
-def _log_spec(x: np.ndarray, n_fft: int = 1024, hop: int = 160) -> np.ndarray:
+def _log_spec(x: np.ndarray, n_fft: int = 1024, hop: int = F0_HOP) -> np.ndarray:
     """(N,) audio -> (n_fft // 2 + 1, 1 + N // hop) dB magnitudes (centred frames, zero padding)."""
     y = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
     s = magnitude(stft(y, n_fft, hop, center=True, pad_mode="constant"))[0].numpy()
@@ -21,8 +22,8 @@ def _log_spec(x: np.ndarray, n_fft: int = 1024, hop: int = 160) -> np.ndarray:
 def plot_comparison(
     path: str | Path,
     panels: list[tuple[str, np.ndarray, np.ndarray | None]],
-    sr: int = 16000,
-    hop: int = 160,
+    sr: int = SR_16K,
+    hop: int = F0_HOP,
     fmax: float = 4000.0,
 ) -> Path:
     """Write a PNG with one spectrogram per ``(title, audio16k, f0_hz or None)`` panel, F0 drawn on top."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from arvc.constants import SR_16K
+
 
 def dnsmos(audio16k: np.ndarray) -> dict[str, float]:
     """DNSMOS scores of a 16 kHz mono signal: ``mos_ovrl``, ``mos_sig``, ``mos_bak``, ``mos_p808``."""
@@ -13,7 +15,7 @@ def dnsmos(audio16k: np.ndarray) -> dict[str, float]:
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     if peak > 1.0:
         x = x / peak
-    r = _dnsmos.run(x, sr=16000)
+    r = _dnsmos.run(x, sr=SR_16K)
     return {
         "mos_ovrl": float(r["ovrl_mos"]),
         "mos_sig": float(r["sig_mos"]),

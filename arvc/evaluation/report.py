@@ -41,7 +41,8 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def _fmt(v: Any) -> str:
+def format_score(v: Any) -> str:
+    """A table cell: floats with 3 decimals, NaN and None as ``-``."""
     if isinstance(v, float):
         return "-" if math.isnan(v) else f"{v:.3f}"
     return "-" if v is None else str(v)
@@ -52,8 +53,8 @@ def render_table(rows: list[dict[str, Any]], mean: dict[str, float], title: str 
     cols = ["file"] + [k for k in NUMERIC_ORDER if any(k in r for r in rows) or k in mean]
     lines = [[c for c in cols]]
     for r in rows:
-        lines.append([_fmt(r.get(c)) for c in cols])
-    lines.append(["MEAN"] + [_fmt(mean.get(c)) for c in cols[1:]])
+        lines.append([format_score(r.get(c)) for c in cols])
+    lines.append(["MEAN"] + [format_score(mean.get(c)) for c in cols[1:]])
     widths = [max(len(line[i]) for line in lines) for i in range(len(cols))]
     out = io.StringIO()
     out.write(f"{title}\n")

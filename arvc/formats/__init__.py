@@ -1,7 +1,7 @@
 """RVC model files: safe loading, the inference ``.pth``, G/D checkpoints, safetensors, merge and ONNX export."""
 
 from arvc.formats.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from arvc.formats.merge import MergeConfig, merge_models
+from arvc.formats.merge import merge_models
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.rvc_pth import (
     ModelFile,
@@ -14,14 +14,12 @@ from arvc.formats.rvc_pth import (
     write_model,
 )
 from arvc.formats.safe_load import safe_torch_load
-from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
+from arvc.formats.onnx_export import export_onnx
 from arvc.formats.safetensors_io import load_safetensors, save_safetensors
 from arvc.formats.summary import describe_file
 
 __all__ = [
     "Checkpoint",
-    "MergeConfig",
-    "OnnxExportConfig",
     "ModelFile",
     "ModelMetadata",
     "applio_model_hash",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,18 +21,6 @@ if TYPE_CHECKING:
     import torch
 
 SPEAKER_KEY = "emb_g.weight"
-
-
-@dataclass
-class MergeConfig:
-    """``model-merge`` settings: ``ratio`` is the weight of ``model_a`` (0..1)."""
-
-    model_a: Path
-    model_b: Path
-    output: Path
-    ratio: float = 0.5
-    model_name: str | None = None
-    author: str | None = None
 
 
 def _name(m: ModelFile) -> str:
@@ -86,29 +73,26 @@ def merge_weights(a: ModelFile, b: ModelFile, ratio: float) -> "OrderedDict[str,
     return out
 
 
-def merge_models(cfg: MergeConfig) -> Path:
-    """Read both models, average them, write ``cfg.output`` (an RVC .pth any client loads). Returns its path."""
-    a = read_model(cfg.model_a)
-    b = read_model(cfg.model_b)
-    weights = merge_weights(a, b, float(cfg.ratio))
+def merge_models(model_a: str | os.PathLike, model_b: str | os.PathLike, output: str | os.PathLike, ratio: float,
+                 model_name: str | None = None, author: str | None = None) -> Path:
+    """Read both models, write ``ratio * A + (1 - ratio) * B`` to ``output`` (an RVC .pth any client loads; the
+    settings of ``arvc model-merge`` are :class:`arvc.stages.config.MergeConfig`). Returns its path."""
+    a = read_model(model_a)
+    b = read_model(model_b)
+    weights = merge_weights(a, b, float(ratio))
     config_list = list(a.config_list)
     config_list[15] = int(weights[SPEAKER_KEY].shape[0]) if SPEAKER_KEY in weights else config_list[15]
-    name_a = a.metadata.model_name or Path(cfg.model_a).stem
-    name_b = b.metadata.model_name or Path(cfg.model_b).stem
+    name_a = a.metadata.model_name or Path(model_a).stem
+    name_b = b.metadata.model_name or Path(model_b).stem
     metadata = ModelMetadata(
         sr=a.metadata.sr,
         f0=a.metadata.f0,
         version=a.metadata.version,
         vocoder=a.metadata.vocoder,
         embedder_model=a.metadata.embedder_model or b.metadata.embedder_model,
-        model_name=cfg.model_name or Path(cfg.output).stem,
-        author=cfg.author,
+        model_name=model_name or Path(output).stem,
+        author=author,
         speakers_id=int(config_list[15]),
-        info=f"merge: {cfg.ratio:g} x {name_a} + {1 - cfg.ratio:g} x {name_b}",
+        info=f"merge: {ratio:g} x {name_a} + {1 - ratio:g} x {name_b}",
     )
-    return write_model(cfg.output, weights, config_list, metadata)
-
-
-def merge_files(a: str | os.PathLike, b: str | os.PathLike, output: str | os.PathLike, ratio: float = 0.5) -> Path:
-    """Shortcut for :func:`merge_models`."""
-    return merge_models(MergeConfig(Path(a), Path(b), Path(output), ratio))
+    return write_model(output, weights, config_list, metadata)

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arvc.atomic import atomic_path
+from arvc.constants import ONNX_OPSET as DEFAULT_OPSET
 from arvc.errors import ArvcError
 from arvc.formats.rvc_pth import build_synthesizer, load_synthesizer, load_weights_into
 
@@ -32,19 +32,6 @@ if TYPE_CHECKING:
     import torch
 
     from arvc.models.synthesizer import Synthesizer
-
-DEFAULT_OPSET = 17
-
-
-@dataclass
-class OnnxExportConfig:
-    """``export-onnx`` settings."""
-
-    model: Path
-    output: Path
-    opset: int = DEFAULT_OPSET
-    check: bool = True
-    example_frames: int = 64
 
 
 def _inference_module(net: "Synthesizer"):
@@ -168,9 +155,11 @@ def check_export(net: "Synthesizer", path: str | os.PathLike, frames: int = 97) 
     return float(np.max(np.abs(got - ref)))
 
 
-def export_onnx(cfg: OnnxExportConfig) -> tuple[Path, float | None]:
-    """Load an RVC model file, export it to ONNX, optionally verify with onnxruntime. Returns (path, max abs err)."""
-    net, _ = load_synthesizer(cfg.model)
-    out = export_synthesizer(net, cfg.output, opset=cfg.opset, example_frames=cfg.example_frames)
-    err = check_export(net, out) if cfg.check else None
+def export_onnx(model: str | os.PathLike, output: str | os.PathLike, *, opset: int, check: bool,
+                example_frames: int) -> tuple[Path, float | None]:
+    """Load an RVC model file, export it to ONNX, optionally verify with onnxruntime (the settings of ``arvc
+    export-onnx`` are :class:`arvc.stages.config.OnnxExportConfig`). Returns (path, max abs error or None)."""
+    net, _ = load_synthesizer(model)
+    out = export_synthesizer(net, output, opset=opset, example_frames=example_frames)
+    err = check_export(net, out) if check else None
     return out, err

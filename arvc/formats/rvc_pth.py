@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import math
 import os
 import re
 from collections import OrderedDict
@@ -29,12 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from arvc.atomic import atomic_path
-from arvc.constants import VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
+from arvc.constants import SAMPLE_RATES, VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
 from arvc.errors import ArvcError
 from arvc.formats.finite import check_finite
 from arvc.formats.naming import to_legacy_names, to_module_names
 from arvc.formats.safe_load import safe_torch_load
-from arvc.models.config import ModelConfig
+from arvc.models.config import MAX_PARAMS, ModelConfig, check_hop
 from arvc.models.synthesizer import Synthesizer
 
 if TYPE_CHECKING:
@@ -205,13 +206,20 @@ def _checked_weights(raw: Any, path: Path) -> OrderedDict:
 
 
 def _version(raw: Mapping, weights: Mapping, path: Path) -> str:
-    """The stored version, unless the content layer's width says otherwise."""
+    """The stored version; a file whose content layer (``enc_p.emb_phone.weight``) is another version's width is
+    refused (it would be fed the wrong embedder's features)."""
     detected = detect_version(weights)
-    version = _as_str(raw.get("version")) or detected or "v2"
-    if detected and version != detected:
-        log.warning("%s says version %s but its content layer is %s-sized; using %s", path, version, detected, detected)
-        version = detected
-    return version
+    stored = _as_str(raw.get("version"))
+    if stored is not None and stored not in ("v1", "v2"):
+        raise ArvcError(f"model {path}: unknown version {stored[:20]!r} (expected v1 or v2)")
+    if detected is None:
+        emb = weights["enc_p.emb_phone.weight"]
+        raise ArvcError(f"model {path}: enc_p.emb_phone.weight has shape {tuple(emb.shape)}; expected "
+                        "(hidden, 256) for v1 or (hidden, 768) for v2")
+    if stored and stored != detected:
+        raise ArvcError(f"model {path}: labelled {stored} but enc_p.emb_phone.weight {tuple(weights['enc_p.emb_phone.weight'].shape)} "
+                        f"is {detected}-sized; the file is inconsistent")
+    return detected
 
 
 def _vocoder(raw: Mapping, weights: Mapping, path: Path) -> str:
@@ -269,13 +277,15 @@ def model_from_dict(raw: Any, path: str | os.PathLike = "<memory>") -> ModelFile
         f0 = has_pitch
     vocoder = _vocoder(raw, weights, path)
     sr = parse_sample_rate(raw.get("sr")) or parse_sample_rate(config_list[-1])
-    if not sr:
-        raise ArvcError(f"model {path}: no usable sample rate (sr={raw.get('sr')!r}, config[-1]={config_list[-1]!r})")
+    if sr not in SAMPLE_RATES or parse_sample_rate(config_list[-1]) not in (sr, None):
+        raise ArvcError(f"model {path}: no usable sample rate (sr={str(raw.get('sr'))[:20]!r}, "
+                        f"config[-1]={str(config_list[-1])[:20]!r}; expected one of {', '.join(map(str, SAMPLE_RATES))})")
     metadata = _metadata(raw, sr, f0, version, vocoder)
     try:
         config = ModelConfig.from_list(config_list, version=version, use_f0=f0, vocoder=vocoder)
-    except ArvcError:
-        raise
+        check_hop(config)
+    except ArvcError as e:
+        raise ArvcError(f"model {path}: {e}") from None
     except Exception as e:  # noqa: BLE001 - any malformed list becomes one line naming the file
         raise ArvcError(f"model {path}: invalid config list ({type(e).__name__}: {e})") from None
     return ModelFile(weights=weights, config=config, metadata=metadata, config_list=config_list,
@@ -297,10 +307,33 @@ def read_model(path: str | os.PathLike) -> ModelFile:
 def load_synthesizer(path: str | os.PathLike, device: Any = "cpu") -> "tuple[Synthesizer, ModelFile]":
     """Build the synthesizer a model file describes and load its weights (fp16 -> fp32, eval, no ``enc_q``)."""
     model = read_model(path)
+    check_weights_fit(model.config, model.weights, str(path))
     net = build_synthesizer(model.config)
     load_weights_into(net, model.weights, source=str(path))
     net = net.float().eval().to(device)
     return net, model
+
+
+def check_weights_fit(config: "ModelConfig", weights: Mapping[str, "torch.Tensor"], source: str) -> int:
+    """Before allocating: the architecture ``config`` describes, built on the ``meta`` device (no memory), must
+    hold at most :data:`MAX_PARAMS` parameters and have exactly the file's tensor names and shapes. Returns the
+    parameter count; ArvcError naming the first differing tensor."""
+    import torch
+
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in build_synthesizer(config).state_dict().items()}
+    n = sum(math.prod(s) for s in shapes.values())
+    if n > MAX_PARAMS:
+        raise ArvcError(f"{source}: its config describes {n:,} parameters, more than the limit of {MAX_PARAMS:,}")
+    state = to_module_names(weights, shapes.keys())
+    missing = [k for k in shapes if k not in state]
+    unexpected = [k for k in state if k not in shapes]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {shapes[k]} from the config" for k in shapes
+             if k in state and tuple(state[k].shape) != shapes[k]]
+    if missing or unexpected or wrong:
+        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: "
+                        f"{mismatch_summary(missing, unexpected, wrong)}")
+    return n
 
 
 def build_synthesizer(config: "ModelConfig") -> "Synthesizer":

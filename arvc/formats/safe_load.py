@@ -81,7 +81,7 @@ def safe_torch_load(path: str | os.PathLike, *, what: str = "file", allow_numpy:
         if head[:2] == b"PK":
             raise ArvcError(f"{what} {path} is a truncated or corrupt zip archive (torch file); re-download or re-save it")
         if head[:1] != b"\x80":
-            raise ArvcError(f"{what} {path} is not a torch file (first bytes {head!r})")
+            raise ArvcError(f"{what} {path} is not a torch file (no pickle or zip header)")
     if is_zip and _is_torchscript(path):
         raise ArvcError(f"{what} {path} is a TorchScript program (torch.jit.save), not a {what} of weights; "
                         "arvc reads RVC .pth files and state dicts")
@@ -97,7 +97,7 @@ def safe_torch_load(path: str | os.PathLike, *, what: str = "file", allow_numpy:
                 f"refused to load {what} {path}: its pickle would import or run code ({_describe_refusal(msg)}); "
                 "only tensors and plain values are accepted"
             ) from None
-        raise ArvcError(f"{what} {path} is corrupt or truncated (unpickling failed: {msg.splitlines()[0][:160]})") from None
+        raise ArvcError(f"{what} {path} is corrupt or truncated (unpickling failed)") from None
     except (EOFError, RuntimeError, ValueError, OSError, zipfile.BadZipFile, KeyError, TypeError, AttributeError) as e:
         first = (str(e).splitlines() or [type(e).__name__])[0][:160]
         raise ArvcError(f"{what} {path} is corrupt or truncated ({type(e).__name__}: {first})") from None

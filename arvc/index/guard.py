@@ -54,7 +54,7 @@ def _header_at(data: bytes, offset: int, p: Path) -> tuple[bytes, int, int, int,
 
 def _kind_error(p: Path, fourcc: bytes) -> ArvcError:
     name = KNOWN_OTHERS.get(fourcc)
-    what = f"a FAISS {name} index" if name else f"an unknown index type ({fourcc!r})"
+    what = f"a FAISS {name} index" if name else "not a FAISS index of a known type"
     return ArvcError(f"{p}: {what}; only IVF,Flat and flat indexes (what RVC clients write) are supported")
 
 

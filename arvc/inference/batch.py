@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arvc import events
 from arvc.audio.io import is_audio_file
 from arvc.errors import ArvcError
 
@@ -43,6 +44,7 @@ class FileReport:
         self._bar = None
         self._t0 = 0.0
         self._seconds = 0.0
+        self._chunk_events = events.Progress("infer.chunks", None, "chunk")
 
     def say(self, line: str) -> None:
         if not self.quiet:
@@ -57,6 +59,7 @@ class FileReport:
             self._seconds = 0.0
         self.say(f"[{k}/{n}] converting {job.source} ({self._seconds:.1f} s)")
         self._t0 = time.perf_counter()
+        self._chunk_events = events.Progress("infer.chunks", None, "chunk")
         if not self.quiet and self.bar is not False:
             from arvc.progress import progress_bar
 
@@ -65,10 +68,12 @@ class FileReport:
 
                 self._bar = tqdm(total=None, desc=job.source.name, unit="chunk", file=self.stream, mininterval=0)
             else:
-                self._bar = progress_bar(total=None, desc=job.source.name, unit="chunk", leave=False)
+                self._bar = progress_bar(total=None, desc=job.source.name, unit="chunk", leave=False,
+                                          stage="infer.chunks")
 
     def chunks(self, done: int, total: int) -> None:
         """Called by the converter after each synthesized group (``VoiceConverter.on_chunks``)."""
+        self._chunk_events.set(done, total)
         if self._bar is None:
             return
         if self._bar.total != total:
@@ -144,7 +149,9 @@ def run_jobs(converter, jobs: list[ConversionJob], progress: bool = True, skip_e
     result = BatchResult()
     report = report or FileReport(quiet=not progress)
     converter.on_chunks = report.chunks
+    files = events.Progress("infer", len(jobs), "file")
     for k, job in enumerate(jobs, 1):
+        files.set(k - 1)
         if skip_existing and job.target.exists():
             result.skipped.append(job.target)
             report.say(f"[{k}/{len(jobs)}] skipping {job.source}: {job.target} exists")
@@ -156,15 +163,17 @@ def run_jobs(converter, jobs: list[ConversionJob], progress: bool = True, skip_e
             report.close()
             msg = str(e) if str(job.source) in str(e) else f"{job.source}: {e}"
             result.failed.append((job.source, msg))
-            log.error("%s", msg)
+            log.error("%s", msg, extra={"event_file": str(job.source.resolve())})
             continue
         except Exception as e:  # noqa: BLE001 - one broken file must not stop the batch
             report.close()
             msg = f"{job.source}: {type(e).__name__}: {e}"
             result.failed.append((job.source, msg))
-            log.error("%s", msg)
+            log.error("%s", msg, extra={"event_file": str(job.source.resolve())})
             continue
         result.converted.append(job.target)
         report.done(job.target)
+        events.artifact("audio", job.target, source=str(job.source.resolve()))
+    files.set(len(jobs))
     converter.on_chunks = None
     return result

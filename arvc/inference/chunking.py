@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arvc.constants import SR_16K
+
 WINDOW = 160  # samples per F0 frame at 16 kHz
 
 
@@ -18,14 +20,14 @@ WINDOW = 160  # samples per F0 frame at 16 kHz
 class ChunkTimes:
     """RVC's chunk timing in 16 kHz samples (Applio's CPU config: x_pad 1, x_query 6, x_center 38, x_max 41)."""
 
-    t_pad: int = 16000
-    t_query: int = 96000
-    t_center: int = 608000
-    t_max: int = 656000
+    t_pad: int = SR_16K
+    t_query: int = 6 * SR_16K
+    t_center: int = 38 * SR_16K
+    t_max: int = 41 * SR_16K
 
     @classmethod
     def from_seconds(cls, x_pad: float = 1, x_query: float = 6, x_center: float = 38, x_max: float = 41) -> "ChunkTimes":
-        sr = 16000
+        sr = SR_16K
         return cls(int(sr * x_pad), int(sr * x_query), int(sr * x_center), int(sr * x_max))
 
 

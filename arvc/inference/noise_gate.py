@@ -2,7 +2,7 @@
 
 Without it the model turns room noise, fans and breath into voiced garbage. The gate works on 10 ms frames
 of the 16 kHz input block (one F0 frame): a frame whose RMS reaches ``threshold_db`` (dBFS, RMS re full scale
-1.0, as :mod:`arvc.inference.gate`) opens the gate; it closes only after the level has stayed below
+1.0, as :mod:`arvc.inference.silence_gate`) opens the gate; it closes only after the level has stayed below
 ``threshold_db - HYSTERESIS_DB`` for ``HOLD_MS`` (hysteresis and hold: no chatter on a level near the
 threshold, no cut word ends). The gain moves by linear ramps, ``ATTACK_MS`` up and ``RELEASE_MS`` down, so
 opening and closing never click: |y[n] - y[n-1]| <= |x[n] - x[n-1]| + |x[n-1]| / (attack samples).

@@ -25,9 +25,9 @@ import torch
 from arvc.audio.dsp import highpass
 from arvc.audio.io import audio_info, load_audio, resample, save_audio
 from arvc.constants import SR_16K
-from arvc.cpu_bf16 import route_around_amx_conv_bug
+from arvc.allocator import tune_cpu_allocator
 from arvc.device import (autocast, decoder_tile_frames, decoder_weight_dtype, default_chunk_batch, resolve_precision,
-                         select_device, tune_cpu_allocator)
+                         select_device)
 from arvc.errors import ArvcError
 from arvc.features.embedders import load_embedder
 from arvc.formats import load_synthesizer
@@ -35,8 +35,9 @@ from arvc.inference.chunking import WINDOW, Chunk, cut_points, plan_chunks
 from arvc.inference.config import InferenceConfig
 from arvc.inference.effects import apply_input_effects, apply_output_effects
 from arvc.inference.envelope import mix_rms, peak_normalize
-from arvc.inference.gate import apply_silence_gate, check_output
-from arvc.inference.retrieval import protect_features, repeat_frames
+from arvc.inference.silence_gate import apply_silence_gate, check_output
+from arvc.inference.feature_frames import protect_features, repeat_frames
+from arvc.precision.amx_workaround import route_around_amx_conv_bug
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,6 @@ class VoiceConverter:
                 )
         self.times.add("load", time.perf_counter() - t0)
 
-
     def _load_model(self, model_path) -> None:
         """Synthesizer, model file, rates and content width of an RVC model (subclasses load other families)."""
         self.synth, self.model = load_synthesizer(model_path, device=self.device)
@@ -171,9 +171,17 @@ class VoiceConverter:
         return self.default_noise_scale if self.cfg.noise_scale is None else float(self.cfg.noise_scale)
 
     def _load_embedder(self) -> None:
-        name = self.cfg.embedder_model or getattr(getattr(self.model, "metadata", None), "embedder_model", None) or "contentvec"
+        stored = getattr(getattr(self.model, "metadata", None), "embedder_model", None)
+        name = self.cfg.embedder_model or stored or "contentvec"
         if self.cfg.embedder_path and not self.cfg.embedder_model:
             name = "custom"
+        elif not self.cfg.embedder_model and stored:  # a name from the file, not the command line: no paths
+            from arvc.safe_paths import name_problem
+
+            if name_problem(stored) and not (stored.count("/") == 1 and not stored.startswith((".", "/"))
+                                             and ".." not in stored):
+                raise ArvcError(f"{self.model.path}: embedder_model {stored[:60]!r} is not an embedder name; "
+                                "pass --embedder_model")
         self.embedder_name = name
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")

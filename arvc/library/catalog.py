@@ -58,11 +58,15 @@ class Pretrain:
         return sorted(self.files)
 
     def folder(self) -> Path:
-        return pretrains_root() / self.id
+        from arvc.safe_paths import child
+
+        return child(pretrains_root(), self.id, "pretrain id")
 
     def local_paths(self, sample_rate: int) -> tuple[Path, Path]:
+        from arvc.safe_paths import child
+
         g, d = self._pair(sample_rate)
-        return self.folder() / g.filename, self.folder() / d.filename
+        return child(self.folder(), g.filename, "file name"), child(self.folder(), d.filename, "file name")
 
     def _pair(self, sample_rate: int) -> tuple[RemoteFile, RemoteFile]:
         if sample_rate not in self.files:
@@ -90,28 +94,102 @@ class Pretrain:
         return out[0], out[1]
 
 
-def _entry(raw: dict, where: str) -> Pretrain:
-    try:
-        files = {int(sr): {k: RemoteFile(str(v["url"]), v.get("size"), v.get("sha256")) for k, v in pair.items()}
-                 for sr, pair in raw["files"].items()}
-        if any(set(pair) != {"G", "D"} for pair in files.values()):
+_HEX64 = frozenset("0123456789abcdef")
+MAX_ENTRIES = 10_000
+
+
+def _text(raw: dict, key: str, default: str = "", limit: int = 2000) -> str:
+    value = raw.get(key, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"{key!r} must be text of at most {limit} characters")
+    return value
+
+
+def _remote(raw: object, what: str) -> RemoteFile:
+    """One ``{"url", "size", "sha256"}``: an http(s) URL ending in a plain file name, sizes and hashes checked."""
+    from arvc.safe_paths import name_problem
+
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+        raise ValueError(f"{what} needs a \"url\"")
+    f = RemoteFile(raw["url"], raw.get("size"), raw.get("sha256"))
+    if urlparse(f.url).scheme not in ("http", "https"):
+        raise ValueError(f"{what} url must be http:// or https://")
+    if name_problem(f.filename):
+        raise ValueError(f"{what} url does not end in a plain file name")
+    if f.size is not None and (isinstance(f.size, bool) or not isinstance(f.size, int) or f.size < 0):
+        raise ValueError(f"{what} size must be a non-negative integer")
+    if f.sha256 is not None and (not isinstance(f.sha256, str) or len(f.sha256) != 64
+                                 or not set(f.sha256.lower()) <= _HEX64):
+        raise ValueError(f"{what} sha256 must be 64 hex digits")
+    return f
+
+
+def _files(raw: object) -> dict[int, dict[str, RemoteFile]]:
+    from arvc.constants import SAMPLE_RATES
+
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError("\"files\" must map sample rates to G and D files")
+    files = {}
+    for sr, pair in raw.items():
+        if not str(sr).isdigit() or int(sr) not in SAMPLE_RATES:
+            raise ValueError(f"sample rate {str(sr)[:12]!r} is not one of {SAMPLE_RATES}")
+        if not isinstance(pair, dict) or set(pair) != {"G", "D"}:
             raise ValueError("each sample rate needs a G and a D file")
-        return Pretrain(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), version=str(raw.get("version", "v2")),
-                        vocoder=str(raw.get("vocoder", "HiFi-GAN")), f0=bool(raw.get("f0", True)),
-                        standard=bool(raw.get("standard", False)), author=str(raw.get("author", "")),
-                        note=str(raw.get("note", "")), source=str(raw.get("source", "")),
-                        embedder=raw.get("embedder"), files=files)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise ArvcError(f"catalog {where}: bad entry {raw.get('id') if isinstance(raw, dict) else raw!r} ({e})") from None
+        files[int(sr)] = {k: _remote(v, f"{sr} {k}") for k, v in pair.items()}
+        if files[int(sr)]["G"].filename == files[int(sr)]["D"].filename:
+            raise ValueError(f"{sr}: G and D have the same file name")
+    return files
 
 
-def parse_catalog(text: str, where: str) -> list[Pretrain]:
+def _entry(raw: dict, where: str) -> Pretrain:
+    """One schema-checked entry; its ``id`` is a plain name (it names a folder under ``pretrains/``)."""
+    from arvc.constants import VERSIONS
+    from arvc.safe_paths import name_problem
+
+    label = raw.get("id") if isinstance(raw, dict) else None
+    label = repr(label)[:80] if label is not None else "(no id)"
     try:
+        if not isinstance(raw, dict):
+            raise ValueError("an entry must be a JSON object")
+        pid = raw.get("id")
+        why = name_problem(pid)
+        if why:
+            raise ValueError(f"id must be a plain folder name ({why})")
+        version = _text(raw, "version", "v2")
+        if version not in VERSIONS:
+            raise ValueError(f"version must be one of {VERSIONS}")
+        for key in ("f0", "standard"):
+            if not isinstance(raw.get(key, False), bool):
+                raise ValueError(f"{key!r} must be true or false")
+        embedder = raw.get("embedder")
+        if embedder is not None and name_problem(embedder):
+            raise ValueError("embedder must be a plain name")
+        return Pretrain(id=pid, name=_text(raw, "name", pid, 200) or pid, version=version,
+                        vocoder=_text(raw, "vocoder", "HiFi-GAN", 40), f0=raw.get("f0", True),
+                        standard=raw.get("standard", False), author=_text(raw, "author"), note=_text(raw, "note"),
+                        source=_text(raw, "source"), embedder=embedder, files=_files(raw.get("files")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArvcError(f"catalog {where}: bad entry {label} ({e})") from None
+
+
+def parse_catalog(data: str | bytes, where: str) -> list[Pretrain]:
+    """The entries of a catalog file's text (or bytes); ArvcError in one line for anything else."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
         raw = json.loads(text)
-        entries = raw["pretrains"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise ArvcError(f"catalog {where}: not a pretrain catalog ({type(e).__name__}: {e})") from None
-    return [_entry(e, where) for e in entries]
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ArvcError(f"catalog {where}: not a pretrain catalog (not JSON text)") from None
+    entries = raw.get("pretrains") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+        raise ArvcError(f"catalog {where}: not a pretrain catalog (expected {{\"pretrains\": [...]}}, at most "
+                        f"{MAX_ENTRIES} entries)")
+    out = [_entry(e, where) for e in entries]
+    ids = [e.id.lower() for e in out]
+    if len(set(ids)) != len(ids):
+        raise ArvcError(f"catalog {where}: two entries share an id")
+    return out
 
 
 def cached_catalog_path() -> Path:
@@ -123,18 +201,23 @@ def load_catalog(url: str | None = None, *, refresh: bool = True) -> list[Pretra
     url = url or os.environ.get(CATALOG_ENV) or None
     cache = cached_catalog_path()
     if url and refresh:
+        fresh = pretrains_root() / ".catalog.download.json"
         try:
-            fresh = pretrains_root() / ".catalog.download.json"
             download(url, fresh, show_bar=False, retries=1, timeout=15, max_bytes=16 * 1024 ** 2)
-            entries = parse_catalog(fresh.read_text(encoding="utf-8"), url)
-            os.replace(fresh, cache)
-            return entries
-        except ArvcError as e:
+        except ArvcError as e:  # offline: the cached copy, else the shipped one
             log.warning("catalog %s not loaded (%s); using the %s copy", url, e,
                         "cached" if cache.is_file() else "shipped")
+        else:
+            try:  # a catalog that arrived but is not one is an error, not a reason to fall back silently
+                entries = parse_catalog(fresh.read_bytes(), url)
+            except BaseException:
+                fresh.unlink(missing_ok=True)
+                raise
+            os.replace(fresh, cache)
+            return entries
     if url and cache.is_file():
-        return parse_catalog(cache.read_text(encoding="utf-8"), str(cache))
-    return parse_catalog(SHIPPED.read_text(encoding="utf-8"), str(SHIPPED))
+        return parse_catalog(cache.read_bytes(), str(cache))
+    return parse_catalog(SHIPPED.read_bytes(), str(SHIPPED))
 
 
 def find(entries: list[Pretrain], name: str) -> Pretrain:

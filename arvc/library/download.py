@@ -31,6 +31,9 @@ from arvc.errors import ArvcError
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 RETRIES = 3
+DEADLINE_S = 6 * 3600.0  # a whole download (all attempts) ends after this, whatever the server does
+MIN_RATE = 1024  # bytes/s: a transfer slower than this over RATE_WINDOW_S is dropped (then retried/resumed)
+RATE_WINDOW_S = 60.0
 HF_HOSTS = ("huggingface.co", "hf.co")
 _HF_PATH = re.compile(r"^/(?:(?P<kind>datasets|spaces)/)?(?P<repo>[^/]+/[^/]+)/(?:resolve|blob|raw)/(?P<rev>[^/]+)/(?P<file>.+)$")
 
@@ -117,6 +120,8 @@ class _Reporter:
 
 
 def _reason(e: BaseException) -> str:
+    if isinstance(e, TooSlow):
+        return str(e)
     if isinstance(e, urllib.error.HTTPError):
         return f"HTTP {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
@@ -135,15 +140,64 @@ def _total_from(resp, offset: int) -> int | None:
     return offset + int(length) if length is not None else None
 
 
-def _attempt(url: str, part: Path, rep: _Reporter, timeout: float, max_bytes: int | None) -> None:
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to another http(s) URL (urllib alone would follow ``ftp://``)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlparse(newurl).scheme.lower() not in ("http", "https"):
+            raise ArvcError(f"{req.full_url}: refused a redirect to {newurl[:200]} (only http:// and https://)")
+        return super().redirect_request(req, fp, code, msg, headers, encoded_url(newurl))
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
+def encoded_url(url: str) -> str:
+    """``url`` with non-ASCII characters of its path and query percent-encoded (what a browser sends)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.encode("idna").decode("ascii") if not parts.netloc.isascii() else parts.netloc
+    return urlunsplit((parts.scheme, host, quote(parts.path, safe="/%:@!$&'()*+,;=~"),
+                       quote(parts.query, safe="=&%:@!$'()*+,;/?~"), parts.fragment))
+
+
+class TooSlow(OSError):
+    """A transfer below the minimum rate (retried and resumed like a dropped connection)."""
+
+
+class _Pace:
+    """Ends a transfer that passes the overall ``deadline`` (monotonic time) or that moves fewer than
+    ``min_rate`` bytes/s over any ``window`` seconds (a server trickling a byte every few seconds)."""
+
+    def __init__(self, url: str, deadline: float, min_rate: float, window: float):
+        self.url, self.deadline, self.min_rate, self.window = url, deadline, min_rate, window
+        self.mark, self.mark_bytes, self.bytes = time.monotonic(), 0, 0
+
+    def add(self, n: int) -> None:
+        now = time.monotonic()
+        self.bytes += n
+        if now > self.deadline:
+            raise ArvcError(f"{self.url}: the download did not finish within its deadline")
+        if now - self.mark >= self.window:
+            rate = (self.bytes - self.mark_bytes) / (now - self.mark)
+            if rate < self.min_rate:
+                raise TooSlow(f"slower than {self.min_rate:.0f} bytes/s for {self.window:.0f} s")
+            self.mark, self.mark_bytes = now, self.bytes
+
+
+def _attempt(url: str, part: Path, rep: _Reporter, timeout: float, max_bytes: int | None,
+             pace: _Pace | None = None) -> None:
     """One request, appending to ``part`` from its current size; raises on any network failure."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": "arvc"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
-    req = urllib.request.Request(url, headers=headers)
+    req = urllib.request.Request(encoded_url(url), headers=headers)
+    if pace is not None:
+        timeout = max(0.1, min(timeout, pace.deadline - time.monotonic()))
     try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
+        resp = _OPENER.open(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:  # the .part is already whole (or longer than the file): start over
             part.unlink()
@@ -159,11 +213,13 @@ def _attempt(url: str, part: Path, rep: _Reporter, timeout: float, max_bytes: in
             f.seek(offset)
             f.truncate()
             while True:
-                block = resp.read(CHUNK)
+                block = resp.read1(CHUNK)  # what has arrived: a trickling server cannot stall the pace check
                 if not block:
                     break
                 f.write(block)
                 rep.add(len(block))
+                if pace is not None:
+                    pace.add(len(block))
                 if max_bytes is not None and rep.done > max_bytes:
                     raise ArvcError(f"{url}: more than the limit of {max_bytes} bytes")
         if total is not None and rep.done < total:
@@ -183,17 +239,24 @@ def _finish(tmp: Path, dest: Path, url: str, sha256: str | None) -> Path:
 
 def download_http(url: str, dest: str | os.PathLike, *, sha256: str | None = None,
                   progress: ProgressCallback | None = None, show_bar: bool = True, timeout: float = TIMEOUT_S,
-                  retries: int = RETRIES, max_bytes: int | None = None) -> Path:
-    """Download ``url`` to ``dest`` through ``dest.part`` with Range resume, retries and a sha256 check."""
+                  retries: int = RETRIES, max_bytes: int | None = None, deadline_s: float = DEADLINE_S,
+                  min_rate: float = MIN_RATE, rate_window_s: float = RATE_WINDOW_S) -> Path:
+    """Download ``url`` to ``dest`` through ``dest.part`` with Range resume, retries and a sha256 check.
+
+    The whole download (every attempt) ends after ``deadline_s``; an attempt slower than ``min_rate`` bytes/s
+    over ``rate_window_s`` is dropped and retried (resuming)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     rep = _Reporter(url, dest.name, progress, show_bar)
     last: BaseException | None = None
+    deadline = time.monotonic() + deadline_s
     try:
         for attempt in range(retries + 1):
+            if time.monotonic() >= deadline:
+                raise ArvcError(f"{url}: the download did not finish within its deadline")
             try:
-                _attempt(url, part, rep, timeout, max_bytes)
+                _attempt(url, part, rep, timeout, max_bytes, _Pace(url, deadline, min_rate, rate_window_s))
                 last = None
                 break
             except ArvcError:

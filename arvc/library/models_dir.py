@@ -86,11 +86,19 @@ class VoiceInfo:
 
 
 def voice_dir(name: str) -> Path:
-    return voices_root() / name
+    """``voices/<name>`` for a plain voice name (ArvcError for ``../x``, absolute paths, newlines...)."""
+    from arvc.safe_paths import child
+
+    return child(voices_root(), name, "voice name")
 
 
 def read_voice(name: str) -> VoiceInfo:
-    """The library's voice ``name`` (ArvcError if there is none)."""
+    """The library's voice ``name`` (ArvcError if there is none or its ``info.json`` is not one).
+
+    The voice's name is its folder's name, whatever ``info.json`` says; the model and index files it names must be
+    plain file names inside that folder."""
+    from arvc.safe_paths import name_problem
+
     folder = voice_dir(name)
     info_path = folder / INFO_FILE
     if not info_path.is_file():
@@ -98,9 +106,19 @@ def read_voice(name: str) -> VoiceInfo:
     try:
         raw = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ArvcError(f"{info_path}: unreadable ({e})") from None
+        raise ArvcError(f"{info_path}: unreadable ({type(e).__name__})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("model_file"), str):
+        raise ArvcError(f"{info_path}: not a voice's info.json (no \"model_file\"); "
+                        f"`arvc models remove {name} --yes` deletes the folder")
+    for key in ("model_file", "index_file"):
+        value = raw.get(key)
+        if value is not None and name_problem(value):
+            raise ArvcError(f"{info_path}: {key} must be a file name inside the voice folder")
     known = {f.name for f in fields(VoiceInfo)}
-    return VoiceInfo(**{k: v for k, v in raw.items() if k in known})
+    try:
+        return VoiceInfo(**{**{k: v for k, v in raw.items() if k in known}, "name": folder.name})
+    except TypeError as e:
+        raise ArvcError(f"{info_path}: not a voice's info.json ({e})") from None
 
 
 def resolve_model_arg(model: str | Path, index: str | Path | None = None) -> tuple[Path, Path | None]:
@@ -118,10 +136,21 @@ def resolve_model_arg(model: str | Path, index: str | Path | None = None) -> tup
 
 
 def list_voices() -> list[VoiceInfo]:
+    """Every readable voice; a folder with a broken ``info.json`` is named in a warning and left out."""
+    import logging
+
     root = voices_root()
     if not root.is_dir():
         return []
-    return [read_voice(p.name) for p in sorted(root.iterdir()) if (p / INFO_FILE).is_file()]
+    out = []
+    for p in sorted(root.iterdir()):
+        if p.name.startswith(".") or not (p / INFO_FILE).is_file():
+            continue
+        try:
+            out.append(read_voice(p.name))
+        except ArvcError as e:
+            logging.getLogger("arvc.library").warning("%s", e)
+    return out
 
 
 def add_voice(model: str | Path, index: str | Path | None = None, *, name: str | None = None,
@@ -170,10 +199,15 @@ def add_voice(model: str | Path, index: str | Path | None = None, *, name: str |
     return info
 
 
-def remove_voice(name: str) -> VoiceInfo:
-    info = read_voice(name)
-    shutil.rmtree(info.folder)
-    return info
+def remove_voice(name: str) -> Path:
+    """Delete ``voices/<name>`` (a plain name; the folder must resolve inside the voices folder). Works on a
+    voice whose ``info.json`` is broken; returns the deleted folder."""
+    from arvc.safe_paths import remove_below
+
+    folder = voice_dir(name)
+    if not folder.is_dir() or not (folder / INFO_FILE).is_file():
+        raise ArvcError(f"no voice {name!r} in {voices_root()} (see `arvc models list`)")
+    return remove_below(folder, voices_root(), "voice folder")
 
 
 _WEIGHTS = re.compile(r"^(?P<name>.+)_(?P<epoch>\d+)e_(?P<step>\d+)s$")

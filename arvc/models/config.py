@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from arvc.constants import CONTENT_DIMS, VERSIONS, canonical_vocoder, require_sample_rate
+from arvc.constants import CONTENT_DIMS, SAMPLE_RATES, VERSIONS, canonical_vocoder, require_sample_rate
 from arvc.errors import ArvcError
 
 # Stored list item 1 is always this literal (RVC writes the frame count of a 40 kHz segment).
@@ -26,6 +26,62 @@ _PRESETS: dict[tuple[str, int], tuple[int, list[int], list[int], int]] = {
     ("v1", 48000): (1025, [10, 6, 2, 2, 2], [16, 16, 4, 4, 4], 11520),
 }
 _MEL_CHANNELS = {32000: 80, 40000: 125, 48000: 128}
+FRAMES_PER_SECOND = 100  # every RVC model makes hop = sample_rate / 100 samples per content frame
+MAX_PARAMS = 200_000_000  # an inference model of RVC's layout has ~28 M; refused above this before allocation
+# field -> (low, high): sane ranges, generous around every published RVC / Applio configuration
+_RANGES: dict[str, tuple[int, int]] = {
+    "spec_channels": (2, 4097), "inter_channels": (2, 1024),
+    "hidden_channels": (1, 2048), "filter_channels": (1, 8192), "n_heads": (1, 64), "n_layers": (1, 64),
+    "kernel_size": (1, 31), "upsample_initial_channel": (1, 4096), "spk_embed_dim": (1, 10_000),
+    "gin_channels": (1, 2048),
+}
+_LIST_RANGES: dict[str, tuple[int, int, int]] = {  # field -> (max items, low, high) of each item
+    "resblock_kernel_sizes": (8, 1, 63), "upsample_rates": (8, 1, 64), "upsample_kernel_sizes": (8, 1, 128),
+}
+
+
+def _int_in(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def config_problem(cfg: "ModelConfig") -> str | None:
+    """The first field of ``cfg`` outside its sane range (as ``"n_layers = 1000000 (expected 1..64)"``), or None.
+
+    Checked before any tensor is built, so an absurd config costs nothing."""
+    for name, (lo, hi) in _RANGES.items():
+        value = getattr(cfg, name)
+        if not _int_in(value, lo, hi):
+            return f"{name} = {value!r} (expected {lo}..{hi})"
+    for name, (n, lo, hi) in _LIST_RANGES.items():
+        items = getattr(cfg, name)
+        if not isinstance(items, list) or not 1 <= len(items) <= n or not all(_int_in(v, lo, hi) for v in items):
+            return f"{name} = {str(items)[:60]} (expected 1..{n} integers in {lo}..{hi})"
+    dil = cfg.resblock_dilation_sizes
+    if not isinstance(dil, list) or not all(isinstance(d, list) and 1 <= len(d) <= 8
+                                            and all(_int_in(v, 1, 64) for v in d) for d in dil):
+        return f"resblock_dilation_sizes = {str(dil)[:60]} (expected lists of 1..8 integers in 1..64)"
+    if not _int_in(cfg.segment_size, 1, 1 << 22):
+        return f"segment_size = {cfg.segment_size!r} (expected 1..{1 << 22} samples)"
+    if not (isinstance(cfg.p_dropout, (int, float)) and 0.0 <= float(cfg.p_dropout) < 1.0):
+        return f"p_dropout = {cfg.p_dropout!r} (expected 0 <= p < 1)"
+    if cfg.resblock not in ("1", "2"):
+        return f"resblock = {str(cfg.resblock)[:20]!r} (expected '1' or '2')"
+    if cfg.sample_rate not in SAMPLE_RATES:
+        return f"sample_rate = {cfg.sample_rate!r} (expected one of {', '.join(map(str, SAMPLE_RATES))})"
+    if any(k < u for k, u in zip(cfg.upsample_kernel_sizes, cfg.upsample_rates)):
+        return "upsample_kernel_sizes must be at least the upsample_rates they go with"
+    if cfg.upsample_initial_channel >> len(cfg.upsample_rates) < 1:
+        return f"upsample_initial_channel = {cfg.upsample_initial_channel} halves to 0 over " \
+               f"{len(cfg.upsample_rates)} upsampling layers"
+    return None
+
+
+def check_hop(cfg: "ModelConfig") -> None:
+    """An RVC model's upsampling must make ``sample_rate / 100`` samples per frame (ArvcError otherwise)."""
+    hop = cfg.sample_rate // FRAMES_PER_SECOND
+    if cfg.hop_length != hop:
+        raise ArvcError(f"model config: upsample_rates {cfg.upsample_rates} multiply to {cfg.hop_length}, but a "
+                        f"{cfg.sample_rate} Hz model needs {hop} samples per frame")
 
 
 @dataclass
@@ -71,6 +127,9 @@ class ModelConfig:
             raise ArvcError("model config: upsample_rates and upsample_kernel_sizes differ in length")
         if len(self.resblock_kernel_sizes) != len(self.resblock_dilation_sizes):
             raise ArvcError("model config: resblock_kernel_sizes and resblock_dilation_sizes differ in length")
+        why = config_problem(self)
+        if why:
+            raise ArvcError(f"model config: {why}")
         if self.inter_channels % 2 or self.hidden_channels % self.n_heads:
             raise ArvcError("model config: inter_channels must be even and hidden_channels divisible by n_heads")
 

@@ -36,6 +36,9 @@ def conv_stack(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> t
     return torch.flatten(x, 1, -1), fmap
 
 
+P_WIDTHS = (1, 32, 128, 512, 1024, 1024)  # RVC's period discriminator channels
+
+
 class DiscriminatorS(nn.Module):
     """Scale discriminator on the raw waveform ``(B, 1, N)`` -> (logits (B, n), feature maps)."""
 
@@ -57,18 +60,21 @@ class DiscriminatorS(nn.Module):
 
 
 class DiscriminatorP(nn.Module):
-    """Period discriminator: the waveform folded to ``(B, 1, N / p, p)`` and 2-D convs over time."""
+    """Period discriminator: the waveform folded to ``(B, 1, N / p, p)`` and 2-D convs over time.
 
-    def __init__(self, period: int, kernel_size: int = 5, stride: int = 3, use_spectral_norm: bool = False):
+    ``widths``: channels from the input through the five convolutions (RVC's by default; narrower ones for
+    the small models of :mod:`arvc.training.debug_models`)."""
+
+    def __init__(self, period: int, kernel_size: int = 5, stride: int = 3, use_spectral_norm: bool = False,
+                 widths: tuple[int, ...] = P_WIDTHS):
         super().__init__()
         self.period = period
         norm = _norm(use_spectral_norm)
-        chans = [1, 32, 128, 512, 1024, 1024]
         strides = [stride, stride, stride, stride, 1]
         self.convs = nn.ModuleList([
-            norm(nn.Conv2d(chans[i], chans[i + 1], (kernel_size, 1), (strides[i], 1),
+            norm(nn.Conv2d(widths[i], widths[i + 1], (kernel_size, 1), (strides[i], 1),
                            padding=(get_padding(kernel_size, 1), 0))) for i in range(5)])
-        self.conv_post = norm(nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)))
+        self.conv_post = norm(nn.Conv2d(widths[5], 1, (3, 1), 1, padding=(1, 0)))
 
     def forward(self, x: torch.Tensor):
         b, c, t = x.shape

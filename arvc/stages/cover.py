@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from arvc import events
+from arvc.audio.separation import DEFAULT_VOCAL_MODEL
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 
@@ -37,7 +39,7 @@ class CoverRun:
     vocals: str | os.PathLike | None = None
     instrumental: str | os.PathLike | None = None
     index: str | os.PathLike | None = None
-    separator_model: str = "model_bs_roformer_ep_317_sdr_12.9755.ckpt"
+    separator_model: str = DEFAULT_VOCAL_MODEL
     backing_model: str | None = None
     dereverb_model: str | None = None
     separator_dir: str | os.PathLike | None = None
@@ -132,7 +134,9 @@ def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
     import soundfile as sf
 
     from arvc.atomic import atomic_path
+    from arvc.audio.io import check_finite_audio
 
+    check_finite_audio(x, path)
     sub = {"wav": "FLOAT", "flac": "PCM_24", "ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}[fmt]
     try:
         with atomic_path(path) as tmp:
@@ -142,6 +146,7 @@ def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
     return path
 
 
+@events.staged("cover")
 def cover(run: CoverRun) -> CoverResult:
     from arvc.audio.io import resample
     from arvc.audio.separation import pick
@@ -157,6 +162,14 @@ def cover(run: CoverRun) -> CoverResult:
     for p in (run.song, run.vocals, run.instrumental):
         if p is not None and not Path(p).is_file():
             raise ArvcError(f"{p}: file not found")
+    from arvc.safe_paths import plain_name
+    from arvc.stages.config import check_range
+
+    for flag, gain in (("--vocal_gain", run.vocal_gain), ("--instrumental_gain", run.instrumental_gain),
+                       ("--backing_gain", run.backing_gain)):
+        check_range(flag, gain, -60.0, 24.0)
+    if run.name is not None:
+        plain_name(run.name, "--name")
     cfg = run.config.validate()
     if run.pitch_all and cfg.pitch_auto:
         raise ArvcError("--pitch_all needs a number of semitones, not --pitch auto")
@@ -204,6 +217,9 @@ def cover(run: CoverRun) -> CoverResult:
     if lead != vocals:
         written["lead_vocals"] = _copy(lead, out / f"{name}_lead_vocals.wav")
     mix_path = _write(out / f"{name}_cover.{run.format}", mix, sr, run.format)
+    for stem, path in written.items():
+        events.artifact("audio", path, stem=stem)
+    events.artifact("audio", mix_path, stem="mix")
     _write_json(out / f"{name}_cover.json", {"mix": str(mix_path), "stems": {k: str(v) for k, v in written.items()},
                                               "separated": separated, "peak_scale": scale, "gains_db": {
                                                   k: g for k, (_, g) in parts.items()}, "semitones_accompaniment": semitones,

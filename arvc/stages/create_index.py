@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from arvc import events
 from arvc.atomic import remove_stale_temporaries
 from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 @locks_experiment("create-index")
+@events.staged("create-index")
 def create_index(cfg: CreateIndexConfig) -> Path:
     """Concatenate ``extracted/*.npy`` (sorted), build an IVF,Flat index and write it atomically.
 
@@ -34,4 +36,5 @@ def create_index(cfg: CreateIndexConfig) -> Path:
         log.info("removed temporary files left by an interrupted run in %s", out.parent)
     write_index(index, out)
     log.info("wrote %s (%d vectors)", out, index.ntotal)
+    events.artifact("index", out, vectors=int(index.ntotal))
     return out

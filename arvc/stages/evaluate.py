@@ -5,44 +5,23 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from arvc import events
 from arvc.audio.io import AudioReadError, is_audio_file, load_audio
 from arvc.constants import SR_16K as SR
 from arvc.errors import ArvcError
 from arvc.evaluation import speaker
 from arvc.evaluation.pitch import compare_f0
 from arvc.evaluation.plots import plot_comparison
+from arvc.stages.config import EvaluateConfig  # noqa: F401  (re-exported)
 from arvc.evaluation.report import combined_score, mean_row, write_outputs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EvaluateConfig:
-    """What to score and where to write the results.
-
-    ``inputs``: converted files or folders. ``references``: recordings of the target speaker.
-    ``sources``: the unconverted inputs, matched to outputs by file stem. ``text``: transcripts, either a
-    folder of ``<stem>.txt``, a file of ``stem|text`` lines, or a plain list of sentences where line N is
-    picked by the trailing number of the stem (``kal_51`` → line 51). ``pitch``: semitones applied by the
-    conversion (the source F0 is transposed by it before comparison).
-    """
-
-    inputs: list[Path]
-    references: list[Path] = field(default_factory=list)
-    sources: list[Path] = field(default_factory=list)
-    text: Path | None = None
-    pitch: float = 0.0
-    output_dir: Path = Path("eval")
-    f0_method: str = "fcpe"
-    asr: bool = True
-    mos: bool = True
-    plots: bool = True
 
 
 @dataclass
@@ -158,6 +137,7 @@ def target_profile_of(references: list[Path]) -> tuple[np.ndarray | None, list[s
     return speaker.centroid(embs), msgs
 
 
+@events.staged("evaluate")
 def evaluate(cfg: EvaluateConfig, progress: Callable[[str], None] | None = None) -> EvaluateResult:
     """Score every converted file of ``cfg.inputs``; write scores.json, scores.csv and PNG plots to ``cfg.output_dir``.
 

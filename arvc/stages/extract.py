@@ -36,10 +36,12 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from arvc import events
 from arvc.atomic import TMP_MARK, remove_stale_temporaries, save_npy, write_json
 from arvc.audio.io import save_audio
-from arvc.constants import F0_HOP, SR_16K, VERSIONS
-from arvc.device import select_device, tune_cpu_allocator
+from arvc.constants import CONTENT_DIMS, F0_HOP, SR_16K, VERSIONS
+from arvc.allocator import tune_cpu_allocator
+from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
 from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames
@@ -336,6 +338,7 @@ def _mute_entries(mute: dict[str, Path], speakers: list[int], per_speaker: int) 
 
 
 @locks_experiment("extract")
+@events.staged("extract")
 def extract(cfg: ExtractConfig) -> ExtractResult:
     """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
     t0 = time.perf_counter()
@@ -380,10 +383,12 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
         mute = _make_mute(paths, sr, embedder, settings.f0, settings.features)
         entries += _mute_entries(mute, sorted({_speaker_of(n) for n in names}), cfg.include_mutes)
     write_filelist(paths.filelist, entries)
+    events.artifact("filelist", paths.filelist, lines=len(entries))
     info.update(content_dim=content_dim, include_mutes=cfg.include_mutes, extract_complete=True)
     info.write(paths.model_info)
-    if cfg.version == "v2" and content_dim != 768:
-        log.warning("content_dim %s: standard RVC v2 models expect 768-dim features", content_dim)
+    if content_dim != CONTENT_DIMS[cfg.version]:
+        log.warning("content_dim %s: standard RVC %s models expect %d-dim features", content_dim, cfg.version,
+                    CONTENT_DIMS[cfg.version])
     return ExtractResult(paths=paths, chunks=len(names), f0_computed=len(todo_f0), features_computed=len(todo_feat),
                          skipped=skipped, filelist_lines=len(entries), content_dim=int(content_dim),
                          elapsed=time.perf_counter() - t0)

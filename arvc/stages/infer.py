@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from arvc import events
 from arvc.atomic import check_writable_dir, remove_stale_temporaries
 from arvc.inference.batch import BatchResult, plan_jobs, run_jobs
 from arvc.inference.config import InferenceConfig
@@ -27,6 +28,7 @@ class InferRun:
     quiet: bool = False
 
 
+@events.staged("infer")
 def infer(run: InferRun) -> BatchResult:
     """Load the model, embedder, F0 method and index once, then convert every input.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import unquote, urlparse
 
+from arvc import events
 from arvc.errors import ArvcError
 from arvc.library.archive import DEFAULT_MAX_SIZE, safe_extract
 from arvc.library.download import ProgressCallback, download
@@ -41,21 +43,37 @@ def _url_filename(url: str) -> str:
     return sanitize_name(name, fallback="download")
 
 
-def _pair_indexes(models: list[Path], indexes: list[Path]) -> dict[Path, Path | None]:
-    """Each model's index: the one in its own folder, else the one whose name holds the model's name, else the
-    only index when there is one model."""
-    pairs: dict[Path, Path | None] = {}
-    free = list(indexes)
-    for m in models:
-        same_dir = [i for i in free if i.parent == m.parent]
-        named = [i for i in free if m.stem.lower() in i.stem.lower()]
-        pick = (same_dir[0] if len(same_dir) == 1 else None) or (named[0] if len(named) == 1 else None)
-        if pick is None and len(models) == 1 and len(free) == 1:
-            pick = free[0]
-        if pick is not None:
-            free.remove(pick)
-        pairs[m] = pick
-    return pairs
+def _base_name(model: Path) -> str:
+    """``beta_v2`` / ``beta_300e_6000s`` / ``beta_e300`` -> ``beta``: the voice's name in a model file's stem."""
+    return re.sub(r"(_v[12]|_\d+e_\d+s|_e\d+|_\d+e|_s\d+)$", "", model.stem.lower()) or model.stem.lower()
+
+
+def _pair_indexes(models: list[Path], indexes: list[Path]) -> tuple[dict[Path, Path | None], list[Path]]:
+    """Each model's index and the indexes no model could take.
+
+    An index belongs to the model whose folder is its nearest ancestor (same folder or below it; among several
+    models there, the one whose name it holds); the rest go by name (the index's name holds the model's); a
+    lone model takes a lone index. An ``added_*`` index wins over others for the same model."""
+    pairs: dict[Path, Path | None] = {m: None for m in models}
+    free: list[Path] = []
+    for i in sorted(indexes, key=lambda i: ("added" not in i.name.lower(), str(i))):
+        owners = [m for m in models if m.parent == i.parent or m.parent in i.parents]
+        if owners:
+            depth = max(len(m.parent.parts) for m in owners)
+            owners = [m for m in owners if len(m.parent.parts) == depth]
+            if len(owners) > 1:
+                owners = [m for m in owners if _base_name(m) in i.stem.lower()]
+        if len(owners) == 1 and pairs[owners[0]] is None:
+            pairs[owners[0]] = i
+        else:
+            free.append(i)
+    for i in list(free):
+        named = [m for m in models if pairs[m] is None and _base_name(m) in i.stem.lower()]
+        if len(named) == 1:
+            pairs[named[0]], free = i, [f for f in free if f != i]
+    if len(models) == 1 and len(free) == 1 and pairs[models[0]] is None:
+        pairs[models[0]], free = free[0], []
+    return pairs, free
 
 
 def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
@@ -74,6 +92,7 @@ def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
     return names
 
 
+@events.staged("download")
 def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT_MAX_SIZE,
                    sha256: str | None = None, progress: ProgressCallback | None = None,
                    show_bar: bool = True) -> list[VoiceInfo]:
@@ -107,7 +126,10 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
         indexes = [f.path for f in found if f.kind == "index"]
         if not models:
             return [_attach_index(url, indexes, name)]
-        pairs = _pair_indexes(models, indexes)
+        pairs, unpaired = _pair_indexes(models, indexes)
+        for i in unpaired:  # reported, never dropped silently
+            log.warning("%s: the index %s could not be paired with a model and was not installed (attach it: "
+                        "download it alone with --name VOICE)", url, i.name)
         names = _voice_names(models, name)
         taken = [n for n in names.values() if voice_dir(n).exists()]
         if taken:
@@ -155,6 +177,7 @@ def add_files(model: str | Path, index: str | Path | None = None, name: str | No
 # ------------------------------------------------------------------------------------------------- pretrains
 
 
+@events.staged("download")
 def download_pretrain(name: str, sample_rates: Sequence[int], *, catalog_url: str | None = None,
                       progress: ProgressCallback | None = None, show_bar: bool = True) -> list[tuple[int, Path, Path]]:
     """Download the catalog pretrain ``name`` for each of ``sample_rates``; ``(rate, G, D)`` per rate."""
@@ -193,13 +216,13 @@ def _rmvpe(check: bool, progress, show_bar) -> Prerequisite:
 
 
 def _embedder(name: str, check: bool, progress, show_bar) -> Prerequisite:
-    from arvc.features.embedders.hubert import HUB_EMBEDDERS, _weights_in
+    from arvc.features.embedders.sources import HUB_EMBEDDERS, weights_in
 
     source = HUB_EMBEDDERS.get(name)
     if source is None:
         raise ArvcError(f"unknown embedder {name!r} for prerequisites; choices: {', '.join(HUB_EMBEDDERS)}")
     folder = embedders_root() / name
-    if (folder / "config.json").is_file() and _weights_in(folder):
+    if (folder / "config.json").is_file() and weights_in(folder):
         return Prerequisite(f"embedder {name}", folder, "present")
     if check:
         return Prerequisite(f"embedder {name}", folder, "missing")

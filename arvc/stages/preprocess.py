@@ -1,29 +1,7 @@
 """Stage: slice a folder of recordings into training chunks under ``logs/<model>/``.
 
-Per source file, in this order (as Applio): decode to mono at the target rate (soxr VHQ) ->
-optional high-pass (``--process_effects``: causal Butterworth order 5 at 48 Hz, ``signal.lfilter``,
-designed at the target rate, as RVC) -> optional ``pre`` normalisation of the whole file ->
-optional spectral-gating denoise -> cut -> optional ``post`` normalisation per chunk -> write each
-chunk as float32 WAV at the target rate (``sliced_audios/``) and at 16 kHz (``sliced_audios_16k/``,
-soxr VHQ), named ``<sid>_<fileidx>_<chunkidx>.wav``.
-
-Cut methods (``chunk_len`` L and ``overlap_len`` O are honoured by all three):
-  Automatic  silence slicer (-42 dB, min length 1.5 s, min silence 0.4 s, hop 15 ms, max kept
-             silence 0.5 s), then every slice is cut by the sliding window of
-             ``arvc.audio.slicer.window_spans``: chunks of L every L - O; a slice no longer than
-             L + O stays whole; the tail (2·O .. L + O long) is kept.
-  Simple     fixed chunks of exactly L every L - O over the whole file, no silence detection; the
-             shorter tail is dropped (Applio's rule), so files shorter than L give no chunk.
-  Skip       no silence detection: a file no longer than L + O is kept whole (pre-sliced datasets
-             pass through untouched); a longer one is cut by the same sliding window as Automatic.
-Chunks shorter than ``min_chunk_len`` (0.5 s) or entirely below -42 dB are dropped and reported.
-Normalisation (RVC's blend): ``x / max|x| * 0.9 * 0.75 + 0.25 * x``; audio whose peak exceeds 2.5
-is dropped (file for ``pre``, chunk for ``post``).
-
-Speakers: audio files directly in the dataset folder are speaker 0; each sub-folder holding audio
-(searched recursively) is one speaker, sub-folders taken in natural name order ("2" before "10")
-and numbered from 1 when the root holds files, else from 0. Folders named 0, 1, 2... therefore
-keep their numbers, as in Applio. Hidden files and folders are ignored.
+The per-file work is :mod:`arvc.preprocessing.worker` (decode, filter, normalise, denoise, cut, write at both
+rates); which files and speakers a dataset folder holds is :mod:`arvc.preprocessing.discovery`.
 
 Bad input (missing / non-folder / audio-free dataset, bad flags) raises ArvcError before anything
 is written. Unreadable files are skipped and listed; files that give no chunk (silent, too short)
@@ -47,61 +25,26 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from arvc.atomic import reporting_write_errors
-from arvc.audio.denoise import spectral_gate_blocks
-from arvc.audio.dsp import blend_normalize, highpass_causal
-from arvc.audio.io import AUDIO_EXTENSIONS, AudioReadError, is_audio_file, load_audio, resample
-from arvc.audio.links import dangling_links, drop_duplicates, is_loop
-from arvc.audio.slicer import Slicer, fixed_spans, window_spans
-from arvc.constants import SAMPLE_RATES, SR_16K, format_duration
+from arvc import events
+from arvc.constants import SAMPLE_RATES, format_duration
 from arvc.device import select_device
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
 from arvc.locks import locks_experiment, pid_alive
 from arvc.paths import ExperimentPaths, check_model_name, datasets_root
+from arvc.preprocessing.discovery import SourceFile, discover_dataset
+from arvc.preprocessing.worker import CUT_METHODS, FileResult, SliceJob, process_file
 from arvc.progress import progress_bar
 from arvc.stages.config import PreprocessConfig
 from arvc.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
-CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
 STAGING_PREFIX = ".preprocess-"
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: str
-    sid: int
-    index: int  # global file index (the <fileidx> of chunk names)
-
-
-@dataclass(frozen=True)
-class Speaker:
-    id: int
-    name: str
-    folder: str
-
-
-@dataclass
-class FileResult:
-    """What one worker did with one source file."""
-
-    source: SourceFile
-    seconds: float = 0.0  # decoded duration
-    chunks: list[tuple[str, float]] = field(default_factory=list)  # (name, seconds)
-    dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
-    error: str | None = None  # unreadable file
-    note: str | None = None  # why the whole file gave nothing (silent, peak above 2.5)
-
-    def why_empty(self) -> str:
-        parts = [self.note] if self.note else []
-        parts += [f"{n} chunk(s) {why}" for why, n in self.dropped.items()]
-        return "; ".join(parts) or "no audio"
 
 
 @dataclass
@@ -115,156 +58,6 @@ class PreprocessResult:
     without_chunks: list[tuple[str, str]]  # (path, reason)
     speakers: list[dict]
     elapsed: float
-
-
-def _natural_key(name: str) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def _audio_files(folder: Path, recursive: bool) -> list[Path]:
-    if recursive:
-        found = [
-            p for p in folder.rglob("*")
-            if p.is_file() and is_audio_file(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        ]
-    else:
-        found = [p for p in folder.iterdir() if p.is_file() and is_audio_file(p) and not p.name.startswith(".")]
-    return sorted(found, key=lambda p: _natural_key(str(p.relative_to(folder))))
-
-
-def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Speaker]]:
-    """The audio files of a dataset folder with their speaker ids (rule in the module docstring).
-
-    Raises ArvcError when ``root`` is missing, not a folder, or holds no audio file.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise ArvcError(f"dataset path {root} does not exist")
-    if not root.is_dir():
-        raise ArvcError(f"dataset path {root} is not a directory")
-    groups: list[tuple[str, Path, list[Path]]] = []
-    seen: set[Path] = set()
-    top = drop_duplicates(_audio_files(root, recursive=False), seen)
-    if top:
-        groups.append((root.resolve().name, root, top))
-    subdirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name))
-    for d in subdirs:
-        if d.is_symlink() and is_loop(d, root):
-            log.warning("skipping %s: a symbolic link back into the dataset (a loop)", d)
-            continue
-        files = drop_duplicates(_audio_files(d, recursive=True), seen)
-        if files:
-            groups.append((d.name, d, files))
-    for p in dangling_links(root, recursive=True):
-        log.warning("skipping %s: a symbolic link to a missing file (%s)", p, os.readlink(p))
-    if not groups:
-        raise ArvcError(f"dataset path {root} holds no audio files (looked for {' '.join(AUDIO_EXTENSIONS)})")
-    sources, speakers, index = [], [], 0
-    for sid, (name, folder, files) in enumerate(groups):
-        speakers.append(Speaker(sid, name, str(folder)))
-        for p in files:
-            sources.append(SourceFile(str(p), sid, index))
-            index += 1
-    return sources, speakers
-
-
-@dataclass(frozen=True)
-class _Job:
-    """Everything a worker needs (picklable)."""
-
-    sr: int
-    cut_method: str
-    chunk_len: float
-    overlap_len: float
-    normalization: str
-    process_effects: bool
-    noise_reduction: bool
-    clean_strength: float
-    min_chunk_len: float
-    out_dir: str
-    device: str = "cpu"  # where the denoiser runs
-
-
-def _denoise(audio, sr: int, strength: float, device: str):
-    import numpy as np
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
-    return spectral_gate_blocks(x, sr, strength).cpu().numpy().astype(np.float64)
-
-
-def cut_spans(audio, sr: int, cut_method: str, chunk_len: float, overlap_len: float) -> list[tuple[int, int]]:
-    """Sample ranges ``[start, end)`` of the chunks of ``audio`` (T,) for a cut method."""
-    chunk, overlap = round(chunk_len * sr), round(overlap_len * sr)
-    if cut_method == "Simple":
-        return fixed_spans(len(audio), chunk, overlap)
-    if cut_method == "Skip":
-        return window_spans(len(audio), chunk, overlap)
-    if cut_method == "Automatic":
-        spans = []
-        for a, b in Slicer(sr).spans(audio):
-            spans += [(a + s, a + e) for s, e in window_spans(b - a, chunk, overlap)]
-        return spans
-    raise ArvcError(f"--cut_method {cut_method!r}: choices are {', '.join(CUT_METHODS)}")
-
-
-def process_file(source: SourceFile, job: _Job) -> FileResult:
-    """Decode, filter, cut and write the chunks of one file into ``job.out_dir``; never raises for bad audio."""
-    import numpy as np
-    import soundfile as sf
-
-    result = FileResult(source)
-    try:
-        audio = load_audio(source.path, job.sr, dtype=np.float64)
-    except AudioReadError as e:
-        result.error = str(e)
-        return result
-    sr = job.sr
-    result.seconds = len(audio) / sr
-    if job.process_effects:
-        audio = highpass_causal(audio, sr)
-    if job.normalization == "pre":
-        audio = blend_normalize(audio)
-        if audio is None:
-            result.note = "peak above 2.5 (rejected by pre normalisation)"
-            return result
-    if job.noise_reduction:
-        audio = _denoise(audio, sr, job.clean_strength, job.device)
-    gate = Slicer(sr)
-    min_samples = round(job.min_chunk_len * sr)
-    out = ExperimentPaths.at(job.out_dir)
-    k = 0
-    for a, b in cut_spans(audio, sr, job.cut_method, job.chunk_len, job.overlap_len):
-        chunk = audio[a:b]
-        if len(chunk) < min_samples:
-            reason = "shorter than %.2g s" % job.min_chunk_len
-        elif gate.is_silent(chunk):
-            reason = "silent (below %g dB)" % gate.threshold
-        else:
-            reason = None
-            if job.normalization == "post":
-                chunk = blend_normalize(chunk)
-                if chunk is None:
-                    reason = "peak above 2.5"
-        if reason:
-            result.dropped[reason] = result.dropped.get(reason, 0) + 1
-            continue
-        name = f"{source.sid}_{source.index}_{k}.wav"
-        with reporting_write_errors(out.sliced / name):
-            sf.write(out.sliced / name, chunk.astype(np.float32), sr, subtype="FLOAT")
-        chunk16 = resample(chunk, sr, SR_16K)
-        with reporting_write_errors(out.sliced_16k / name):
-            sf.write(out.sliced_16k / name, chunk16.astype(np.float32), SR_16K, subtype="FLOAT")
-        result.chunks.append((name, len(chunk) / sr))
-        k += 1
-    if not result.chunks and not result.dropped:
-        if gate.is_silent(audio):
-            result.note = "silent (below %g dB)" % gate.threshold
-        elif job.cut_method == "Simple" and len(audio) < round(job.chunk_len * sr):
-            result.note = "shorter than one %g s chunk (Simple keeps full chunks only)" % job.chunk_len
-        else:
-            result.note = "no audio"
-    return result
 
 
 def _denoise_device(cfg: PreprocessConfig) -> str:
@@ -304,7 +97,7 @@ def _init_worker(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _run_jobs(sources: list[SourceFile], job: _Job, cores: int, progress: bool) -> list[FileResult]:
+def _run_jobs(sources: list[SourceFile], job: SliceJob, cores: int, progress: bool) -> list[FileResult]:
     results: list[FileResult] = []
     with progress_bar(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
         if cores <= 1:
@@ -418,6 +211,7 @@ def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, res
 
 
 @locks_experiment("preprocess", create=True)
+@events.staged("preprocess")
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Run the preprocess stage; returns a summary. Raises ArvcError (writing nothing) on bad input
     or when no file gives a chunk."""
@@ -440,7 +234,7 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
         staged = ExperimentPaths.at(staging)
         staged.sliced.mkdir()
         staged.sliced_16k.mkdir()
-        job = _Job(
+        job = SliceJob(
             sr=cfg.sample_rate, cut_method=cfg.cut_method, chunk_len=cfg.chunk_len, overlap_len=cfg.overlap_len,
             normalization=cfg.normalization, process_effects=cfg.process_effects,
             noise_reduction=cfg.noise_reduction, clean_strength=cfg.clean_strength,

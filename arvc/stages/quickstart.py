@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from arvc import events
 from arvc.atomic import write_json
 from arvc.audio.io import load_audio
 from arvc.errors import ArvcError
@@ -29,6 +30,7 @@ from arvc.features.embedders import load_embedder
 from arvc.features.f0 import get_f0_method
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.config import QuickstartConfig
 from arvc.stages.create_index import CreateIndexConfig, create_index
 from arvc.stages.evaluate import EvaluateConfig, evaluate
 from arvc.stages.extract import ExtractConfig, extract
@@ -41,36 +43,10 @@ from arvc.training.pretrains import fetch_pretrains
 
 log = logging.getLogger("arvc.quickstart")
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "voices"
-
 
 # From scratch on the CPU budget: 4e-4 beat 2e-4 (speaker similarity 0.615 vs 0.549, same seed
 # and 12 minutes, both with the pitch-following source init of models/vocoders/source.py).
 SCRATCH_LR = 4e-4
-
-
-@dataclass
-class QuickstartConfig:
-    """Settings of ``arvc quickstart``; the defaults reproduce the README run."""
-
-    model_name: str = "quickstart_slt"
-    logs_dir: str | None = None
-    output_dir: Path = Path("outputs/quickstart")
-    voices: Path = ASSETS
-    sample_rate: int = 32000
-    train_minutes: float = 12.0  # wall-clock budget of the training run
-    epochs: int = 2000  # upper bound; the time budget usually ends the run first
-    batch_size: int = 4
-    offline: bool = False  # don't try the hub at all
-    f0_method: str | None = None  # None: rmvpe if available, else fcpe
-    embedder_model: str | None = None  # None: contentvec if available, else whisper-tiny.en
-    pitch: float | None = None  # semitones; None: from the median F0 of source vs target
-    index_rate: float = 0.5
-    protect: float = 0.33
-    cpu_cores: int | None = None
-    seed: int = 1234
-    rank_last: int = 4  # rank the last N saved epochs on held-out clips, convert with the best (< 2: the final one)
-    save_every: int = 5  # epochs between saved weights files (the ranking's candidates)
 
 
 def _say(msg: str) -> None:
@@ -288,6 +264,7 @@ def _evaluate(cfg: QuickstartConfig, converted: Path, choices: _Choices, pitch: 
     return ev
 
 
+@events.staged("quickstart")
 def quickstart(cfg: QuickstartConfig) -> QuickstartResult:
     """Run every stage; returns what was made and measured (also written to ``summary.json``).
     Raises ArvcError on failure."""

@@ -5,43 +5,21 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arvc import events
 from arvc.atomic import write_json
 from arvc.errors import ArvcError
-from arvc.evaluation.report import NUMERIC_ORDER
+from arvc.evaluation.report import NUMERIC_ORDER, format_score
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
+from arvc.stages.config import RankConfig  # noqa: F401  (re-exported)
 from arvc.stages.evaluate import EvaluateConfig, evaluate
 from arvc.stages.infer import InferRun, infer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RankConfig:
-    """``model_dir``: an experiment folder (logs/<model>). ``clips``: audio converted with each epoch (default:
-    three of the run's own 16 kHz chunks). ``references``: target-speaker audio (default: the run's chunks).
-    ``text``/``pitch`` as in EvaluateConfig. ``f0_method``: for the conversions; ``score_f0_method`` for scoring.
-    ``last``: score only the last N saved weights files (None: all)."""
-
-    model_dir: Path
-    clips: list[Path] = field(default_factory=list)
-    references: list[Path] = field(default_factory=list)
-    text: Path | None = None
-    pitch: float = 0.0
-    index: Path | None = None
-    f0_method: str = "rmvpe"
-    embedder_model: str | None = None
-    embedder_path: str | None = None
-    output_dir: Path | None = None
-    score_f0_method: str = "fcpe"
-    asr: bool = True
-    mos: bool = True
-    index_rate: float = 0.75
-    last: int | None = None
 
 
 @dataclass
@@ -98,6 +76,7 @@ def score_weights(
     return ev.mean
 
 
+@events.staged("rank-epochs")
 def rank_epochs(cfg: RankConfig) -> RankResult:
     """Score every saved weights file of ``cfg.model_dir``; write ``eval_ranking.json`` and return the table."""
     model_dir = Path(cfg.model_dir)
@@ -137,14 +116,10 @@ def rank_epochs(cfg: RankConfig) -> RankResult:
     json_path = out_dir / "eval_ranking.json"
     write_json(json_path, {"model_dir": str(model_dir), "clips": [str(c) for c in clips], "ranking": ranking})
     cols = ["rank", "weights", "epoch"] + [k for k in NUMERIC_ORDER if any(k in r for r in ranking)]
-    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in ranking)) for c in cols}
+    widths = {c: max(len(c), *(len(format_score(r.get(c))) for r in ranking)) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
-    lines += ["  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in cols) for r in ranking]
+    lines += ["  ".join(format_score(r.get(c)).ljust(widths[c]) for c in cols) for r in ranking]
     table = "epoch ranking (best first; combined = sim_target + 0.5*f0_corr - 0.5*CER + 0.25*(DNSMOS-3))\n" + "\n".join(lines)
     return RankResult(ranking, table, json_path)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "-" if math.isnan(v) else f"{v:.3f}"
-    return "-" if v is None else str(v)

@@ -13,10 +13,12 @@ import logging
 import tempfile
 from pathlib import Path
 
+from arvc import events
+from arvc.allocator import prepare_cuda_allocator
 from arvc.atomic import remove_stale_temporaries, write_json
 from arvc.constants import canonical_vocoder
 from arvc.data import CachedDataset, TrainingDataset, read_filelist
-from arvc.device import configure_backends, make_accelerator, prepare_cuda_allocator, seed_everything, supports_bf16
+from arvc.device import seed_everything, supports_bf16
 from arvc.errors import ArvcError
 from arvc.experiment import ExperimentInfo
 from arvc.locks import locks_experiment
@@ -27,6 +29,7 @@ from arvc.training.checkpointing import saved_epochs
 from arvc.training.config import TrainConfig
 from arvc.training.loop import TrainResult, Trainer
 from arvc.training.pretrains import choose_pretrains
+from arvc.training.runtime import configure_backends, make_accelerator
 
 log = logging.getLogger("arvc.train")
 
@@ -89,6 +92,7 @@ def training_f0_median(paths, max_files: int = 2000) -> float | None:
 
 
 @locks_experiment("train")
+@events.staged("train")
 def train(cfg: TrainConfig) -> TrainResult:
     """Train ``cfg.model_name``; returns where it stopped and the final weights path (main process)."""
     import torch

@@ -113,6 +113,12 @@ class TrainConfig:
             raise ValueError(f"--learning_rate {self.learning_rate}: must be a positive number")
         if self.save_every < 1 or self.log_every < 1:
             raise ValueError(f"--save_every {self.save_every} / --log_every {self.log_every}: must be >= 1")
+        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
+            raise ValueError(f"--grad_clip {self.grad_clip}: must be a positive number (omit it for no clipping)")
+        if self.num_workers is not None and not 0 <= self.num_workers <= 64:
+            raise ValueError(f"--num_workers {self.num_workers}: expected 0..64")
+        if not 0 <= self.seed < 2 ** 32:
+            raise ValueError(f"--seed {self.seed}: expected 0..{2 ** 32 - 1}")
         self.betas = tuple(self.betas)  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:

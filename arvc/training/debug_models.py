@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from arvc.models.commons import get_padding, weight_norm
+from arvc.models.commons import weight_norm
 from arvc.models.discriminators import (PERIODS, RESOLUTIONS, DiscriminatorP, DiscriminatorR, DiscriminatorS,
                                         MultiPeriodDiscriminator)
 
@@ -32,17 +32,6 @@ class TinyDiscriminatorS(DiscriminatorS):
         self.conv_post = weight_norm(nn.Conv1d(w[4], 1, 3, 1, padding=1))
 
 
-class TinyDiscriminatorP(DiscriminatorP):
-    def __init__(self, period: int, widths=TINY_WIDTHS, kernel_size: int = 5, stride: int = 3):
-        nn.Module.__init__(self)
-        self.period = period
-        strides = [stride, stride, stride, stride, 1]
-        self.convs = nn.ModuleList([
-            weight_norm(nn.Conv2d(widths[i], widths[i + 1], (kernel_size, 1), (strides[i], 1),
-                                  padding=(get_padding(kernel_size, 1), 0))) for i in range(5)])
-        self.conv_post = weight_norm(nn.Conv2d(widths[5], 1, (3, 1), 1, padding=(1, 0)))
-
-
 class TinyMultiPeriodDiscriminator(MultiPeriodDiscriminator):
     """Same outputs as ``MultiPeriodDiscriminator(version)`` with the narrow ``widths`` in every sub-discriminator."""
 
@@ -52,5 +41,5 @@ class TinyMultiPeriodDiscriminator(MultiPeriodDiscriminator):
         self.periods = PERIODS[version]
         self.checkpointing = checkpointing
         self.discriminators = nn.ModuleList(
-            [TinyDiscriminatorS(widths)] + [TinyDiscriminatorP(p, widths) for p in self.periods]
+            [TinyDiscriminatorS(widths)] + [DiscriminatorP(p, widths=widths) for p in self.periods]
             + [DiscriminatorR(r) for r in RESOLUTIONS.get(version, [])])

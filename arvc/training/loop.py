@@ -10,7 +10,7 @@ one optimizer step over ``grad_accum_steps`` micro-batches:
 Accumulating this way gives exactly the update of one batch ``grad_accum_steps`` times larger (the
 discriminator is frozen during the generator pass, so its gradients never mix). Multi-process runs average
 gradients with one all-reduce per model (:mod:`arvc.training.distributed`; a DDP wrapper would reduce inside
-``backward``, out of this two-phase order); every rank-0-only action goes through :meth:`Trainer.main`.
+``backward``, out of this two-phase order); every rank-0-only action goes through :meth:`Trainer.is_main`.
 """
 
 from __future__ import annotations
@@ -24,22 +24,24 @@ from typing import Callable, Iterator
 
 import torch
 
-from arvc.cpu_bf16 import route_around_amx_conv_bug
+from arvc import events
 from arvc.data import Batch, BucketBatchSampler, collate
-from arvc.device import dataloader_options, tune_cpu_allocator
+from arvc.allocator import tune_cpu_allocator
 from arvc.errors import ArvcError
 from arvc.formats import ModelMetadata, write_model
 from arvc.models.commons import slice_segments
+from arvc.precision.amx_workaround import route_around_amx_conv_bug
 from arvc.models.discriminators import MultiPeriodDiscriminator, discriminator_version_for
 from arvc.models.synthesizer import Synthesizer
 from arvc.paths import ExperimentPaths
 from arvc.training.checkpointing import load_pretrained, resume, save_training_checkpoint, saved_epochs
 from arvc.training.config import TrainConfig
 from arvc.training.distributed import any_rank, average_gradients, broadcast_parameters, sum_across
-from arvc.training.logging import NullLogger, TrainLogger
+from arvc.training.reporting import NullLogger, TrainLogger
 from arvc.training.losses import discriminator_adv_loss, generator_losses
 from arvc.training.optimizers import build_optimizer, default_scheduler_for
 from arvc.training.overtrain import OvertrainDetector
+from arvc.training.runtime import dataloader_options
 from arvc.training.schedulers import ScheduleConfig, build_scheduler
 from arvc.training.state import Stop, StopReason, TrainState
 
@@ -170,7 +172,7 @@ class Trainer:
         self.net_d = torch.compile(self.net_d, mode=mode, dynamic=True)
 
     @property
-    def main(self) -> bool:
+    def is_main(self) -> bool:
         """True on the one process that saves and logs."""
         return self.accelerator.is_main_process
 
@@ -331,7 +333,7 @@ class Trainer:
             self._info(note)
 
     def _start_logger(self) -> None:
-        if not self.main:
+        if not self.is_main:
             return
         total = self.cfg.epochs * self.steps_per_epoch
         if self.cfg.max_steps:
@@ -388,7 +390,7 @@ class Trainer:
             run.sums[name] = run.sums.get(name, 0.0) + v
         run.count += 1
         self.logger.step(self.state.step, epoch, losses)
-        if self.main and self.state.step % max(1, self.cfg.log_every) == 0:
+        if self.is_main and self.state.step % max(1, self.cfg.log_every) == 0:
             self._log_images()
 
     def _step_limit(self, deadline: float | None) -> Stop | None:
@@ -442,7 +444,7 @@ class Trainer:
         return {k: v / count for k, v in sums.items()} if count else {}
 
     def _info(self, message: str) -> None:
-        if self.main:
+        if self.is_main:
             if isinstance(self.logger, TrainLogger):
                 self.logger.note(message)
             else:
@@ -452,13 +454,15 @@ class Trainer:
     def save(self, epoch: int, weights: bool = False) -> None:
         """Write G/D checkpoints (and an inference model when asked); main process only, all writes atomic."""
         self.accelerator.wait_for_everyone()
-        if not self.main:
+        if not self.is_main:
             return
         scaler = self.accelerator.scaler.state_dict() if self.accelerator.scaler is not None else None
         save_training_checkpoint(
             self.paths, epoch, net_g=_plain(self.net_g), net_d=_plain(self.net_d), optim_g=self.optim_g,
             optim_d=self.optim_d, learning_rate=self.cfg.learning_rate, state=self.state, scaler_state=scaler,
             only_latest=self.cfg.save_only_latest)
+        for path in (self.paths.g_checkpoint(epoch), self.paths.d_checkpoint(epoch)):
+            events.artifact("checkpoint", path, epoch=epoch, step=self.state.step)
         if weights:
             self.write_weights(self.paths.weights(epoch, self.state.step))
         self._log_images()
@@ -467,7 +471,7 @@ class Trainer:
     def evaluate_now(self, epoch: int) -> dict[str, float]:
         """Score the current generator with ``self.evaluator`` and log the means as ``eval/<name>`` (main process)."""
         self.accelerator.wait_for_everyone()
-        if not self.main:
+        if not self.is_main:
             return {}
 
         path = self.paths.weights(epoch, self.state.step)
@@ -497,11 +501,14 @@ class Trainer:
             f0_median=extra.get("f0_median"))
 
     def write_weights(self, path: Path) -> Path:
-        return write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
+        written = write_model(path, _plain(self.net_g), self.model_cfg, self.metadata())
+        if self.is_main and path.parent == self.paths.root:  # not the evaluator's temporary copies
+            events.artifact("model", written, epoch=self.state.epoch, step=self.state.step)
+        return written
 
     def final_weights(self) -> Path | None:
         """``<model>_<E>e_<S>s.pth`` and ``<model>.pth`` in the experiment folder (main process)."""
-        if not self.main:
+        if not self.is_main:
             return None
         path = self.paths.weights(self.state.epoch, self.state.step)
         if not path.is_file():

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import html
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
-from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS, TRAIN
+from arvc.api.options import CREATE_INDEX, EXTRACT, INFER, PREPROCESS
+from arvc.api.options_tools import EVALUATE, MODEL_MERGE
+from arvc.api.options_train import TRAIN
+from arvc.api.tables import argv_for
+from arvc.errors import ArvcError
 from arvc.paths import datasets_root, logs_root, models_root
+from arvc.safe_paths import plain_name, under_roots
 from arvc.ui import library
-from arvc.ui.controls import build_controls
+from arvc.ui.controls import Controls, build_controls, control
+from arvc.ui.guard import PATH_OPTIONS, default_roots, scan_audio, upload_root
 from arvc.ui.jobs import Job, JobManager
 from arvc.ui.realtime_session import RealtimeSession
 
@@ -37,6 +44,35 @@ class UIContext:
     output_dir: Path
     jobs: JobManager
     realtime: RealtimeSession = field(default_factory=RealtimeSession)
+    roots: tuple[Path, ...] = field(default_factory=lambda: tuple(default_roots()))
+    scan_cancel: threading.Event = field(default_factory=threading.Event)
+    tensorboards: dict[str, tuple[Job, int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def path(self, value: str, what: str, uploads: bool = False) -> str:
+        """The absolute, resolved form of a path typed into the UI, if it lies in an allowed root (or, with
+        ``uploads``, in Gradio's upload folder); gr.Error otherwise. Never starts with ``-``."""
+        roots = (*self.roots, self.output_dir, *((upload_root(),) if uploads else ()))
+        try:
+            return str(under_roots(value, roots, what))
+        except ArvcError as e:
+            raise gr.Error(str(e)) from None
+
+    def name(self, value: str | None, what: str) -> str:
+        """A plain name typed into the UI (gr.Error for ``../x``, ``a/b``, newlines...)."""
+        try:
+            return plain_name((value or "").strip(), what)
+        except ArvcError as e:
+            raise gr.Error(str(e)) from None
+
+    def argv(self, controls: Controls, raw, **fixed) -> list[str]:
+        """The ``arvc`` command line (command first) of ``controls``' values plus ``fixed``, with every path-valued
+        option typed into the page checked by :meth:`path`."""
+        values = {**controls.values(raw), **fixed}
+        for dest in PATH_OPTIONS:
+            if dest in controls.components and isinstance(values.get(dest), str) and values[dest].strip():
+                values[dest] = self.path(values[dest], dest)
+        return argv_for(controls.options.command, values)
 
     def new_dir(self, kind: str) -> Path:
         d = self.output_dir / kind / (time.strftime("%Y%m%d-%H%M%S-") + f"{time.time_ns() % 1_000_000:06d}")
@@ -53,11 +89,16 @@ def wait(job: Job, poll: float = 0.25) -> Job:
     return job
 
 
-def _audio_files(folder: str) -> list[Path]:
-    root = Path(folder).expanduser()
+def _audio_files(ctx: UIContext, folder: str) -> list[Path]:
+    """The audio files below a server folder in the allowed roots (bounded, cancellable scan)."""
+    root = Path(ctx.path(folder, "server folder"))
     if not root.is_dir():
         raise gr.Error(f"{folder}: not a folder on the server")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    ctx.scan_cancel.clear()
+    try:
+        return scan_audio(root, AUDIO_SUFFIXES, ctx.scan_cancel)
+    except ArvcError as e:
+        raise gr.Error(str(e)) from None
 
 
 def _file_rows(rows: list[tuple[str, str, str]]) -> str:
@@ -86,10 +127,11 @@ def _convert_rows(jobs: list) -> tuple[list[tuple[str, str, str]], list[str]]:
     """``(name, state, message)`` per ``(source, output, job)`` and the outputs done so far."""
     rows, done = [], []
     for src, dst, job in jobs:
-        failed = [e for e in job.errors() if str(src) in e]
+        failed = job.failed_files().get(str(Path(src).resolve()))
+        written = {a["path"] for a in job.artifacts("audio")}
         if failed:
-            rows.append((src.name, "failed", failed[0].replace(str(src), src.name)))
-        elif dst.is_file() and str(dst) in job.log():  # infer prints each output path when it is written
+            rows.append((src.name, "failed", failed.replace(str(src), src.name)))
+        elif str(Path(dst).resolve()) in written:
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
         elif job.finished:
@@ -134,9 +176,11 @@ def convert_tab(ctx: UIContext) -> None:
     def on_convert(model_path, index_path, uploads, server_folder, *raw):
         if not model_path:
             raise gr.Error("choose a model first")
-        inputs = [Path(f) for f in (uploads or [])]
+        model_path = ctx.path(model_path, "model")
+        index_path = ctx.path(index_path, "index") if index_path and index_path.strip() else None
+        inputs = [Path(ctx.path(f, "upload", uploads=True)) for f in (uploads or [])]
         if server_folder and server_folder.strip():
-            inputs += _audio_files(server_folder.strip())
+            inputs += _audio_files(ctx, server_folder.strip())
         if not inputs:
             raise gr.Error("upload audio files or give a folder on the server")
         values = controls.values(raw)
@@ -145,8 +189,8 @@ def convert_tab(ctx: UIContext) -> None:
         jobs = []
         for i, batch in enumerate(_batches(inputs)):
             dst = out_dir / str(i)
-            argv = ["infer", "-m", model_path, *(["--index", index_path] if index_path else []), "-i",
-                    *map(str, batch), "-o", str(dst), *controls.argv(raw, format=fmt)]
+            argv = ctx.argv(controls, raw, model=model_path, index=index_path or None,
+                            input=[str(p) for p in batch], output=str(dst), format=fmt)
             job = ctx.jobs.submit("convert", f"convert {len(batch)} file(s)", [argv])
             jobs += [(src, dst / f"{src.stem}.{fmt}", job) for src in batch]
         while True:
@@ -166,40 +210,39 @@ def convert_tab(ctx: UIContext) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- Train
-def _train_steps(forms: tuple, counts: list[int], raw: tuple, which: tuple[str, ...]) -> list[list[str]]:
+def _train_steps(ctx: UIContext, forms: tuple, counts: list[int], raw: tuple,
+                 which: tuple[str, ...]) -> list[list[str]]:
     """The ``arvc`` command lines of the chosen Train-tab stages, from the tab's raw control values."""
     pre, ext, idx, trn = forms
     model_name, data, files, use_custom, g, d, *rest = raw
-    model_name = (model_name or "").strip()
-    if not model_name or "/" in model_name or model_name.startswith("."):
-        raise gr.Error("give the model a name (a folder name, no slashes)")
+    model_name = ctx.name(model_name, "model name")
     a, b, c = counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]
     p_raw, e_raw, i_raw, t_raw = rest[:a], rest[a:b], rest[b:c], rest[c:]
     version = ext.values(e_raw).get("version")
     sample_rate = pre.values(p_raw).get("sample_rate")
     out = []
     if "preprocess" in which:
-        data_path = (data or "").strip() or None
+        data_path = ctx.path(data, "dataset folder") if (data or "").strip() else None
         if files:
             target = datasets_root() / model_name
             target.mkdir(parents=True, exist_ok=True)
             for f in files:
-                shutil.copy(f, target / Path(f).name)
+                shutil.copy(ctx.path(f, "upload", uploads=True), target / Path(f).name)
             data_path = str(target)
-        out.append(["preprocess", *pre.argv(p_raw, model_name=model_name, dataset_path=data_path)])
+        out.append(ctx.argv(pre, p_raw, model_name=model_name, dataset_path=data_path))
     if "extract" in which:
-        out.append(["extract", *ext.argv(e_raw, model_name=model_name)])
+        out.append(ctx.argv(ext, e_raw, model_name=model_name))
     if "index" in which:
-        out.append(["create-index", *idx.argv(i_raw, model_name=model_name, version=version)])
+        out.append(ctx.argv(idx, i_raw, model_name=model_name, version=version))
     if "train" in which:
         fixed = {"model_name": model_name}
         if use_custom:
             if not g or not d:
                 raise gr.Error("Custom Pretrained: choose both a G and a D file")
-            fixed.update(pretrained_g=g, pretrained_d=d)
+            fixed.update(pretrained_g=ctx.path(g, "pretrained G"), pretrained_d=ctx.path(d, "pretrained D"))
         if "preprocess" in which:
             fixed.update(sample_rate=sample_rate, version=version)
-        out.append(["train", *trn.argv(t_raw, **fixed)])
+        out.append(ctx.argv(trn, t_raw, **fixed))
     return out
 
 
@@ -216,15 +259,22 @@ def _train_view(ctx: UIContext):
 
 
 def _open_tensorboard(ctx: UIContext, model_name: str) -> str:
-    """Start TensorBoard on a free loopback port for one run; a link to it."""
-    model_name = (model_name or "").strip()
-    if not model_name:
+    """Start TensorBoard on a free loopback port for one run (a plain experiment name under logs/), or link the
+    one already serving it: at most one TensorBoard process per run."""
+    if not (model_name or "").strip():
         raise gr.Error("give the model name whose run to show")
+    model_name = ctx.name(model_name, "model name")
     logdir = logs_root() / model_name / "eval"
-    port = _free_port()
-    ctx.jobs.submit("service", f"tensorboard {model_name}", [["--logdir", str(logdir), "--host", "127.0.0.1",
-                                                              "--port", str(port)]], module="tensorboard.main")
-    url = f"http://127.0.0.1:{port}/"
+    if not logdir.is_dir():
+        raise gr.Error(f"{model_name}: no training logs in {logdir}")
+    with ctx.lock:
+        running = ctx.tensorboards.get(model_name)
+        if running is None or running[0].finished:
+            port = _free_port()
+            job = ctx.jobs.submit("service", f"tensorboard {model_name}", [
+                argv_for("tensorboard", {"logs_dir": str(logdir), "host": "127.0.0.1", "port": port})])
+            running = ctx.tensorboards[model_name] = (job, port)
+    url = f"http://127.0.0.1:{running[1]}/"
     return f"TensorBoard for {model_name}: [{url}]({url}) (loopback only)"
 
 
@@ -269,7 +319,7 @@ def train_tab(ctx: UIContext) -> None:
 
     def start(which: tuple[str, ...], title: str):
         def handler(*raw):
-            steps = _train_steps(forms, counts, raw, which)
+            steps = _train_steps(ctx, forms, counts, raw, which)
             try:
                 job = ctx.jobs.submit("train", f"{title} {raw[0].strip()}", steps)
             except Exception as e:  # a run is already going
@@ -320,13 +370,13 @@ def tools_tab(ctx: UIContext) -> None:
         m = gr.Dropdown(choices=ctx.models(), label="model", allow_custom_value=True)
         b = gr.Button("Show info")
         out = gr.Textbox(label="info", lines=14)
-        b.click(lambda p: result_text(run_tool("model-info", ["model-info", p])) if p else "choose a model",
-                inputs=m, outputs=out, api_name="model_info")
+        b.click(lambda p: result_text(run_tool("model-info", argv_for("model-info", {"model": ctx.path(p, "model")})))
+                if p else "choose a model", inputs=m, outputs=out, api_name="model_info")
     with gr.Tab("Voice blender"):
         with gr.Row():
             a = gr.Dropdown(choices=ctx.models(), label="model A", allow_custom_value=True)
             bm = gr.Dropdown(choices=ctx.models(), label="model B", allow_custom_value=True)
-        ratio = gr.Slider(0, 1, value=0.5, step=0.01, label="ratio", info="share of model A")
+        ratio = control(MODEL_MERGE.get("ratio"), MODEL_MERGE.get("ratio").default_from(MODEL_MERGE.config))
         new_name = gr.Textbox(label="name of the blend", value="blend")
         b2 = gr.Button("Merge")
         log2 = gr.Textbox(label="result", lines=4)
@@ -335,10 +385,12 @@ def tools_tab(ctx: UIContext) -> None:
         def merge(pa, pb, r, nm):
             if not pa or not pb:
                 raise gr.Error("choose two models")
-            nm = (nm or "blend").strip().replace("/", "_")
+            nm = ctx.name(nm or "blend", "name of the blend")
+            pa, pb = ctx.path(pa, "model A"), ctx.path(pb, "model B")
             dst = ctx.output_dir / "models" / nm / f"{nm}.pth"
             dst.parent.mkdir(parents=True, exist_ok=True)
-            job = run_tool("model-merge", ["model-merge", pa, pb, "-o", str(dst), "--ratio", str(r), "--name", nm])
+            job = run_tool("model-merge", argv_for("model-merge", {"model_a": pa, "model_b": pb, "output": str(dst),
+                                                                   "ratio": r, "name": nm}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b2.click(merge, inputs=[a, bm, ratio, new_name], outputs=[log2, file2], api_name="model_merge")
@@ -351,14 +403,35 @@ def tools_tab(ctx: UIContext) -> None:
         def export(p):
             if not p:
                 raise gr.Error("choose a model")
+            p = ctx.path(p, "model")
             dst = ctx.new_dir("onnx") / f"{Path(p).stem}.onnx"
-            job = run_tool("export-onnx", ["export-onnx", p, "-o", str(dst)])
+            job = run_tool("export-onnx", argv_for("export-onnx", {"model": p, "output": str(dst)}))
             return result_text(job), (str(dst) if job.state == "done" else None)
 
         b3.click(export, inputs=m3, outputs=[log3, file3], api_name="export_onnx")
 
 
 # ------------------------------------------------------------------------------------------------ Evaluate
+def _eval_argv(ctx: UIContext, out: Path, files, folder, ref, src, txt, p, use_asr, use_mos) -> list[str]:
+    """``arvc evaluate`` argv of the tab's fields: every path checked and absolute (never read as an option)."""
+    inputs = [ctx.path(str(f), "converted file", uploads=True) for f in (files or [])]
+    if folder and folder.strip():
+        inputs.append(ctx.path(folder, "folder of converted files"))
+    if not inputs:
+        raise gr.Error("give converted files or a folder")
+    try:
+        pitch = float(p or 0)
+    except (TypeError, ValueError):
+        raise gr.Error(f"pitch {str(p)[:20]!r} is not a number") from None
+    values = {"input": inputs, "output_dir": str(out), "pitch": pitch, "asr": bool(use_asr),
+              "mos": bool(use_mos)}
+    for dest, value, what in (("reference", ref, "reference folder"), ("source", src, "source folder"),
+                              ("text", txt, "transcripts")):
+        if value and value.strip():
+            values[dest] = [ctx.path(value, what)] if dest != "text" else ctx.path(value, what)
+    return argv_for("evaluate", values)
+
+
 def evaluate_tab(ctx: UIContext) -> None:
     with gr.Row():
         converted = gr.File(file_count="multiple", label="converted files")
@@ -368,26 +441,15 @@ def evaluate_tab(ctx: UIContext) -> None:
         sources = gr.Textbox(label="source recordings (folder, optional)", info="the unconverted inputs")
         text = gr.Textbox(label="transcripts (file or folder, optional)", info="enables CER")
     with gr.Row():
-        pitch = gr.Number(value=0, label="pitch", info="semitones the conversion applied")
-        asr = gr.Checkbox(value=False, label="asr", info="transcribe and compute CER (needs transcripts)")
-        mos = gr.Checkbox(value=True, label="mos", info="DNSMOS predicted quality")
+        pitch, asr, mos = (control(EVALUATE.get(d), EVALUATE.get(d).default_from(EVALUATE.config))
+                           for d in ("pitch", "asr", "mos"))
     b = gr.Button("Evaluate", variant="primary")
     table = gr.Textbox(label="scores", lines=12)
     pictures = gr.Gallery(label="spectrogram / F0", columns=2)
 
     def run_eval(files, folder, ref, src, txt, p, use_asr, use_mos):
-        inputs = [str(f) for f in (files or [])] + ([folder.strip()] if folder and folder.strip() else [])
-        if not inputs:
-            raise gr.Error("give converted files or a folder")
         out = ctx.new_dir("eval")
-        argv = ["evaluate", "-i", *inputs, "-o", str(out), "--pitch", str(p or 0), "--asr", str(bool(use_asr)).lower(),
-                "--mos", str(bool(use_mos)).lower()]
-        if ref and ref.strip():
-            argv += ["-r", ref.strip()]
-        if src and src.strip():
-            argv += ["-s", src.strip()]
-        if txt and txt.strip():
-            argv += ["-t", txt.strip()]
+        argv = _eval_argv(ctx, out, files, folder, ref, src, txt, p, use_asr, use_mos)
         job = wait(ctx.jobs.submit("tool", "evaluate", [argv]))
         lines = [ln for ln in job.lines if not ln.startswith(("$ ", "INFO", "WARNING"))]
         return "\n".join(lines[-80:]), sorted(str(p) for p in out.rglob("*.png"))
@@ -423,6 +485,7 @@ def jobs_panel(ctx: UIContext) -> None:
             return "\n".join(f"- {j.status()}" for j in reversed(jobs)) or "no jobs yet"
 
         def stop_job(i):
+            ctx.scan_cancel.set()  # a server-folder scan in progress ends too
             if i is None:
                 return listing()
             try:
@@ -436,7 +499,7 @@ def jobs_panel(ctx: UIContext) -> None:
 
 
 def build_app(ctx: UIContext) -> gr.Blocks:
-    with gr.Blocks(title="arvc") as demo:
+    with gr.Blocks(title="arvc", delete_cache=(600, 3600)) as demo:  # uploads removed after an hour
         gr.Markdown(HEADER)
         jobs_panel(ctx)
         with gr.Tab("Convert", id="convert"):

@@ -7,7 +7,8 @@ from typing import Any
 
 import gradio as gr
 
-from arvc.api.options import CommandOptions, Option
+from arvc.api.optionspec import CommandOptions, Option
+from arvc.api.tables import argv_for
 
 
 @dataclass
@@ -28,6 +29,10 @@ class Controls:
         """CLI arguments of the control values plus ``fixed`` (e.g. ``model_name=``), in table order."""
         return self.options.to_argv({**self.values(raw), **fixed})
 
+    def command_argv(self, raw: list[Any] | tuple[Any, ...], **fixed: Any) -> list[str]:
+        """The whole ``arvc`` command line (command name first) of the control values plus ``fixed``."""
+        return argv_for(self.options.command, {**self.values(raw), **fixed})
+
 
 def control(opt: Option, default: Any, elem_id: str | None = None) -> Any:
     """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox."""
@@ -41,14 +46,18 @@ def control(opt: Option, default: Any, elem_id: str | None = None) -> Any:
             choices.insert(0, default)
         return gr.Dropdown(choices=choices, value=default, label=label, info=info,
                            allow_custom_value=not opt.strict, **kw)
-    if opt.range and opt.type in (int, float):
+    if opt.widget == "text":
+        return gr.Textbox(value="" if default is None else str(default), label=label, info=info, **kw)
+    if opt.range and opt.numeric and None not in opt.range:
         lo, hi = opt.range
         step = 1 if opt.type is int else (0.01 if hi - lo <= 1 else 0.1 if hi - lo <= 10 else 1)
         return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info, **kw)
     if opt.type in (int, float) and default is None:  # empty = the command's own default (a Number shows 0)
         return gr.Textbox(value="", label=label, info=info, placeholder="default", **kw)
-    if opt.type in (int, float):
-        return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None, **kw)
+    if opt.numeric:
+        lo, hi = opt.range or (None, None)
+        return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None,
+                         minimum=lo, maximum=hi, **kw)
     return gr.Textbox(value=default or "", label=label, info=info, **kw)
 
 

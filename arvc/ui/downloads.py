@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from arvc.api.tables import argv_for, table
+from arvc.constants import VOCODER_NAMES
 from arvc.ui.jobs import Job
 
-SAMPLE_RATES = ("32000", "40000", "48000")
+SAMPLE_RATES = tuple(map(str, table("download pretrain").get("sample_rate").choices))
 
 
 def _entries(sample_rate: int, vocoder: str):
@@ -42,8 +44,7 @@ def downloads_tab(ctx) -> None:
     with gr.Tab("Download Pretrained Models"):
         with gr.Row():
             rate = gr.Dropdown(choices=list(SAMPLE_RATES), value="40000", label="sample rate")
-            vocoder = gr.Dropdown(choices=["HiFi-GAN", "MRF HiFi-GAN", "RefineGAN"], value="HiFi-GAN",
-                                  label="vocoder")
+            vocoder = gr.Dropdown(choices=list(VOCODER_NAMES), value="HiFi-GAN", label="vocoder")
             name = gr.Dropdown(choices=catalog_choices(40000, "HiFi-GAN"), label="pretrain", allow_custom_value=True,
                                info="catalog entries for this rate and vocoder", elem_id="download-pretrain")
         b_get = gr.Button("Download", variant="primary")
@@ -56,8 +57,9 @@ def downloads_tab(ctx) -> None:
         def get_pretrain(n, sr):
             if not n:
                 raise gr.Error("choose a pretrain")
+            n = ctx.name(n, "pretrain")
             yield from _follow(ctx.jobs.submit("tool", f"download pretrain {n}",
-                                               [["download", "pretrain", n, "--sample_rate", str(sr)]]))
+                                               [argv_for("download pretrain", {"name": n, "sample_rate": [sr]})]))
 
         for control in (rate, vocoder):
             control.change(filter_catalog, inputs=[rate, vocoder], outputs=[name, listing], api_name=False)
@@ -73,8 +75,11 @@ def downloads_tab(ctx) -> None:
         def get_model(u, n, s):
             if not u or not u.strip():
                 raise gr.Error("give a URL")
-            argv = ["download", "model", u.strip()] + (["--name", n.strip()] if n and n.strip() else []) + (
-                ["--sha256", s.strip()] if s and s.strip() else [])
+            u = u.strip()
+            if not u.lower().startswith(("http://", "https://")):
+                raise gr.Error("give an http:// or https:// link")
+            argv = argv_for("download model", {"url": u, "name": ctx.name(n, "voice name") if (n or "").strip() else None,
+                                               "sha256": (s or "").strip() or None})
             yield from _follow(ctx.jobs.submit("tool", "download model", [argv]))
 
         b_model.click(get_model, inputs=[url, vname, sha], outputs=log2, api_name="download_model")

@@ -1,5 +1,8 @@
 """Background jobs of the web UI: each step is ``python -m arvc.api.cli <command> ...`` in its own process group.
 
+What a job did is read from the command's event stream (``--events fd:N``, :mod:`arvc.events`): progress,
+losses, written files and per-file errors. The log text is only shown to people, never parsed.
+
 Jobs live in the server process, not in a browser session, so reloading the page finds them again. One
 training job runs at a time; conversions wait in a queue and run one after another; other jobs (tools,
 TensorBoard) start at once. Stopping a job signals its process group only (the command and its workers),
@@ -9,9 +12,9 @@ never another process.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from arvc.errors import ArvcError
 
 KINDS = ("train", "convert", "tool", "service")
-_STEP_LINE = re.compile(r"step (\d+) \(epoch (\d+)\):.*?\bg/total ([-\d.e+]+)")
+MAX_EVENTS = 50_000
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Job:
     step: int = 0
     returncodes: list[int] = field(default_factory=list)
     lines: deque = field(default_factory=lambda: deque(maxlen=4000))
+    events: deque = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     started: float | None = None
     ended: float | None = None
     pid: int | None = None
@@ -53,25 +57,45 @@ class Job:
         lines = list(self.lines)
         return "\n".join(lines[-last:] if last else lines)
 
-    def errors(self) -> list[str]:
-        """The ``error: ...`` lines the commands printed (one per failed file for ``infer``)."""
-        return [ln[len("error: "):] for ln in self.lines if ln.startswith("error: ")]
+    def of_type(self, type_: str) -> list[dict]:
+        return [e for e in list(self.events) if e.get("type") == type_]
 
-    def losses(self) -> list[tuple[int, float]]:
-        """``(step, generator loss)`` pairs parsed from the training log's step lines."""
-        out = []
-        for ln in self.lines:
-            m = _STEP_LINE.search(ln)
-            if m:
-                out.append((int(m.group(1)), float(m.group(3))))
-        return out
+    def errors(self) -> list[str]:
+        """The one-line error messages of the job's commands (one per failed file for ``infer``)."""
+        return [e.get("message", "") for e in self.of_type("error")]
+
+    def failed_files(self) -> dict[str, str]:
+        """``{input path: message}`` of the inputs that failed."""
+        return {e["file"]: e.get("message", "") for e in self.of_type("error") if e.get("file")}
+
+    def artifacts(self, kind: str | None = None) -> list[dict]:
+        """The files the commands wrote (``artifact`` events), optionally of one kind (``audio``, ``model``...)."""
+        return [e for e in self.of_type("artifact") if kind is None or e.get("kind") == kind]
+
+    def losses(self, name: str = "loss/g/total") -> list[tuple[int, float]]:
+        """``(step, value)`` of one training loss, from the ``metrics`` events (the first steps included)."""
+        return [(int(e["step"]), float(e["values"][name])) for e in self.of_type("metrics")
+                if e.get("values", {}).get(name) is not None]
+
+    def progress(self, stage: str | None = None) -> dict | None:
+        """The newest ``progress`` event (of ``stage``, when given)."""
+        for e in reversed(list(self.events)):
+            if e.get("type") == "progress" and (stage is None or e.get("stage") == stage):
+                return e
+        return None
 
     def status(self) -> str:
         steps = f", step {self.step + 1}/{len(self.steps)}" if len(self.steps) > 1 and not self.finished else ""
         took = ""
         if self.started:
             took = f", {((self.ended or time.time()) - self.started):.0f} s"
-        return f"job {self.id} [{self.kind}] {self.title}: {self.state}{steps}{took}"
+        now = ""
+        p = self.progress() if not self.finished else None
+        if p is not None:
+            total = f"/{p['total']}" if p.get("total") else ""
+            eta = f", ETA {p['eta']:.0f} s" if p.get("eta") is not None else ""
+            now = f"; {p['stage']} {p['done']}{total} {p['unit']}{eta}"
+        return f"job {self.id} [{self.kind}] {self.title}: {self.state}{steps}{took}{now}"
 
 
 class JobManager:
@@ -180,16 +204,50 @@ class JobManager:
             job.done.set()
 
     def _run_step(self, job: Job, argv: list[str]) -> int:
-        proc = subprocess.Popen([self.python, *argv], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
-                                env=self.env, start_new_session=True, errors="replace")
+        """One command; an ``arvc`` command gets ``--events fd:N`` on a pipe that a thread reads into ``job.events``."""
+        read_fd = write_fd = None
+        if argv[:2] == ["-m", "arvc.api.cli"] and len(argv) > 2:
+            read_fd, write_fd = os.pipe()
+            argv = [*argv[:3], "--events", f"fd:{write_fd}", *argv[3:]]
+        try:
+            proc = subprocess.Popen([self.python, *argv], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
+                                    env=self.env, start_new_session=True, errors="replace",
+                                    pass_fds=() if write_fd is None else (write_fd,))
+        except BaseException:
+            if read_fd is not None:
+                os.close(read_fd)
+            raise
+        finally:
+            if write_fd is not None:
+                os.close(write_fd)  # the child holds the only write end: EOF when it exits
+        reader = None
+        if read_fd is not None:
+            reader = threading.Thread(target=_read_events, args=(read_fd, job), daemon=True,
+                                      name=f"arvc-job-{job.id}-events")
+            reader.start()
         job.pid = proc.pid
         assert proc.stdout is not None
         for line in proc.stdout:
             for part in line.rstrip("\n").split("\r"):
                 if part.strip():
                     job.lines.append(part.rstrip())
-        return proc.wait()
+        code = proc.wait()
+        if reader is not None:
+            reader.join(timeout=10)
+        return code
+
+
+def _read_events(fd: int, job: Job) -> None:
+    """Append each JSON line of the command's event stream to ``job.events`` (a malformed line is skipped)."""
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                job.events.append(event)
 
 
 def _signal_group(pid: int, sig: int) -> None:

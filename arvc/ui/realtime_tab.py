@@ -82,20 +82,22 @@ class RealtimeTab:
                 raise ArvcError(f"a realtime session is already running ({session.title}); stop it first")
             if not model:
                 raise ArvcError("choose a model first")
-            argv = ["-m", model, *(["--index", index] if index else []), *self.controls.argv(raw)]
+            ctx = self.ctx
+            fixed = {"model": ctx.path(model, "model"), "index": ctx.path(index, "index") if index else None}
             if simulate:
                 if not sim_input:
                     raise ArvcError("simulate from file: upload an input file")
+                sim_input = ctx.path(sim_input, "simulate input", uploads=True)
                 dst = self.ctx.new_dir("realtime") / f"{Path(sim_input).stem}_realtime.wav"
-                argv += ["--simulate", str(sim_input), str(dst)]
+                fixed["simulate"] = [str(sim_input), str(dst)]
                 title = f"simulate {Path(sim_input).name} -> {dst.name}"
             else:
-                argv += [*(["--input_device", str(input_device)] if input_device not in (None, "") else []),
-                         *(["--output_device", str(output_device)] if output_device not in (None, "") else [])]
+                fixed.update(input_device=None if input_device in (None, "") else str(input_device),
+                             output_device=None if output_device in (None, "") else str(output_device))
                 title = f"live: device {input_device or 'default'} -> {output_device or 'default'}"
-            session.start(_parse(argv), title)
-        except ArvcError as e:
-            return f"error: {e}"
+            session.start(_parse(self.controls.argv(raw, **fixed)), title)
+        except (ArvcError, gr.Error) as e:
+            return f"error: {getattr(e, 'message', None) or e}"
         return session.status()
 
     def stop(self) -> str:

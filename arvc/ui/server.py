@@ -7,22 +7,33 @@ import sys
 from pathlib import Path
 
 from arvc.ui.app import ASSETS, UIContext, build_app
+from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, check_output_dir, default_roots
 from arvc.ui.jobs import JobManager
 
 
 def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str]] | None = None,
-          share: bool = False, output_dir: Path = Path("outputs/ui")) -> None:
-    output_dir = Path(output_dir).resolve()
+          share: bool = False, output_dir: Path = Path("outputs/ui"), allowed_dirs: list[Path] | None = None,
+          max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> None:
+    """``allowed_dirs``: the folders UI fields may name (default :func:`~arvc.ui.guard.default_roots`); the
+    output folder must lie in one of them. Uploads above ``max_upload_mb`` are refused by the server."""
+    from starlette.middleware import Middleware
+
+    roots = tuple(Path(p).resolve() for p in allowed_dirs) if allowed_dirs else tuple(default_roots())
+    output_dir = check_output_dir(Path(output_dir), roots)
     output_dir.mkdir(parents=True, exist_ok=True)
-    ctx = UIContext(output_dir=output_dir, jobs=JobManager())
+    ctx = UIContext(output_dir=output_dir, jobs=JobManager(), roots=roots)
     demo = build_app(ctx)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
-    print(f"arvc ui: http://{host}:{port}/ (outputs in {output_dir})", flush=True)
+    shown = f"[{host.strip('[]')}]" if ":" in host else host  # IPv6: Gradio and browsers want [::1]
+    print(f"arvc ui: http://{shown}:{port}/ (outputs in {output_dir}; server folders allowed under "
+          f"{', '.join(map(str, roots))})", flush=True)
     try:
         demo.queue(default_concurrency_limit=4).launch(
-            server_name=host, server_port=port, auth=logins or None, share=share, favicon_path=ASSETS / "favicon.png",
+            server_name=shown, server_port=port, auth=logins or None, share=share, favicon_path=ASSETS / "favicon.png",
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
+            max_file_size=f"{int(max_upload_mb)}mb", app_kwargs={"middleware": [Middleware(AuthGate)]},
         )
     finally:
+        ctx.scan_cancel.set()
         ctx.realtime.stop(timeout=10.0)
         ctx.jobs.shutdown()

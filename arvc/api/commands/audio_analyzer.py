@@ -6,14 +6,6 @@ import argparse
 import json
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="audio file")
-    parser.add_argument("--plot", default=None,
-                        help="spectrogram PNG to write (default <input name>_analysis.png beside the input)")
-    parser.add_argument("--f0_method", default="pm", help="pitch estimator for the F0 range (default pm)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-
-
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 

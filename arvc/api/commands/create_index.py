@@ -7,10 +7,6 @@ import argparse
 from arvc.api.options import CREATE_INDEX
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    CREATE_INDEX.add_arguments(parser)
-
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.create_index import CreateIndexConfig, create_index
 

@@ -3,30 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
-
-
-def parse_size(text: str) -> int:
-    """``4G``, ``500M``, ``1.5GB`` or a number of bytes."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?)i?b?\s*", text.lower())
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected a size such as 4G or 500M, got {text!r}")
-    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="what", required=True, metavar="what")
-    p = sub.add_parser("model", help="a voice model: .pth, .safetensors, .index or a .zip of them (HF or HTTPS link)")
-    p.add_argument("url", help="Hugging Face resolve/blob link or any https:// link")
-    p.add_argument("--name", default=None, help="voice name (several models in one zip: a prefix)")
-    p.add_argument("--max_size", type=parse_size, default="4G",
-                   help="refuse downloads / zips that unpack to more than this (default 4G)")
-    p.add_argument("--sha256", default=None, help="expected sha256 of the downloaded file")
-    p = sub.add_parser("pretrain", help="G/D pretrains from the catalog")
-    p.add_argument("name", nargs="?", help="catalog id or name (see --list)")
-    p.add_argument("--list", action="store_true", help="print the catalog")
-    p.add_argument("--sample_rate", type=int, nargs="+", default=[], help="rate(s) to fetch (default: all of the entry's)")
-    p.add_argument("--catalog_url", default=None, help="load a newer catalog (default $ARVC_CATALOG_URL, else the shipped one)")
 
 
 def _catalog_table(entries) -> str:

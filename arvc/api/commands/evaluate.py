@@ -5,27 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arvc.api.argtypes import add_bool
+from arvc.api.options_tools import EVALUATE
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-i", "--input", nargs="+", type=Path, help="converted files or folders to score")
-    p.add_argument("-r", "--reference", nargs="+", type=Path, default=[], help="recordings of the target speaker")
-    p.add_argument("-s", "--source", nargs="+", type=Path, default=[], help="the unconverted inputs (matched by file stem)")
-    p.add_argument("-t", "--text", type=Path, help="transcripts: folder of <stem>.txt, 'stem|text' lines, or numbered sentences")
-    p.add_argument("--pitch", type=float, default=0.0, help="semitones the conversion applied")
-    p.add_argument("-o", "--output_dir", type=Path, default=Path("eval"), help="where scores.json/csv and plots go")
-    p.add_argument("--f0_method", default="fcpe", help="F0 method used to compare pitch tracks")
-    add_bool(p, "--asr", True, "transcribe and compute CER when text is given")
-    add_bool(p, "--mos", True, "DNSMOS predicted quality")
-    add_bool(p, "--plots", True, "write a spectrogram/F0 PNG per file")
-    p.add_argument("--model_dir", type=Path, help="rank every saved weights file of a training run (logs/<model>)")
-    p.add_argument("--clips", nargs="+", type=Path, default=[], help="clips converted with each epoch (--model_dir)")
-    p.add_argument("--index", type=Path, help="index used for --model_dir conversions (default: the run's)")
-    p.add_argument("--f0_method_convert", default="rmvpe", help="F0 method for --model_dir conversions")
-    p.add_argument("--embedder_model", default=None, help="embedder for --model_dir conversions (default: the model's)")
-    p.add_argument("--embedder_path", default=None)
-    p.add_argument("--last", type=int, default=None, help="rank only the last N saved weights files (--model_dir)")
+def _paths(values) -> list[Path]:
+    return [Path(v) for v in values or []]
+
+
+def _maybe_path(value) -> Path | None:
+    return Path(value) if value else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,11 +24,11 @@ def run(args: argparse.Namespace) -> int:
         from arvc.stages.rank_epochs import RankConfig, rank_epochs
 
         res = rank_epochs(RankConfig(
-            model_dir=args.model_dir, clips=args.clips, references=args.reference, text=args.text,
-            pitch=args.pitch, index=args.index, f0_method=args.f0_method_convert,
-            embedder_model=args.embedder_model, embedder_path=args.embedder_path,
-            output_dir=args.output_dir if args.output_dir != Path("eval") else None,
-            score_f0_method=args.f0_method, asr=args.asr, mos=args.mos, last=args.last,
+            model_dir=Path(args.model_dir), clips=_paths(args.clips), references=_paths(args.reference),
+            text=_maybe_path(args.text), pitch=args.pitch, index=_maybe_path(args.index),
+            f0_method=args.f0_method_convert, embedder_model=args.embedder_model, embedder_path=args.embedder_path,
+            output_dir=_maybe_path(args.output_dir), score_f0_method=args.f0_method, asr=args.asr, mos=args.mos,
+            last=args.last,
         ))
         print(res.table)
         print(f"ranking written to {res.json_path}")
@@ -49,11 +37,12 @@ def run(args: argparse.Namespace) -> int:
         raise ArvcError("evaluate needs -i/--input (converted audio) or --model_dir")
     from arvc.stages.evaluate import EvaluateConfig, evaluate
 
-    res = evaluate(EvaluateConfig(
-        inputs=args.input, references=args.reference, sources=args.source, text=args.text,
-        pitch=args.pitch, output_dir=args.output_dir, f0_method=args.f0_method,
-        asr=args.asr, mos=args.mos, plots=args.plots,
-    ), progress=lambda f: print(f"scoring {f}", flush=True))
+    kwargs = EVALUATE.config_kwargs(args)
+    kwargs.update(inputs=_paths(args.input), references=_paths(args.reference), sources=_paths(args.source),
+                  text=_maybe_path(args.text))
+    if args.output_dir:
+        kwargs["output_dir"] = Path(args.output_dir)
+    res = evaluate(EvaluateConfig(**kwargs), progress=lambda f: print(f"scoring {f}", flush=True))
     for m in res.messages:
         print(f"note: {m}")
     print(render_table(res.rows, res.mean))

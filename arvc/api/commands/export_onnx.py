@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
-
-from arvc.api.argtypes import add_bool
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="RVC inference model (.pth or .safetensors)")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="ONNX file to write (default: <model>.onnx)")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
-    add_bool(parser, "--check", True, "run the exported graph with onnxruntime and report the max abs error vs torch")
-    parser.add_argument("--tolerance", type=float, default=1e-3,
-                        help="--check fails (exit 1, the .onnx is kept) when the max abs error exceeds this (default 1e-3)")
 
 
 def has_pitch(onnx_path: Path) -> bool:
@@ -25,11 +15,13 @@ def has_pitch(onnx_path: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
-    from arvc.formats.onnx_export import OnnxExportConfig, export_onnx
+    from arvc.formats.onnx_export import export_onnx
+    from arvc.stages.config import OnnxExportConfig
 
-    output = args.output or args.model.with_suffix(".onnx")
+    args.model = Path(args.model)
+    output = Path(args.output) if args.output else args.model.with_suffix(".onnx")
     try:
-        out, err = export_onnx(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check))
+        out, err = export_onnx(**asdict(OnnxExportConfig(args.model, output, opset=args.opset, check=args.check)))
     except OSError as e:
         if e.filename and Path(e.filename) == args.model:
             raise ArvcError(f"cannot read {args.model}: {e.strerror or e}") from None

@@ -7,10 +7,6 @@ import argparse
 from arvc.api.options import EXTRACT
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    EXTRACT.add_arguments(parser)
-
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.extract import ExtractConfig, extract
 

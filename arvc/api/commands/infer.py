@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from arvc.api.conversion_args import allow_pitch_auto, effects_from_args, pitch_settings
+from arvc.api.conversion_args import effects_from_args, pitch_settings
 from arvc.api.options import INFER
 from arvc.inference.config import InferenceConfig
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    INFER.add_arguments(parser)
-    allow_pitch_auto(parser)
 
 
 def _format_of(args: argparse.Namespace) -> str:

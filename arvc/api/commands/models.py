@@ -7,25 +7,6 @@ import json
 import sys
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True, metavar="action")
-    p = sub.add_parser("list", help="a table of the library's voices")
-    p.add_argument("--json", action="store_true", help="one JSON list instead of the table")
-    p = sub.add_parser("info", help="info.json and the model summary of one voice")
-    p.add_argument("name")
-    p = sub.add_parser("add", help="add an experiment folder (logs/my_model), a model file or a so-vits-svc voice "
-                       "(folder or .zip) to the library")
-    p.add_argument("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and "
-                   "the .index), a .pth/.safetensors model file, or a so-vits-svc voice folder / .zip "
-                   "(G_*.pth + config.json, optional kmeans*.pt / .index)")
-    p.add_argument("--name", default=None, help="voice name (default: the folder or model name)")
-    p.add_argument("--weights", default=None, help="the weights file to take from the experiment folder")
-    p.add_argument("--index", default=None, help="index file to go with a model file")
-    p = sub.add_parser("remove", help="delete a voice from the library")
-    p.add_argument("name")
-    p.add_argument("--yes", action="store_true", help="do not ask (required when there is no terminal)")
-
-
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
@@ -77,11 +58,14 @@ def run(args: argparse.Namespace) -> int:
             v = add_files(src, args.index, args.name)
         print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
-    v = models_dir.read_voice(args.name)
+    folder = models_dir.voice_dir(args.name)
+    if not (folder / models_dir.INFO_FILE).is_file():
+        raise ArvcError(f"no voice {args.name!r} in {models_dir.voices_root()} (see `arvc models list`)")
     if not args.yes:
         if not sys.stdin.isatty():
             raise ArvcError(f"models remove {args.name}: no terminal to confirm on; pass --yes")
-        answer = input(f"delete {v.folder} ({_size(v.size_bytes)})? [y/N] ").strip().lower()
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        answer = input(f"delete {folder} ({_size(size)})? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("kept")
             return 1

@@ -7,10 +7,6 @@ import argparse
 from arvc.api.options import PREPROCESS
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    PREPROCESS.add_arguments(parser)
-
-
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.preprocess import PreprocessConfig, format_duration, preprocess
 

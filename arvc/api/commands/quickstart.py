@@ -5,43 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arvc.api.argtypes import add_bool
-from arvc.constants import SAMPLE_RATES
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model_name", default="quickstart_slt")
-    p.add_argument("--logs_dir", default=None, help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)")
-    p.add_argument("--output_dir", type=Path, default=Path("outputs/quickstart"), help="converted audio and scores")
-    p.add_argument("--sample_rate", type=int, choices=SAMPLE_RATES, default=32000)
-    p.add_argument("--train_minutes", type=float, default=12.0, help="training time budget (default 12)")
-    p.add_argument("--epochs", type=int, default=2000,
-                   help="upper bound on training epochs (default 2000: the time budget ends the run first)")
-    p.add_argument("--batch_size", type=int, default=4, help="training batch size (default 4)")
-    add_bool(p, "--offline", False, "don't try the model hub (Whisper embedder, training from scratch)")
-    p.add_argument("--f0_method", default=None, help="default: rmvpe if its weights are present, else fcpe")
-    p.add_argument("--embedder_model", default=None, help="default: contentvec if available, else whisper-tiny.en")
-    p.add_argument("--pitch", type=float, default=None, help="semitones (default: from the median F0s)")
-    p.add_argument("--cpu_cores", type=int, default=None)
-    p.add_argument("--rank_last", type=int, default=4,
-                   help="rank the last N saved epochs on held-out clips and convert with the best (default 4; "
-                        "0 or 1: the final weights)")
-    p.add_argument("--save_every", type=int, default=5, help="epochs between saved weights files (default 5)")
-    p.add_argument("--voices", type=Path, default=None,
-                   help="folder with slt/, slt_test/, kal/ and sentences.txt (default: the bundled assets/voices)")
+from arvc.api.options_tools import QUICKSTART
 
 
 def run(args: argparse.Namespace) -> int:
     from arvc.stages.quickstart import QuickstartConfig, quickstart
 
-    s = quickstart(QuickstartConfig(
-        model_name=args.model_name, logs_dir=args.logs_dir, output_dir=args.output_dir,
-        sample_rate=args.sample_rate, train_minutes=args.train_minutes, epochs=args.epochs,
-        batch_size=args.batch_size,
-        offline=args.offline, f0_method=args.f0_method, embedder_model=args.embedder_model, pitch=args.pitch,
-        cpu_cores=args.cpu_cores, rank_last=args.rank_last, save_every=args.save_every,
-        **({"voices": args.voices} if args.voices else {}),
-    ))
+    kwargs = QUICKSTART.config_kwargs(args)
+    s = quickstart(QuickstartConfig(**{**kwargs, "output_dir": Path(kwargs["output_dir"]), "voices": Path(kwargs["voices"])}))
     print()
     print(f"experiment folder : {s.experiment}")
     print(f"voice model       : {s.model}")

@@ -10,10 +10,6 @@ import argparse
 from arvc.api.options import REALTIME
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    REALTIME.add_arguments(parser)
-
-
 def run_from_args(args: argparse.Namespace, **callbacks):
     """The :class:`~arvc.stages.realtime.RealtimeRun` of parsed flags (shared with the web UI); ``callbacks``
     are RealtimeRun's ``on_start``, ``on_report`` and ``stop``."""

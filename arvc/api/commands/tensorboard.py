@@ -6,13 +6,6 @@ from __future__ import annotations
 import argparse
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--logs_dir", default=None, help="root of experiment folders (default $ARVC_LOGS_DIR or ./logs)")
-    parser.add_argument("--port", type=int, default=6006, help="port (default 6006)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; anything else exposes unauthenticated logs)")
-
-
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.paths import logs_root

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from arvc.api.options import TRAIN
+from arvc.api.options_train import TRAIN
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    TRAIN.add_arguments(parser)
 
 def config_from_args(args: argparse.Namespace):
     from arvc.training.config import LossWeights, TrainConfig
@@ -24,7 +21,8 @@ def _relaunch_multi_gpu(args: argparse.Namespace) -> int | None:
     import subprocess
     import sys
 
-    from arvc.device import device_count, in_distributed_launch, parse_gpu_ids
+    from arvc.device import device_count, parse_gpu_ids
+    from arvc.training.runtime import in_distributed_launch
 
     ids = parse_gpu_ids(args.gpu)
     if len(ids) < 2 or in_distributed_launch() or os.environ.get("ARVC_DEVICE") or device_count("cuda") < 2:
@@ -38,6 +36,7 @@ def _relaunch_multi_gpu(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.stages.train import train
+    from arvc.training.loop import stopped_early
 
     code = _relaunch_multi_gpu(args)
     if code is not None:
@@ -49,4 +48,4 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg)
     where = f"; model: {result.weights}" if result.weights else ""
     print(f"{cfg.model_name}: epoch {result.epoch}, step {result.step} ({result.stop_reason}){where}")
-    return 1 if "non-finite" in result.stop_reason else 0
+    return 1 if stopped_early(result) else 0

@@ -5,23 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from arvc.api.conversion_args import add_conversion_arguments
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    p = parser
-    p.add_argument("text", nargs="?", default=None, help="what to say (or --tts_file)")
-    p.add_argument("--tts_file", default=None, help="UTF-8 text file to say (used instead of the text when given)")
-    p.add_argument("--tts_engine", choices=("auto", "espeak", "edge"), default="auto",
-                   help="espeak: espeak-ng, offline; edge: Microsoft Edge voices via edge-tts, online (Applio's); "
-                        "auto (default): edge for an Edge voice name like en-US-AriaNeural, else espeak")
-    p.add_argument("--tts_voice", default=None,
-                   help="voice: espeak-ng's (en-us, de, fr, en+f3 ...; espeak-ng --voices) or Edge's (en-US-AriaNeural)")
-    p.add_argument("--tts_rate", type=int, default=0, help="speaking rate -100..100, percent slower/faster (default 0)")
-    p.add_argument("-o", "--output", required=True, help="converted speech file (.wav/.flac/.mp3/.ogg)")
-    p.add_argument("--output_tts", default=None, help="also keep the plain TTS audio here")
-    add_conversion_arguments(p)
-
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path

@@ -6,27 +6,14 @@ import argparse
 import ipaddress
 from pathlib import Path
 
-from arvc.api.argtypes import add_bool
 from arvc.errors import ArvcError
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=7865, help="port (default 7865)")
-    p.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require this login")
-    p.add_argument("--auth_file", type=Path, default=None,
-                   help="file of 'user:password' lines (one login per line), instead of --auth")
-    add_bool(p, "--insecure", False, "allow a non-loopback --host or --share without a login")
-    add_bool(p, "--share", False, "also publish a temporary public gradio.live link (needs a login)")
-    p.add_argument("--output_dir", type=Path, default=Path("outputs/ui"),
-                   help="where uploads, conversions and exports go (default outputs/ui)")
 
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -64,9 +51,17 @@ def check_exposure(host: str, share: bool, logins: list, insecure: bool) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    logins = parse_logins(args.auth, args.auth_file)
+    logins = parse_logins(args.auth, Path(args.auth_file) if args.auth_file else None)
     check_exposure(args.host, args.share, logins, args.insecure)
     from arvc.ui.server import serve
 
-    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=args.output_dir)
+    from arvc.ui.guard import check_output_dir, default_roots
+
+    for d in args.allowed_dirs or []:
+        if not Path(d).is_dir():
+            raise ArvcError(f"--allowed_dirs {d}: not a folder")
+    roots = [Path(d).resolve() for d in args.allowed_dirs] if args.allowed_dirs else list(default_roots())
+    output_dir = check_output_dir(Path(args.output_dir), roots, "--output_dir")
+    serve(host=args.host, port=args.port, logins=logins, share=args.share, output_dir=output_dir,
+          allowed_dirs=roots, max_upload_mb=args.max_upload_mb)
     return 0

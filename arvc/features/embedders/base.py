@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import torch
 
-from arvc.constants import SR_16K as SAMPLE_RATE
 from arvc.errors import ArvcError
 
 HOP = 320  # samples per output frame (50 frames/s)

@@ -19,14 +19,14 @@ import numpy as np
 import torch
 
 from arvc.audio.spectrogram import mel_filterbank, stft
-from arvc.constants import CONTENT_DIMS, SR_16K
+from arvc.constants import CONTENT_DIMS, F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
 
-WINDOW_SAMPLES = 30 * 16000
-N_FFT, MEL_HOP, N_MELS = 400, 160, 80
+WINDOW_SAMPLES = 30 * SR_16K
+N_FFT, MEL_HOP, N_MELS = 400, F0_HOP, 80
 WHISPER_DIM = 384
 
 

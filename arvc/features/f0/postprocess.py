@@ -98,6 +98,9 @@ def median_smooth(f0: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+MAX_F0_FILE_BYTES = 64 * 2 ** 20
+
+
 def load_f0_file(path: str | os.PathLike, n_frames: int, frame_period: float = 0.01) -> np.ndarray:
     """Read RVC's F0 file (lines ``time_seconds,f0_hz``) onto a frame grid.
 
@@ -108,6 +111,8 @@ def load_f0_file(path: str | os.PathLike, n_frames: int, frame_period: float = 0
     A missing, empty or malformed file raises ArvcError naming it.
     """
     path = os.fspath(path)
+    if os.path.exists(path) and (not os.path.isfile(path) or os.path.getsize(path) > MAX_F0_FILE_BYTES):
+        raise ArvcError(f"F0 file {path} is not a regular file of at most {MAX_F0_FILE_BYTES // 2 ** 20} MB")
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()
@@ -128,11 +133,9 @@ def load_f0_file(path: str | os.PathLike, n_frames: int, frame_period: float = 0
         except ValueError:
             if not rows and lineno == 1:
                 continue  # a header line such as "time,f0"
-            raise ArvcError(
-                f"F0 file {path} line {lineno}: expected 'time_seconds,f0_hz', got {line[:60]!r}"
-            ) from None
+            raise ArvcError(f"F0 file {path} line {lineno}: not a 'time_seconds,f0_hz' line") from None
         if not (np.isfinite(t) and np.isfinite(f)) or t < 0:
-            raise ArvcError(f"F0 file {path} line {lineno}: invalid values {line[:60]!r}")
+            raise ArvcError(f"F0 file {path} line {lineno}: invalid values (times must be >= 0, values finite)")
         rows.append((t, f))
     if not rows:
         raise ArvcError(f"F0 file {path} has no 'time_seconds,f0_hz' lines")

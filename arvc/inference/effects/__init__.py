@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from arvc.constants import SR_16K
 from arvc.inference.effects.post import POST_EFFECTS, PostEffect
 
 
@@ -30,7 +31,7 @@ class EffectsConfig:
         return self.clean_audio or bool(self.post)
 
 
-def apply_input_effects(audio16k: np.ndarray, cfg: EffectsConfig, sr: int = 16000) -> np.ndarray:
+def apply_input_effects(audio16k: np.ndarray, cfg: EffectsConfig, sr: int = SR_16K) -> np.ndarray:
     """(N,) input before conversion -> (N,)."""
     if not cfg.formant_shifting:
         return audio16k

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import torch
 
+from arvc import events
 from arvc.audio.spectrogram import mel_spectrogram
 
 log = logging.getLogger("arvc.train")
+METRICS_DENSE_STEPS = 20  # the loss dict of each of a run's first steps goes to the event stream...
+METRICS_EVERY = 5  # ...then of every 5th step
 
 
 def mel_image(mel: torch.Tensor) -> torch.Tensor:
@@ -55,6 +58,7 @@ class TrainLogger:
         self.writer = SummaryWriter(str(log_dir))
         self.log_every = max(1, log_every)
         self.window = ScalarAverager()
+        self.progress = events.Progress("train", total_steps, "step", initial_step)
         self.bar = None
         if progress:
             from arvc.progress import progress_bar
@@ -63,6 +67,9 @@ class TrainLogger:
 
     def step(self, step: int, epoch: int, values: dict[str, float]) -> None:
         self.window.add(values)
+        self.progress.set(step)
+        if step - self.progress.start <= METRICS_DENSE_STEPS or step % METRICS_EVERY == 0:
+            events.metrics("train", step, values, epoch)
         if step % self.log_every == 0:
             if self.bar is not None and self.bar.disable:  # no live bar (not a terminal): a line instead
                 means = self.window.means()
@@ -95,6 +102,7 @@ class TrainLogger:
         for k, v in means.items():
             self.writer.add_scalar(f"epoch/{k.split('/', 1)[-1]}", v, epoch)
         parts = ", ".join(f"{k.split('/', 1)[-1]} {v:.3f}" for k, v in means.items() if k.startswith("loss/"))
+        events.emit("epoch_end", stage="train", epoch=epoch, step=step, means=means)
         message = f"epoch {epoch} done (step {step}): {parts}"
         if self.bar is not None:
             self.bar.write(message)
