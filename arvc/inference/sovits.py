@@ -21,7 +21,7 @@ from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
 from arvc.inference.pipeline import VoiceConverter
-from arvc.inference.retrieval import protect_features
+from arvc.inference.feature_frames import protect_features
 from arvc.inference.sovits_features import (
     cluster_blend,
     expand_units,
