@@ -104,7 +104,7 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
         _o("name", help="voice name"),
     )),
     CommandOptions("models add", help="add an experiment folder (logs/my_model), a model file or a so-vits-svc "
-                   "voice (folder or .zip) to the library", options=(
+                                      "voice (folder or .zip) to the library", options=(
         _o("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and the "
                           ".index), a .pth/.safetensors model file, or a so-vits-svc voice folder / .zip "
                           "(G_*.pth + config.json, optional kmeans*.pt / .index)"),

@@ -20,8 +20,8 @@ import torch
 from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.inference.chunking import WINDOW
-from arvc.inference.pipeline import VoiceConverter
 from arvc.inference.feature_frames import protect_features
+from arvc.inference.pipeline import VoiceConverter
 from arvc.inference.sovits_features import (
     cluster_blend,
     expand_units,

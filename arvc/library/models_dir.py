@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from arvc.errors import ArvcError
-from arvc.paths import models_root
+from arvc.paths import WEIGHTS_NAME, models_root
 
 INFO_FILE = "info.json"
 MODEL_SUFFIXES = (".pth", ".safetensors")
@@ -210,7 +210,6 @@ def remove_voice(name: str) -> Path:
     return remove_below(folder, voices_root(), "voice folder")
 
 
-_WEIGHTS = re.compile(r"^(?P<name>.+)_(?P<epoch>\d+)e_(?P<step>\d+)s$")
 
 
 def experiment_files(folder: str | Path, weights: str | Path | None = None) -> tuple[Path, Path | None]:
@@ -231,7 +230,7 @@ def experiment_files(folder: str | Path, weights: str | Path | None = None) -> t
         model = folder / f"{name}.pth"
     else:
         saved = [(int(m["epoch"]), int(m["step"]), p) for p in folder.glob("*.pth")
-                 if (m := _WEIGHTS.match(p.stem))]
+                 if (m := WEIGHTS_NAME.match(p.name))]
         if not saved:
             raise ArvcError(f"{folder}: no weights file ({name}.pth or {name}_<E>e_<S>s.pth); train it first "
                             "or pass --weights")

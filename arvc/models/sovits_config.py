@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
 
 # speech_encoder -> (arvc embedder version, feature width): v2 = ContentVec's last layer (12), v1 = layer 9 + final_proj
-SPEECH_ENCODERS = {"vec768l12": ("v2", 768), "vec256l9": ("v1", 256)}
+SPEECH_ENCODERS = {"vec768l12": ("v2", CONTENT_DIMS["v2"]), "vec256l9": ("v1", CONTENT_DIMS["v1"])}
 UNSUPPORTED_ENCODERS = ("vec256l9-onnx", "vec256l12-onnx", "vec768l9-onnx", "vec768l12-onnx", "hubertsoft",
                         "hubertsoft-onnx", "hubertsoft-onnx-old", "whisper-ppg", "whisper-ppg-large",
                         "cnhubertlarge", "dphubert", "wavlmbase+")
