@@ -137,6 +137,7 @@ def _cli(*argv) -> subprocess.CompletedProcess:
                           env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_refuses_pickle_payload_and_writes_nothing(tmp_path, fixtures_dir):
     target = tmp_path / "PWNED"
     folder = write_voice(tmp_path / "evil", config_41(), extra={"learning_rate": _Planted(target)})
@@ -148,6 +149,7 @@ def test_cli_refuses_pickle_payload_and_writes_nothing(tmp_path, fixtures_dir):
     assert not target.exists() and not out.exists() and list(tmp_path.glob("*.wav")) == []
 
 
+@pytest.mark.slow
 def test_cli_converts_a_g_file_with_config(tmp_path, fixtures_dir):
     out = tmp_path / "out.wav"
     proc = _cli("infer", "-m", FIXTURE / "G_1000.pth", "--config", FIXTURE / "config.json", "--speaker", "1",

@@ -94,7 +94,7 @@ SVC_INFER_OPTIONS = (
 
 INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("-m", "--model", required=True, field=None, applio=("pth_path",), ui=False,
-       help="voice model: RVC/Applio .pth, or a so-vits-svc voice folder / G_*.pth"),
+       help="voice model: RVC/Applio .pth, a so-vits-svc voice folder / G_*.pth, or a library voice name"),
     _o("--index", field=None, help="retrieval index (.index) of the model; omit to skip retrieval", ui=False),
     _o("-i", "--input", nargs="+", required=True, field=None, applio=("input_path", "input_folder"), help="audio file(s) and/or folder(s) to convert", ui=False),
     _o("-o", "--output", field=None, ui=False, applio=("output_path", "output_folder"),

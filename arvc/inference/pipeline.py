@@ -128,7 +128,6 @@ class VoiceConverter:
                 )
         self.times.add("load", time.perf_counter() - t0)
 
-
     def _load_model(self, model_path) -> None:
         """Synthesizer, model file, rates and content width of an RVC model (subclasses load other families)."""
         self.synth, self.model = load_synthesizer(model_path, device=self.device)

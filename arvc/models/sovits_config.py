@@ -53,6 +53,8 @@ class SovitsConfig:
 
     ``version`` is "4.1" when the file names a ``speech_encoder`` (4.1 writes it), else "4.0". ``hop_length`` =
     prod(upsample_rates) samples per frame at ``sample_rate`` (e.g. 512 at 44.1 kHz: 86.1 frames/s).
+    ``n_flow_layer``: WaveNet layers of each of the flow's 4 couplings (so-vits' name; default 4).
+    ``unit_interpolate_mode``: how 50 Hz units are stretched to frames (4.1 default "left"; 4.0 "nearest").
     """
 
     sample_rate: int
