@@ -160,7 +160,18 @@ def test_argv_for_refuses_unknown_names():
     with pytest.raises(KeyError, match="nosuch"):
         argv_for("model-merge", {"model_a": "a", "nosuch": 1})
     assert argv_for("download pretrain", {"name": "x", "sample_rate": [40000]}) == [
-        "download", "pretrain", "x", "--sample_rate", "40000"]
+        "download", "pretrain", "--sample_rate", "40000", "--", "x"]
+
+
+def test_argv_for_values_are_never_read_as_options():
+    """Positionals go after ``--``, a flag-like string value is joined to its flag (issue 27)."""
+    from arvc.api.cli import build_parser
+
+    parser = build_parser("download")[0]
+    argv = argv_for("download model", {"url": "--max_size=1", "name": "-h"})
+    args = parser.parse_args(argv[1:])
+    assert (args.url, args.name) == ("--max_size=1", "-h")
+    assert args.max_size == parser.parse_args(["model", "https://x/y.pth"]).max_size  # not set by the URL
 
 
 def test_applio_renames_come_from_the_tables():
