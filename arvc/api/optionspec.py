@@ -175,8 +175,6 @@ class Option:
         spelling never shadows another option's flag."""
         kw = self.argparse_kwargs(config)
         if self.positional:
-            if self.nargs is None and not self.required and self.default is not _UNSET:
-                kw["nargs"] = "?"
             parser.add_argument(self.flags[0], **kw)
             return
         hidden = [other_spelling(f) for f in self.flags if f.startswith("--") and any(c in f[2:] for c in "-_")]
@@ -192,7 +190,8 @@ class Option:
 
 
 class OptionParser(argparse.ArgumentParser):
-    """An argparse parser that checks the table's required options itself (so either spelling satisfies them)."""
+    """An argparse parser that checks the table's required options itself (so either spelling satisfies them) and
+    reports a bad command line in one line (exit code 2), without the usage text."""
 
     def __init__(self, *args, required: tuple[Option, ...] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -204,6 +203,9 @@ class OptionParser(argparse.ArgumentParser):
         if missing:
             self.error("the following arguments are required: " + ", ".join("/".join(o.flags) for o in missing))
         return ns, extra
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from arvc import events
+from arvc.audio.separation import DEFAULT_VOCAL_MODEL
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 
@@ -38,7 +39,7 @@ class CoverRun:
     vocals: str | os.PathLike | None = None
     instrumental: str | os.PathLike | None = None
     index: str | os.PathLike | None = None
-    separator_model: str = "model_bs_roformer_ep_317_sdr_12.9755.ckpt"
+    separator_model: str = DEFAULT_VOCAL_MODEL
     backing_model: str | None = None
     dereverb_model: str | None = None
     separator_dir: str | os.PathLike | None = None
