@@ -160,7 +160,7 @@ def test_argv_for_refuses_unknown_names():
     with pytest.raises(KeyError, match="nosuch"):
         argv_for("model-merge", {"model_a": "a", "nosuch": 1})
     assert argv_for("download pretrain", {"name": "x", "sample_rate": [40000]}) == [
-        "download", "pretrain", "--sample_rate", "40000", "--", "x"]
+        "download", "pretrain", "--sample_rate", "40000", "--", "x"]  # positionals after "--": never an option
 
 
 def test_argv_for_values_are_never_read_as_options():

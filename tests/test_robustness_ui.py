@@ -5,7 +5,6 @@ long-poll routes need the login too."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time

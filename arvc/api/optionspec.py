@@ -33,6 +33,10 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 def other_spelling(flag: str) -> str:
     """``--a_b`` <-> ``--a-b``."""
     body = flag[2:]
@@ -133,9 +137,9 @@ class Option:
         lo, hi = self.range
         if (lo is None or value >= lo) and (hi is None or value <= hi):
             return
-        want = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None
-                else f">= {lo:g}" if lo is not None else f"<= {hi:g}")
-        raise ArvcError(f"{self.flag} must be {want}, got {value:g}")
+        want = (f"between {_num(lo)} and {_num(hi)}" if lo is not None and hi is not None
+                else f">= {_num(lo)}" if lo is not None else f"<= {_num(hi)}")
+        raise ArvcError(f"{self.flag} must be {want}, got {_num(value)}")
 
     def _converter(self) -> Callable[[str], Any]:
         conv: Callable[[str], Any] = self.parse or self.type

@@ -16,6 +16,7 @@ import soxr
 
 from arvc.atomic import atomic_path
 from arvc.audio.sniff import non_audio_kind
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 
 AUDIO_EXTENSIONS = (
@@ -23,7 +24,7 @@ AUDIO_EXTENSIONS = (
     ".alac", ".wma", ".aiff", ".aif", ".webm", ".ac3",
 )
 SAVE_FORMATS = ("wav", "flac", "mp3", "ogg")
-MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
+MP3_RATES = (8000, 11025, 12000, SR_16K, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
 _MAX_CODEC_PADDING = 4096  # samples; a larger gap to the declared length is distrusted metadata, not padding
 _SOUNDFILE_FIRST = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif"}
 
@@ -158,7 +159,8 @@ def save_audio(
     format: str | None = None,
     subtype: str | None = None,
 ) -> Path:
-    """Write mono ``audio`` atomically as wav (PCM_16 unless ``subtype``), flac, mp3 or ogg (vorbis).
+    """Write ``audio`` (N,) mono or (N, C) atomically as wav (PCM_16 unless ``subtype``), flac (PCM_24), mp3 or
+    ogg (vorbis); non-finite samples are refused.
 
     The format is taken from ``format`` or the file suffix. MPEG audio has no 40 kHz mode: an mp3 at a
     rate it lacks is resampled to the next supported one.
@@ -167,10 +169,11 @@ def save_audio(
     fmt = (format or p.suffix.lstrip(".") or "wav").lower()
     if fmt not in SAVE_FORMATS:
         raise ArvcError(f"{p}: cannot write format {fmt!r}; choices: {', '.join(SAVE_FORMATS)}")
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    x = np.asarray(audio, dtype=np.float32)
+    x = x if x.ndim == 2 else x.reshape(-1)
     check_finite_audio(x, p)
     sf_format = {"wav": "WAV", "flac": "FLAC", "mp3": "MP3", "ogg": "OGG"}[fmt]
-    sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_16", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
+    sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_24", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
     if sf_subtype.startswith("PCM"):
         x = np.clip(x, -1.0, 1.0)
     sr = int(sr)

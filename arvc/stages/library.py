@@ -112,6 +112,11 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
         files = [got]
         if zipfile.is_zipfile(got) and not _is_torch_file(got):
             files = safe_extract(got, work / "unpacked", max_size=max_size, where=url)
+            from arvc.library.sovits_voice import add_sovits_voice, find_sovits_folder
+
+            svc_folder = find_sovits_folder(work / "unpacked")
+            if svc_folder is not None:  # a so-vits-svc voice: generator + config.json (+ kmeans, index)
+                return [add_sovits_voice(svc_folder, name=name or Path(got).stem, source_label=url)]
         try:
             found = [identify(f) for f in files]  # raises on a refused pickle
         except ArvcError as e:  # name the entry as the download has it, not our work folder

@@ -70,7 +70,7 @@ def read_text(text: str | None, text_file: str | os.PathLike | None) -> str:
 @events.staged("tts")
 def tts(run: TtsRun) -> TtsResult:
     """Synthesize ``run.text`` with the TTS engine, then convert it with the voice model."""
-    from arvc.inference.pipeline import VoiceConverter
+    from arvc.inference.sovits import open_converter
     from arvc.tts import pick_engine
 
     if not -100 <= run.rate <= 100:
@@ -79,7 +79,7 @@ def tts(run: TtsRun) -> TtsResult:
     cfg = run.config.validate()
     engine = pick_engine(run.engine, run.voice)
     voice = run.voice or engine.default_voice
-    converter = VoiceConverter(run.model, run.index, cfg)
+    converter = open_converter(run.model, run.index, cfg)
     with tempfile.TemporaryDirectory(prefix="arvc-tts-") as tmp:
         speech = Path(run.output_tts) if run.output_tts else Path(tmp) / ("speech.mp3" if engine.name == "edge" else "speech.wav")
         if run.output_tts:

@@ -35,19 +35,27 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(voices))
         return 0
     if args.action == "info":
-        from arvc.formats.summary import describe_model, format_description
+        from arvc.formats.summary import describe_model, describe_sovits, format_description
 
         v = models_dir.read_voice(args.name)
         print(json.dumps(v.to_dict(), indent=2, ensure_ascii=False))
-        print(format_description(describe_model(v.model_path)))
+        described = describe_sovits(v.folder) if v.family == "so-vits-svc" else describe_model(v.model_path)
+        print(format_description(described))
         return 0
     if args.action == "add":
         from pathlib import Path
 
         from arvc.stages.library import add_experiment, add_files
 
+        from arvc.library.sovits_voice import add_sovits_voice, is_sovits_source
+
         src = Path(args.source)
-        v = add_experiment(src, args.name, args.weights) if src.is_dir() else add_files(src, args.index, args.name)
+        if is_sovits_source(src):
+            v = add_sovits_voice(src, name=args.name)
+        elif src.is_dir():
+            v = add_experiment(src, args.name, args.weights)
+        else:
+            v = add_files(src, args.index, args.name)
         print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
     folder = models_dir.voice_dir(args.name)
