@@ -163,6 +163,17 @@ def test_argv_for_refuses_unknown_names():
         "download", "pretrain", "--sample_rate", "40000", "--", "x"]  # positionals after "--": never an option
 
 
+def test_argv_for_values_are_never_read_as_options():
+    """Positionals go after ``--``, a flag-like string value is joined to its flag (issue 27)."""
+    from arvc.api.cli import build_parser
+
+    parser = build_parser("download")[0]
+    argv = argv_for("download model", {"url": "--max_size=1", "name": "-h"})
+    args = parser.parse_args(argv[1:])
+    assert (args.url, args.name) == ("--max_size=1", "-h")
+    assert args.max_size == parser.parse_args(["model", "https://x/y.pth"]).max_size  # not set by the URL
+
+
 def test_applio_renames_come_from_the_tables():
     from arvc.api.applio import MODES, spellings
 

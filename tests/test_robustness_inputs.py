@@ -40,20 +40,31 @@ def test_gpu_bogus_is_one_line_in_extract_and_train(tmp_path, fixtures_dir):
     assert_one_error(run_cli("train", "exp", *env_logs, "--gpu", "bogus", "--from_scratch"), "--gpu")
 
 
-@pytest.mark.parametrize("argv, flag, value", [
-    (["train", "exp", "--num_workers", "-2", "--from_scratch"], "--num_workers", "-2"),
-    (["train", "exp", "--grad_clip", "-1", "--from_scratch"], "--grad_clip", "-1"),
-    (["train", "exp", "--grad_clip", "nan", "--from_scratch"], "--grad_clip", "nan"),
-    (["train", "exp", "--seed", "-5", "--from_scratch"], "--seed", "-5"),
-    (["create-index", "exp", "--seed", "-1"], "--seed", "-1"),
+@pytest.mark.parametrize("argv, needles", [
+    (["train", "exp", "--num_workers", "-2", "--from_scratch"], ("--num_workers", "-2")),
+    (["train", "exp", "--grad_clip", "-1", "--from_scratch"], ("--grad_clip", "-1")),
+    (["train", "exp", "--grad_clip", "nan", "--from_scratch"], ("--grad_clip", "nan")),
+    (["train", "exp", "--seed", "-5", "--from_scratch"], ("--seed", "-5")),
+    (["create-index", "exp", "--seed", "-1"], ("--seed", "-1")),
 ])
-def test_numbers_out_of_range_are_one_line(argv, flag, value, tmp_path):
+def test_numbers_out_of_range_are_one_line(argv, needles, tmp_path):
     logs = tmp_path / "logs"
     make_chunks(logs / "exp", n=2, seconds=1.0)
-    r = run_cli(*argv, "--logs_dir", str(logs))
-    assert_one_error(r, flag)
-    assert value in r.stderr, r.stderr
+    assert_one_error(run_cli(*argv, "--logs_dir", str(logs)), *needles)
     assert not list((logs / "exp").glob("*.index")) and not list((logs / "exp").glob("G_*.pth"))
+
+
+def test_config_ranges_hold_without_the_command_line():
+    """The stage configs check the same numbers (the UI and the Python API do not pass through argparse)."""
+    from arvc.errors import ArvcError
+    from arvc.stages.config import CreateIndexConfig
+    from arvc.training.config import TrainConfig
+
+    for bad in ({"num_workers": -2}, {"grad_clip": -1.0}, {"grad_clip": float("nan")}, {"seed": -5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TrainConfig(model_name="exp", **bad)
+    with pytest.raises(ArvcError, match="--seed -1"):
+        CreateIndexConfig(model_name="exp", seed=-1)
 
 
 @pytest.mark.parametrize("stage", ["preprocess", "extract", "create-index", "train"])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import math
 import os
 import re
 from collections import OrderedDict
@@ -42,8 +41,8 @@ from arvc.errors import ArvcError
 from arvc.formats.finite import check_finite
 from arvc.formats.naming import to_legacy_names
 from arvc.formats.safe_load import safe_torch_load
-from arvc.formats.state_fit import assign_state, fit_shapes, fit_state
-from arvc.models.config import MAX_PARAMS, ModelConfig, check_hop
+from arvc.formats.state_fit import assign_state, fit_state
+from arvc.models.config import ModelConfig, check_hop, check_size
 from arvc.models.synthesizer import Synthesizer
 
 if TYPE_CHECKING:
@@ -315,33 +314,16 @@ def read_model(path: str | os.PathLike) -> ModelFile:
 def load_synthesizer(path: str | os.PathLike, device: Any = "cpu") -> "tuple[Synthesizer, ModelFile]":
     """Build the synthesizer a model file describes and load its weights (fp16 -> fp32, eval, no ``enc_q``)."""
     model = read_model(path)
-    check_weights_fit(model.config, model.weights, str(path))
-    net = build_synthesizer(model.config)
+    net = build_synthesizer(model.config, source=f"model {path}")
     load_weights_into(net, model.weights, source=str(path))
     net = net.float().eval().to(device)
     return net, model
 
 
-def check_weights_fit(config: "ModelConfig", weights: Mapping[str, "torch.Tensor"], source: str) -> int:
-    """Before allocating: the architecture ``config`` describes, built on the ``meta`` device (no memory), must
-    hold at most :data:`MAX_PARAMS` parameters and have exactly the file's tensor names and shapes. Returns the
-    parameter count; ArvcError naming the first differing tensor."""
-    import torch
-
-    with torch.device("meta"):
-        shapes = {k: tuple(v.shape) for k, v in build_synthesizer(config).state_dict().items()}
-    n = sum(math.prod(s) for s in shapes.values())
-    if n > MAX_PARAMS:
-        raise ArvcError(f"{source}: its config describes {n:,} parameters, more than the limit of {MAX_PARAMS:,}")
-    fit = fit_shapes(weights, shapes)
-    if not fit.ok:
-        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: "
-                        f"{fit.summary(' from the config')}")
-    return n
-
-
-def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
-    """An inference synthesizer (no posterior encoder ``enc_q``) for ``config``."""
+def build_synthesizer(config: "ModelConfig", source: str = "model config") -> "Synthesizer":
+    """An inference synthesizer (no posterior encoder ``enc_q``) for ``config``; refused (ArvcError naming
+    ``source``) before anything is allocated when the config describes more than ``MAX_PARAMS`` parameters."""
+    check_size(config, source)
     try:
         net = Synthesizer(config, with_posterior=False)
     except TypeError:
