@@ -11,9 +11,9 @@ from typing import Callable
 
 from arvc.errors import ArvcError
 from arvc.inference.audio_devices import DeviceChoices, device_choices, resolve_device
-from arvc.inference.realtime_config import RealtimeConfig, StreamStats
+from arvc.inference.realtime_config import RealtimeConfig, StatsSnapshot, StreamStats
 
-__all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "realtime"]
+__all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "open_converter", "realtime"]
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,9 @@ class RealtimeRun:
     """One ``arvc realtime`` call. ``simulate=(input, output)`` streams a file instead of the devices;
     ``pace`` is ``realtime`` (a clock plays the device) or ``fast``; ``seconds`` stops a live run (None = Ctrl-C).
     Setting ``stop`` (from another thread) ends the run cleanly, as Ctrl-C does; ``on_report`` gets the live
-    :class:`StreamStats` every ``report_every`` seconds (take ``stats.snapshot()`` to keep the figures)."""
+    :class:`StreamStats` every ``report_every`` seconds (take ``stats.snapshot()`` to keep the figures).
+    ``connect`` (a ``ws://.../api/ws-audio`` URL) converts on a remote ``arvc ui`` server instead (simulate
+    only; ``model``/``index`` are the server's, ``connect_auth`` its ``user:password``)."""
 
     model: str | os.PathLike
     index: str | os.PathLike | None = None
@@ -37,6 +39,8 @@ class RealtimeRun:
     on_start: Callable[[str], None] | None = None
     on_report: Callable[[StreamStats], None] | None = None
     stop: threading.Event | None = None
+    connect: str | None = None
+    connect_auth: str | None = None
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -50,7 +54,10 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
     return line
 
 
-def _converter(run: RealtimeRun):
+def open_converter(run: RealtimeRun):
+    """The :class:`~arvc.inference.realtime.BlockConverter` of ``run``: loads the model (call on the thread that
+    will convert, see :class:`~arvc.inference.realtime_stream.StreamRunner`). The web UI's WebSocket sessions
+    drive it block by block."""
     from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
 
@@ -63,9 +70,14 @@ def check(run: RealtimeRun) -> None:
     run.config.validate()
     if run.pace not in ("realtime", "fast"):
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
-    if not os.path.isfile(run.model):
+    if run.connect:
+        if not run.connect.startswith(("ws://", "wss://")):
+            raise ArvcError(f"--connect {run.connect}: expected a ws:// or wss:// URL (ws://host:7865/api/ws-audio)")
+        if not run.simulate:
+            raise ArvcError("--connect streams a file: give --simulate IN OUT (live devices stay local)")
+    elif not os.path.isfile(run.model):
         raise ArvcError(f"{run.model}: model file not found")
-    if run.index and not os.path.isfile(run.index):
+    if run.index and not run.connect and not os.path.isfile(run.index):
         raise ArvcError(f"{run.index}: index file not found")
     if run.simulate:
         if not os.path.isfile(run.simulate[0]):
@@ -75,13 +87,15 @@ def check(run: RealtimeRun) -> None:
         resolve_device(run.output_device, "output")
 
 
-def realtime(run: RealtimeRun) -> StreamStats:
+def realtime(run: RealtimeRun) -> StreamStats | StatsSnapshot:
     """Run the block loop until the file ends (simulate), ``seconds`` pass, ``stop`` is set or Ctrl-C;
     returns the stats.
 
     Ctrl-C (or ``stop``) ends the stream cleanly and still returns the stats.
     """
     check(run)
+    if run.connect:
+        return _remote(run)
     if run.simulate:
         return _simulate(run)
     return _live(run)
@@ -92,7 +106,7 @@ def _simulate(run: RealtimeRun) -> StreamStats:
     from arvc.inference.realtime_stream import simulate
 
     src, dst = run.simulate
-    conv = _converter(run)
+    conv = open_converter(run)
     audio = load_audio(src, conv.cfg.sample_rate)
     if run.on_start:
         run.on_start(latency_line(run.config, conv.resampling_ms))
@@ -109,13 +123,41 @@ def _simulate(run: RealtimeRun) -> StreamStats:
     return result.stats
 
 
+def _remote(run: RealtimeRun) -> StatsSnapshot:
+    """``--connect``: the file through a remote server's ``/api/ws-audio``; the server's statistics."""
+    import dataclasses
+
+    from arvc.audio.io import load_audio, save_audio
+    from arvc.inference.ws_client import stream
+    from arvc.inference.ws_protocol import CLIENT_OPTIONS, STREAM_RATE
+
+    src, dst = run.simulate
+    cfg = run.config
+    rate = cfg.sample_rate or STREAM_RATE
+    flat = {**dataclasses.asdict(cfg.inference), **{f: getattr(cfg, f) for f in ("block_ms", "context_ms",
+            "crossfade_ms", "silence_db", "noise_gate_db")}}
+    names = {"pitch": "pitch", "speaker_id": "speaker_id"}
+    options = {k: flat[names.get(k, k)] for k in CLIENT_OPTIONS if names.get(k, k) in flat and k != "sample_rate"}
+    options = {k: v for k, v in options.items() if v is not None}
+    audio = load_audio(src, rate)
+    result = stream(run.connect, str(run.model), audio, index=str(run.index) if run.index else None, options=options,
+                    sample_rate=rate, auth=run.connect_auth, pace=run.pace)
+    if run.on_start:
+        r = result.ready
+        run.on_start(latency_line(cfg, r.get("resampling_ms", 0.0)) + f"; network round trip "
+                     f"{sorted(result.rtt_ms)[len(result.rtt_ms) // 2]:.1f} ms (median of {len(result.rtt_ms)} pings)")
+    save_audio(dst, result.output, result.sample_rate)
+    s = result.stats
+    return StatsSnapshot(**{f.name: s.get(f.name, 0) for f in dataclasses.fields(StatsSnapshot)})
+
+
 def _live(run: RealtimeRun) -> StreamStats:
     from arvc.inference.audio_devices import open_stream
     from arvc.inference.realtime_stream import StreamRunner
 
     if not run.config.sample_rate:
         run.config.sample_rate = 48000
-    conv = _converter(run)  # device problems were reported by check() before the model loads
+    conv = open_converter(run)  # device problems were reported by check() before the model loads
     conv.warm_up()  # logs when a block cannot keep up
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from arvc.ui.app import ASSETS, UIContext, build_app
 from arvc.ui.jobs import JobManager
+from arvc.ui.ws_audio import for_ui
 
 
 def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str]] | None = None,
@@ -22,6 +23,7 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
         demo.queue(default_concurrency_limit=4).launch(
             server_name=host, server_port=port, auth=logins or None, share=share, favicon_path=ASSETS / "favicon.png",
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
+            app_kwargs={"routes": [for_ui(ctx).route()]},  # /api/ws-audio: realtime from the browser
         )
     finally:
         ctx.realtime.stop(timeout=10.0)

@@ -31,7 +31,8 @@ def run_from_args(args: argparse.Namespace, **callbacks):
     return RealtimeRun(model=args.model, index=args.index, config=cfg,
                        simulate=tuple(args.simulate) if args.simulate else None, pace=args.pace,
                        input_device=args.input_device, output_device=args.output_device, seconds=args.seconds,
-                       report_every=args.report_every, **callbacks)
+                       report_every=args.report_every, connect=args.connect, connect_auth=args.connect_auth,
+                       **callbacks)
 
 
 def run(args: argparse.Namespace) -> int:
