@@ -70,7 +70,8 @@ def _connect(url: str, auth: str | None, timeout: float):
 
 
 def _text(ws, timeout: float, on_binary: Callable[[bytes], None] | None = None) -> dict:
-    """The next text message (binary ones go to ``on_binary``); an ``error`` with fatal set raises."""
+    """The next text message (binary ones go to ``on_binary``); an ``error`` raises (this client sends nothing
+    the server should refuse, so any error means the result would be incomplete)."""
     while True:
         msg = ws.recv(timeout=timeout)
         if isinstance(msg, bytes):
@@ -78,8 +79,6 @@ def _text(ws, timeout: float, on_binary: Callable[[bytes], None] | None = None) 
                 on_binary(msg)
             continue
         d = json.loads(msg)
-        if d.get("type") == "error" and d.get("fatal"):
-            raise ArvcError(f"server: {d.get('message')}")
         if d.get("type") == "error":
             raise ArvcError(f"server: {d.get('message')}")
         return d
@@ -96,33 +95,31 @@ def stream(url: str, model: str, audio: np.ndarray, *, index: str | None = None,
 
     x = np.asarray(audio, dtype=np.float32).reshape(-1)
     t_start = time.perf_counter()
-    ws = _connect(url, auth, timeout)
     try:
-        ws.send(json.dumps({"type": "settings", "protocol": "arvc", "version": wp.VERSION, "model": model,
-                            "index": index, "options": {**(options or {}), "sample_rate": sample_rate}}))
-        ready = _text(ws, timeout)
-        while ready.get("type") != "ready":
+        with _connect(url, auth, timeout) as ws:
+            ws.send(json.dumps({"type": "settings", "protocol": "arvc", "version": wp.VERSION, "model": model,
+                                "index": index, "options": {**(options or {}), "sample_rate": sample_rate}}))
             ready = _text(ws, timeout)
-        rtt = []
-        for k in range(pings):
-            t0 = time.perf_counter()
-            ws.send(json.dumps({"type": "ping", "t": k}))
-            _text(ws, timeout)
-            rtt.append(1000 * (time.perf_counter() - t0))
-        parts: list[bytes] = []
-        stats = _send_all(ws, x, int(ready["block_samples"]), sample_rate, pace, window, timeout, parts.append)
-        ws.send(json.dumps({"type": "flush"}))
-        stats = _text(ws, timeout, parts.append)
-        while stats.get("type") != "flushed":
+            while ready.get("type") != "ready":
+                ready = _text(ws, timeout)
+            rtt = []
+            for k in range(pings):
+                t0 = time.perf_counter()
+                ws.send(json.dumps({"type": "ping", "t": k}))
+                _text(ws, timeout)
+                rtt.append(1000 * (time.perf_counter() - t0))
+            parts: list[bytes] = []
+            stats = _send_all(ws, x, int(ready["block_samples"]), sample_rate, pace, window, timeout, parts.append)
+            ws.send(json.dumps({"type": "flush"}))
             stats = _text(ws, timeout, parts.append)
+            while stats.get("type") != "flushed":
+                stats = _text(ws, timeout, parts.append)
     except ConnectionClosed as e:
         raise ArvcError(f"{url}: the server closed the connection ({e.rcvd.reason if e.rcvd else 'no reason'})") from None
     except TimeoutError:
         raise ArvcError(f"{url}: no answer in {timeout:.0f} s") from None
-    finally:
-        ws.close()
     y = np.frombuffer(b"".join(parts), dtype="<f4").astype(np.float32)
-    delay = int(ready["delay_samples"])
+    delay = int(stats.get("delay_samples", ready["delay_samples"]))
     return RemoteResult(y[delay : delay + len(x)], sample_rate, ready, stats, rtt, time.perf_counter() - t_start)
 
 

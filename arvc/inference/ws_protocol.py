@@ -8,8 +8,9 @@ Two dialects share the endpoint; the first text message picks one.
 ``index_path``, ``f0_method``, ``f0_up_key``, ``index_rate``, ``protect``, ``volume_envelope``, ``sid``,
 ``silent_threshold``, ``embedder_model``, ``embedder_model_custom``, ``input_audio_gain``, ...). Then binary
 messages of float32 mono 48 kHz samples, ``chunk_size × 128`` each; for every one the server sends a text
-``{"type": "latency", "value": compute_ms, "volume": input_rms}`` and the converted block (float32, the same
-length) as binary. Settings arvc has no counterpart for (VAD, autotune, effects, ...) are listed once in a
+``{"type": "latency", "value": compute_ms, "volume": input_rms, "offset_samples": n}`` (the last field is
+arvc's: how far the reply stream is behind the input) and the converted block (float32, the same length) as
+binary. Settings arvc has no counterpart for (VAD, autotune, effects, ...) are listed once in a
 ``{"type": "warning"}`` message and ignored.
 
 **arvc's own** (version :data:`VERSION`)::
@@ -21,7 +22,8 @@ length) as binary. Settings arvc has no counterpart for (VAD, autotune, effects,
     -> binary float32 mono at sample_rate, any length up to ``max_message_seconds``
     <- binary converted float32 (whatever the block loop completed: 0, 1 or more blocks), then
        {"type": "stats", "seq": n, "in_samples": .., "out_samples": .., "compute_ms": .., "p50_ms": ..,
-        "p95_ms": .., "blocks": .., "silent": .., "late": .., "underruns": .., "dropped": ..}
+        "p95_ms": .., "blocks": .., "silent": .., "late": .., "underruns": .., "dropped": .., "delay_samples": ..}
+       (delay_samples: how far the output stream is behind the input; final after the first block)
     -> {"type": "ping", "t": any}        <- {"type": "pong", "t": any}     (network round trip)
     -> {"type": "flush"}                 <- binary (the tail still in the loop), {"type": "flushed", ...stats}
     <- {"type": "error", "message": "...", "fatal": false}   (fatal: the server closes the connection next)

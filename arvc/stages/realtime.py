@@ -136,9 +136,7 @@ def _remote(run: RealtimeRun) -> StatsSnapshot:
     rate = cfg.sample_rate or STREAM_RATE
     flat = {**dataclasses.asdict(cfg.inference), **{f: getattr(cfg, f) for f in ("block_ms", "context_ms",
             "crossfade_ms", "silence_db", "noise_gate_db")}}
-    names = {"pitch": "pitch", "speaker_id": "speaker_id"}
-    options = {k: flat[names.get(k, k)] for k in CLIENT_OPTIONS if names.get(k, k) in flat and k != "sample_rate"}
-    options = {k: v for k, v in options.items() if v is not None}
+    options = {k: flat[k] for k in CLIENT_OPTIONS if flat.get(k) is not None and k != "sample_rate"}
     audio = load_audio(src, rate)
     result = stream(run.connect, str(run.model), audio, index=str(run.index) if run.index else None, options=options,
                     sample_rate=rate, auth=run.connect_auth, pace=run.pace)

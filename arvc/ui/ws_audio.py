@@ -178,6 +178,7 @@ class _Worker:
             conv.warm_up()
             self.conv = conv
             if not self.stop_event.is_set():
+                self.ready.set()  # before the client hears of it
                 self.emit(json.dumps({
                     "type": "ready", "version": wp.VERSION, "dialect": self.settings.dialect,
                     "sample_rate": conv.cfg.sample_rate, "block_samples": conv.b16 * conv.cfg.sample_rate // 16000,
@@ -185,7 +186,6 @@ class _Worker:
                     "resampling_ms": round(conv.resampling_ms, 2), "lead_samples": self._lead(conv),
                     "warm_block_ms": round(1000 * (conv.warm_block_seconds or 0.0), 2),
                     "warnings": [w for w in [*self.settings.warnings, conv.budget_warning()] if w]}))
-                self.ready.set()
                 self._loop(conv)
         except ArvcError as e:
             self.emit(wp.error(str(e), fatal=True))
@@ -217,7 +217,7 @@ class _Worker:
             if kind == "flush":
                 y = conv.flush()
                 self.emit(y.astype("<f4").tobytes())
-                self.emit(_stats(conv, "flushed", out_samples=len(y)))
+                self.emit(_stats(conv, "flushed", out_samples=len(y), delay_samples=conv.delay_samples))
                 continue
             with self.lock:
                 self.queued -= len(x)
@@ -231,7 +231,8 @@ class _Worker:
                 if len(y):
                     self.emit(y.astype("<f4").tobytes())
                 self.emit(_stats(conv, "stats", seq=seq, in_samples=len(x), out_samples=len(y),
-                                 compute_ms=round(ms, 2), queue_samples=self.queued))
+                                 compute_ms=round(ms, 2), queue_samples=self.queued,
+                                 delay_samples=conv.delay_samples))
 
     def _applio_reply(self, conv, fifo: np.ndarray, y: np.ndarray, x: np.ndarray, ms: float) -> np.ndarray:
         fifo = np.concatenate([fifo, y])
@@ -241,7 +242,8 @@ class _Worker:
             conv.stats.underruns += 1
             out = np.concatenate([out, np.zeros(n - len(out), np.float32)])
         volume = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if n else 0.0
-        self.emit(json.dumps({"type": "latency", "value": round(ms, 3), "volume": volume}))
+        self.emit(json.dumps({"type": "latency", "value": round(ms, 3), "volume": volume,
+                              "offset_samples": self._lead(conv) + conv.delay_samples}))
         self.emit(out.astype("<f4").tobytes())
         return fifo[n:]
 
