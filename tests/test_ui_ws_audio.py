@@ -17,7 +17,7 @@ import soundfile as sf
 
 from arvc.api.cli import main as cli_main
 from arvc.errors import ArvcError
-from arvc.inference import ws_protocol as wp
+from arvc.api import ws_protocol as wp
 from arvc.ui.ws_audio import resolve_voice
 
 AUTH = "alice:s3cret-pw"
@@ -136,7 +136,7 @@ def _dist(a: np.ndarray, b: np.ndarray, sr: int = 48000) -> float:
 
 
 def _cookie(served) -> str:
-    from arvc.inference.ws_client import login_cookie
+    from arvc.api.ws_client import login_cookie
 
     return login_cookie(served["ws"], *AUTH.split(":"))
 
@@ -235,7 +235,7 @@ def _malformed(k: int, n_big: int):
 def test_malformed_messages_leave_the_server_serving(served, tmp_path):
     from websockets.sync.client import connect
 
-    from arvc.inference.ws_client import stream
+    from arvc.api.ws_client import stream
 
     cookie = {"Cookie": _cookie(served)}
     # bad first messages, each on its own connection: an error each, nothing loaded

@@ -91,11 +91,6 @@ class StatsSnapshot:
     underruns: int
     dropped: int
 
-    def summary(self) -> str:
-        return (f"blocks {self.blocks} ({self.silent} silent), compute p50 {self.p50_ms:.0f} ms p95 {self.p95_ms:.0f} ms "
-                f"max {self.max_ms:.0f} ms of {self.block_ms:.0f} ms, late {self.late}, underruns {self.underruns}"
-                + (f", dropped {self.dropped}" if self.dropped else ""))
-
 
 @dataclass
 class StreamStats:
@@ -126,4 +121,7 @@ class StreamStats:
                              underruns=self.underruns, dropped=self.dropped)
 
     def summary(self) -> str:
-        return self.snapshot().summary()
+        s = self.snapshot()
+        return (f"blocks {s.blocks} ({s.silent} silent), compute p50 {s.p50_ms:.0f} ms p95 {s.p95_ms:.0f} ms "
+                f"max {s.max_ms:.0f} ms of {s.block_ms:.0f} ms, late {s.late}, underruns {s.underruns}"
+                + (f", dropped {s.dropped}" if s.dropped else ""))

@@ -11,7 +11,7 @@ from typing import Callable
 
 from arvc.errors import ArvcError
 from arvc.inference.audio_devices import DeviceChoices, device_choices, resolve_device
-from arvc.inference.realtime_config import RealtimeConfig, StatsSnapshot, StreamStats
+from arvc.inference.realtime_config import RealtimeConfig, StreamStats
 
 __all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "open_converter", "realtime"]
 
@@ -23,9 +23,7 @@ class RealtimeRun:
     """One ``arvc realtime`` call. ``simulate=(input, output)`` streams a file instead of the devices;
     ``pace`` is ``realtime`` (a clock plays the device) or ``fast``; ``seconds`` stops a live run (None = Ctrl-C).
     Setting ``stop`` (from another thread) ends the run cleanly, as Ctrl-C does; ``on_report`` gets the live
-    :class:`StreamStats` every ``report_every`` seconds (take ``stats.snapshot()`` to keep the figures).
-    ``connect`` (a ``ws://.../api/ws-audio`` URL) converts on a remote ``arvc ui`` server instead (simulate
-    only; ``model``/``index`` are the server's, ``connect_auth`` its ``user:password``)."""
+    :class:`StreamStats` every ``report_every`` seconds (take ``stats.snapshot()`` to keep the figures)."""
 
     model: str | os.PathLike
     index: str | os.PathLike | None = None
@@ -39,8 +37,6 @@ class RealtimeRun:
     on_start: Callable[[str], None] | None = None
     on_report: Callable[[StreamStats], None] | None = None
     stop: threading.Event | None = None
-    connect: str | None = None
-    connect_auth: str | None = None
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -57,7 +53,7 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
 def open_converter(run: RealtimeRun):
     """The :class:`~arvc.inference.realtime.BlockConverter` of ``run``: loads the model (call on the thread that
     will convert, see :class:`~arvc.inference.realtime_stream.StreamRunner`). The web UI's WebSocket sessions
-    drive it block by block."""
+    (:mod:`arvc.ui.ws_audio`) drive it block by block."""
     from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
 
@@ -70,14 +66,9 @@ def check(run: RealtimeRun) -> None:
     run.config.validate()
     if run.pace not in ("realtime", "fast"):
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
-    if run.connect:
-        if not run.connect.startswith(("ws://", "wss://")):
-            raise ArvcError(f"--connect {run.connect}: expected a ws:// or wss:// URL (ws://host:7865/api/ws-audio)")
-        if not run.simulate:
-            raise ArvcError("--connect streams a file: give --simulate IN OUT (live devices stay local)")
-    elif not os.path.isfile(run.model):
+    if not os.path.isfile(run.model):
         raise ArvcError(f"{run.model}: model file not found")
-    if run.index and not run.connect and not os.path.isfile(run.index):
+    if run.index and not os.path.isfile(run.index):
         raise ArvcError(f"{run.index}: index file not found")
     if run.simulate:
         if not os.path.isfile(run.simulate[0]):
@@ -87,15 +78,13 @@ def check(run: RealtimeRun) -> None:
         resolve_device(run.output_device, "output")
 
 
-def realtime(run: RealtimeRun) -> StreamStats | StatsSnapshot:
+def realtime(run: RealtimeRun) -> StreamStats:
     """Run the block loop until the file ends (simulate), ``seconds`` pass, ``stop`` is set or Ctrl-C;
     returns the stats.
 
     Ctrl-C (or ``stop``) ends the stream cleanly and still returns the stats.
     """
     check(run)
-    if run.connect:
-        return _remote(run)
     if run.simulate:
         return _simulate(run)
     return _live(run)
@@ -121,32 +110,6 @@ def _simulate(run: RealtimeRun) -> StreamStats:
         return result.stats
     save_audio(dst, result.output, result.sample_rate)
     return result.stats
-
-
-def _remote(run: RealtimeRun) -> StatsSnapshot:
-    """``--connect``: the file through a remote server's ``/api/ws-audio``; the server's statistics."""
-    import dataclasses
-
-    from arvc.audio.io import load_audio, save_audio
-    from arvc.inference.ws_client import stream
-    from arvc.inference.ws_protocol import CLIENT_OPTIONS, STREAM_RATE
-
-    src, dst = run.simulate
-    cfg = run.config
-    rate = cfg.sample_rate or STREAM_RATE
-    flat = {**dataclasses.asdict(cfg.inference), **{f: getattr(cfg, f) for f in ("block_ms", "context_ms",
-            "crossfade_ms", "silence_db", "noise_gate_db")}}
-    options = {k: flat[k] for k in CLIENT_OPTIONS if flat.get(k) is not None and k != "sample_rate"}
-    audio = load_audio(src, rate)
-    result = stream(run.connect, str(run.model), audio, index=str(run.index) if run.index else None, options=options,
-                    sample_rate=rate, auth=run.connect_auth, pace=run.pace)
-    if run.on_start:
-        r = result.ready
-        run.on_start(latency_line(cfg, r.get("resampling_ms", 0.0)) + f"; network round trip "
-                     f"{sorted(result.rtt_ms)[len(result.rtt_ms) // 2]:.1f} ms (median of {len(result.rtt_ms)} pings)")
-    save_audio(dst, result.output, result.sample_rate)
-    s = result.stats
-    return StatsSnapshot(**{f.name: s.get(f.name, 0) for f in dataclasses.fields(StatsSnapshot)})
 
 
 def _live(run: RealtimeRun) -> StreamStats:

@@ -1,6 +1,6 @@
 """``/api/ws-audio`` on the web UI's server: realtime conversion of a client's audio over a WebSocket.
 
-The message format (Applio's and arvc's own) is :mod:`arvc.inference.ws_protocol`. Each connection is one
+The message format (Applio's and arvc's own) is :mod:`arvc.api.ws_protocol`. Each connection is one
 session: its own :class:`~arvc.inference.realtime.BlockConverter` (the same block loop as ``arvc realtime``),
 loaded and run on one thread of its own (torch's thread pool belongs to the thread that first used it, see
 :class:`~arvc.inference.realtime_stream.StreamRunner`), while the event loop only receives, checks and sends.
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from arvc.errors import ArvcError
-from arvc.inference import ws_protocol as wp
+from arvc.api import ws_protocol as wp
 
 log = logging.getLogger(__name__)
 _CLOSE = object()  # worker -> sender: close the connection

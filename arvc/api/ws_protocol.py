@@ -1,5 +1,5 @@
 """The realtime WebSocket protocol of ``/api/ws-audio`` (server: :mod:`arvc.ui.ws_audio`, client:
-:mod:`arvc.inference.ws_client`), torch-free.
+:mod:`arvc.api.ws_client`), torch-free.
 
 Two dialects share the endpoint; the first text message picks one.
 

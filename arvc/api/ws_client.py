@@ -1,4 +1,4 @@
-"""A client of ``/api/ws-audio`` (:mod:`arvc.inference.ws_protocol`, arvc's dialect): stream audio through a
+"""A client of ``/api/ws-audio`` (:mod:`arvc.api.ws_protocol`, arvc's dialect): stream audio through a
 remote ``arvc ui`` server and collect the converted stream (``arvc realtime --connect URL --simulate IN OUT``).
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from arvc.errors import ArvcError
-from arvc.inference import ws_protocol as wp
+from arvc.api import ws_protocol as wp
 
 
 @dataclass
