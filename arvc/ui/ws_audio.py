@@ -204,7 +204,12 @@ class _Worker:
         return conv.b16 * conv.cfg.sample_rate // 16000 + conv.cfg.sample_rate // 50 if self.settings.applio_block else 0
 
     def _loop(self, conv) -> None:
+        """Input is fed to the loop in whole blocks of the stream, as ``--simulate`` feeds it: the block grid
+        (where each block starts in the input) then does not depend on the client's message sizes, and a block
+        is still converted as soon as its last sample arrives."""
         fifo = np.zeros(self._lead(conv), np.float32)
+        io_block = conv.b16 * conv.cfg.sample_rate // 16000
+        acc = np.zeros(0, np.float32)
         seq = 0
         while not self.stop_event.is_set():
             try:
@@ -215,7 +220,8 @@ class _Worker:
                 return
             kind, x = item
             if kind == "flush":
-                y = conv.flush()
+                y = np.concatenate([conv.process(acc), conv.flush()])
+                acc = np.zeros(0, np.float32)
                 self.emit(y.astype("<f4").tobytes())
                 self.emit(_stats(conv, "flushed", out_samples=len(y), delay_samples=conv.delay_samples))
                 continue
@@ -223,7 +229,10 @@ class _Worker:
                 self.queued -= len(x)
             seq += 1
             t0 = time.perf_counter()
-            y = conv.process(x * self.settings.input_gain if self.settings.input_gain != 1.0 else x)
+            acc = np.concatenate([acc, x * self.settings.input_gain if self.settings.input_gain != 1.0 else x])
+            whole = len(acc) // io_block * io_block
+            y = conv.process(acc[:whole]) if whole else np.zeros(0, np.float32)
+            acc = acc[whole:]
             ms = 1000 * (time.perf_counter() - t0)
             if self.settings.applio_block:
                 fifo = self._applio_reply(conv, fifo, y, x, ms)

@@ -27,12 +27,23 @@ class ArvcCapture extends AudioWorkletProcessor {
 class ArvcPlayback extends AudioWorkletProcessor {
   constructor(o) {
     super(); this.rs = new Linear(o.processorOptions.rate / sampleRate); this.prebuffer = o.processorOptions.prebuffer;
-    this.q = []; this.head = 0; this.avail = 0; this.playing = false; this.underruns = 0; this.frames = 0;
+    this.cap = o.processorOptions.cap;  // more buffered than this: skip the oldest (latency must not creep up)
+    this.q = []; this.head = 0; this.avail = 0; this.playing = false; this.underruns = 0; this.skipped = 0;
+    this.frames = 0;
     this.port.onmessage = (e) => {
       if (e.data === 'reset') { this.q = []; this.head = 0; this.avail = 0; this.playing = false; return; }
       const out = []; this.rs.feed(e.data, (v) => out.push(v));
       const a = Float32Array.from(out); this.q.push(a); this.avail += a.length;
+      if (this.avail > this.cap) this.skip(this.avail - this.prebuffer - (this.cap - this.prebuffer) / 2);
     };
+  }
+  skip(n) {
+    this.skipped += n;
+    while (n > 0 && this.q.length) {
+      const k = Math.min(n, this.q[0].length - this.head);
+      this.head += k; this.avail -= k; n -= k;
+      if (this.head === this.q[0].length) { this.q.shift(); this.head = 0; }
+    }
   }
   process(_, outputs) {
     const out = outputs[0][0];
@@ -48,7 +59,8 @@ class ArvcPlayback extends AudioWorkletProcessor {
     out.fill(0, i);
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
     if ((this.frames += out.length) >= sampleRate / 10) {
-      this.frames = 0; this.port.postMessage({ buffered: this.avail / sampleRate, underruns: this.underruns });
+      this.frames = 0;
+      this.port.postMessage({ buffered: this.avail / sampleRate, underruns: this.underruns, skipped: this.skipped / sampleRate });
     }
     return true;
   }
@@ -66,7 +78,8 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
   function show() {
     const r = S.ready, st = S.stats, el = $('arvc-mic-status');
     if (!el) return;
-    const state = S.error ? 'error: ' + S.error : !S.ws ? 'stopped' : r ? 'streaming' : 'connecting / loading the model ...';
+    const state = S.error ? 'error: ' + S.error : !S.ws ? 'stopped' : S.stopping ? 'stopping (the last blocks) ...'
+      : r ? 'streaming' : 'connecting / loading the model ...';
     let html = `<b>${state}</b>`;
     if (r) {
       const device = S.ctx ? 1000 * ((S.ctx.baseLatency || 0) + (S.ctx.outputLatency || 0)) : 0;
@@ -84,10 +97,11 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
         `(${st.silent} silent), late ${st.late}</div>` +
         `<div id="arvc-mic-underruns" data-playback="${S.play.underruns}" data-server="${st.underruns}" ` +
         `data-dropped="${st.dropped}">underruns: playback ${S.play.underruns}, server ${st.underruns}; ` +
-        `dropped ${st.dropped}</div>`;
+        `skipped to catch up ${(S.play.skipped || 0).toFixed(1)} s; dropped ${st.dropped}</div>`;
     }
-    html += `<div id="arvc-mic-recorded" data-seconds="${(S.recorded / RATE).toFixed(2)}">recorded ` +
-      `${(S.recorded / RATE).toFixed(1)} s</div>`;
+    html += `<div id="arvc-mic-recorded" data-seconds="${(S.recorded / RATE).toFixed(2)}" ` +
+      `data-sent="${(S.sent / RATE).toFixed(3)}" data-delay="${S.delay || 0}">recorded ` +
+      `${(S.recorded / RATE).toFixed(1)} s of ${(S.sent / RATE).toFixed(1)} s sent</div>`;
     el.innerHTML = html;
   }
 
@@ -114,12 +128,16 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
     const url = URL.createObjectURL(new Blob([WORKLETS], { type: 'application/javascript' }));
     await S.ctx.audioWorklet.addModule(url);
     const prebuffer = Math.round(S.ctx.sampleRate * Math.max(S.headroom, 20) / 1000);
+    const cap = prebuffer + Math.round(2 * S.ready.block_samples * S.ctx.sampleRate / RATE);
     S.capture = new AudioWorkletNode(S.ctx, 'arvc-capture', { processorOptions: { rate: RATE, chunk: CHUNK } });
     S.playback = new AudioWorkletNode(S.ctx, 'arvc-playback', { numberOfInputs: 0, outputChannelCount: [2],
-                                      processorOptions: { rate: RATE, prebuffer } });
+                                      processorOptions: { rate: RATE, prebuffer, cap } });
     S.playback.port.onmessage = (e) => { S.play = e.data; };
     S.capture.port.onmessage = (e) => {
-      if (S.ws && S.ws.readyState === WebSocket.OPEN) { S.ws.send(e.data.buffer); S.sent += e.data.length; }
+      if (S.ws && S.ws.readyState === WebSocket.OPEN) {
+        if (S.sent < RATE * 3600) S.inRec.push(e.data.slice());
+        S.ws.send(e.data.buffer); S.sent += e.data.length;
+      }
     };
     S.ctx.createMediaStreamSource(S.stream).connect(S.capture);
     S.playback.connect(S.ctx.destination);
@@ -133,7 +151,8 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
       openAudio().catch((e) => { S.error = 'microphone: ' + e.message; stop(); });
     } else if (m.type === 'stats' || m.type === 'flushed') {
       S.stats = m; S.delay = m.delay_samples;
-      S.behind = 1000 * (S.sent - (S.received - m.delay_samples)) / RATE;
+      if (m.type === 'stats') S.behind = 1000 * (S.sent - (S.received - m.delay_samples)) / RATE;
+      if (m.type === 'flushed' && S.onflushed) S.onflushed();
     } else if (m.type === 'pong') {
       S.rtt.push(performance.now() - m.t); if (S.rtt.length > 30) S.rtt.shift();
     } else if (m.type === 'error') {
@@ -145,12 +164,14 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
     const y = new Float32Array(buf);
     S.received += y.length;
     if (S.recorded < RATE * 3600) { S.rec.push(y); S.recorded += y.length; }
-    if (S.playback && ($('arvc-mic-monitor') || { checked: true }).checked) S.playback.port.postMessage(y, [y.buffer]);
+    if (S.playback && ($('arvc-mic-monitor') || { checked: true }).checked) {
+      const c = y.slice(); S.playback.port.postMessage(c, [c.buffer]);  // y stays in the recording
+    }
   }
 
   function start(model, index, options) {
     stop();
-    Object.assign(S, { rec: [], recorded: 0, sent: 0, received: 0, ready: null, stats: null, rtt: [], behind: 0,
+    Object.assign(S, { rec: [], inRec: [], recorded: 0, sent: 0, received: 0, ready: null, stats: null, rtt: [], behind: 0,
                        delay: 0, error: '', play: { buffered: 0, underruns: 0 } });
     S.headroom = Number(options.headroom_ms || 100);
     delete options.headroom_ms;
@@ -168,22 +189,40 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
     show();
   }
 
+  function closeAudio() {
+    if (S.stream) S.stream.getTracks().forEach((t) => t.stop());
+    if (S.ctx) S.ctx.close().catch(() => {});
+    Object.assign(S, { stream: null, ctx: null, capture: null, playback: null });
+  }
+
+  async function finish() {  // the Stop button: the microphone off, then the loop's tail before closing
+    const ws = S.ws;
+    if (ws && ws.readyState === WebSocket.OPEN && S.ready) {
+      closeAudio();
+      S.stopping = true; show();
+      await new Promise((done) => { S.onflushed = done; ws.send(JSON.stringify({ type: 'flush' }));
+                                    setTimeout(done, 15000); });
+      S.onflushed = null; S.stopping = false;
+    }
+    stop();
+  }
+
   function stop() {
     const ws = S.ws; S.ws = null;
     if (ws) { try { ws.close(1000); } catch (e) {} }
     if (S.timer) clearInterval(S.timer);
     S.timer = null;
-    if (S.stream) S.stream.getTracks().forEach((t) => t.stop());
-    if (S.ctx) S.ctx.close().catch(() => {});
-    Object.assign(S, { stream: null, ctx: null, capture: null, playback: null });
+    closeAudio();
     show();
   }
 
-  function save() {  // the converted stream, aligned to the microphone (the loop's delay removed), 16-bit WAV
-    const n = Math.max(S.recorded - (S.delay || 0), 0);
+  function save(which) {  // the converted stream aligned to the microphone (the loop's delay removed), 16-bit
+    // WAV; after Stop it has exactly the length of the microphone input sent. save('input'): what was sent.
+    const input = which === 'input', delay = input ? 0 : (S.delay || 0);
+    const n = input ? S.sent : Math.min(Math.max(S.recorded - delay, 0), S.ws ? Infinity : S.sent);
     const pcm = new Int16Array(n);
-    let k = -(S.delay || 0);
-    for (const a of S.rec) for (let i = 0; i < a.length; i++, k++)
+    let k = -delay;
+    for (const a of (input ? S.inRec : S.rec)) for (let i = 0; i < a.length; i++, k++)
       if (k >= 0 && k < n) pcm[k] = Math.max(-32768, Math.min(32767, Math.round(a[i] * 32767)));
     const head = new DataView(new ArrayBuffer(44));
     const w = (o, s) => [...s].forEach((c, i) => head.setUint8(o + i, c.charCodeAt(0)));
@@ -193,10 +232,10 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
     head.setUint32(40, 2 * n, true);
     const a = document.createElement('a');
     a.href = URL.createObjectURL(new Blob([head, pcm], { type: 'audio/wav' }));
-    a.download = 'arvc-realtime-' + new Date().toISOString().replace(/[:.]/g, '-') + '.wav';
+    a.download = 'arvc-realtime-' + (input ? 'input-' : '') + new Date().toISOString().replace(/[:.]/g, '-') + '.wav';
     document.body.appendChild(a); a.click(); a.remove();
   }
 
   if (navigator.mediaDevices && navigator.mediaDevices.enumerateDevices) devices().catch(() => {});
-  return { start, stop, save, devices, state: S };
+  return { start, stop: finish, save, devices, state: S };
 })();
