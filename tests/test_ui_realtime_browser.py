@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from _browser_mic import browser_stream
 from _ui_server import ui_server
-from test_ui_browser import CHROMIUM_ARGS, _chromium, _choose, _fill
+from test_ui_browser import _chromium
 
 SECONDS = 10.0
 BLOCK_MS = 250
@@ -64,48 +64,13 @@ def test_browser_microphone_streams_through_the_server(tmp_path, fixtures_dir, v
     embedder = models.parent / "embedder"
     shutil.copytree(pt / "embedder", embedder)
     clip = _clip(voices_dir, tmp_path / "kal.wav")
-    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={clip}", "--autoplay-policy=no-user-gesture-required"]
-    with ui_server(tmp_path) as (url, _), sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
-        page = browser.new_page(viewport={"width": 1360, "height": 1000}, accept_downloads=True)
-        page.set_default_timeout(60_000)
-        page.goto(url)
-        page.get_by_role("tab", name="Realtime").click()
-        _choose(page, "realtime-model", str(models / "fixture.pth"))
-        _choose(page, "realtime-f0_method", "pm")
-        page.get_by_text("Advanced (realtime)").click()
-        _choose(page, "realtime-embedder_model", "custom")
-        _fill(page, "realtime-embedder_path", str(embedder))
-        _fill(page, "realtime-block_ms", str(BLOCK_MS))
-        page.click("#realtime-mic-start")
-        page.wait_for_selector("#arvc-mic-latency", timeout=180_000)
-        t0 = time.time()
-        page.wait_for_function(f"Number(document.querySelector('#arvc-mic-recorded').dataset.seconds) >= "
-                               f"{SECONDS + 1.5}", timeout=120_000, polling=200)
-        latency = page.locator("#arvc-mic-latency")
-        figures = {k: float(latency.get_attribute(f"data-{k}")) for k in ("total", "rtt", "algorithmic")}
-        compute = page.locator("#arvc-mic-compute")
-        figures.update(p50=float(compute.get_attribute("data-p50")), p95=float(compute.get_attribute("data-p95")))
-        under = page.locator("#arvc-mic-underruns")
-        figures.update(underruns=int(under.get_attribute("data-playback")), late=page.inner_text("#arvc-mic-compute"))
-        status = page.inner_text("#arvc-mic-status")
-        page.click("#realtime-mic-stop")
-        page.wait_for_selector("#arvc-mic-status b:text('stopped')", timeout=30_000)
-        sent = float(page.get_attribute("#arvc-mic-recorded", "data-sent"))
-        with page.expect_download() as info:
-            page.click("#realtime-mic-save")
-        rec = tmp_path / "browser.wav"
-        info.value.save_as(str(rec))
-        with page.expect_download() as info:
-            page.evaluate("window.arvcMic.save('input')")
-        info.value.save_as(str(tmp_path / "browser_input.wav"))
-        page.screenshot(path=str(tmp_path / "realtime-mic.png"), full_page=True)
-        browser.close()
-    print(f"page: {status}")
-    print(f"streamed {time.time() - t0:.1f} s; latency figures: {figures}")
-    assert "latency: measured" in status and "underruns: playback" in status
-
+    with ui_server(tmp_path) as (url, _):
+        run = browser_stream(sync_api, chromium, url, models / "fixture.pth", embedder, clip, tmp_path, BLOCK_MS,
+                             SECONDS + 1.5)
+    print(f"page: {run.status}")
+    print(f"streamed {run.seconds:.1f} s; figures (ms): {run.figures}")
+    assert "latency: measured" in run.status and "underruns: playback" in run.status
+    rec, sent = run.recording, run.sent
     y, sr = sf.read(str(rec), dtype="float32")
     assert sr == 48000 and len(y) >= SECONDS * sr
     # Stop flushes the loop: every sample sent came back (the recorder cuts the loop's delay off)

@@ -86,6 +86,8 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
       const total = S.behind + 1000 * S.play.buffered + device;
       const rtt = pct(S.rtt, 0.5);
       html += `<div id="arvc-mic-latency" data-total="${total.toFixed(1)}" data-rtt="${rtt.toFixed(2)}" ` +
+        `data-behind="${S.behind.toFixed(1)}" data-buffer="${(1000 * S.play.buffered).toFixed(1)}" ` +
+        `data-device="${device.toFixed(1)}" data-resampling="${r.resampling_ms}" ` +
         `data-algorithmic="${r.algorithmic_latency_ms}">latency: measured <b>${ms(total)} ms</b> = converted stream ` +
         `behind the microphone on arrival ${ms(S.behind)} ms + playback buffer ${ms(1000 * S.play.buffered)} ms + ` +
         `audio device ${ms(device)} ms; algorithmic ${r.algorithmic_latency_ms} ms (block + crossfade + search) + ` +
