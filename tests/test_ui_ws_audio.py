@@ -269,3 +269,45 @@ def test_malformed_messages_leave_the_server_serving(served, tmp_path):
     assert len(r.output) == len(x) and np.abs(r.output).max() > 0.05
     log = served["log"].read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+# --------------------------------------------------------------------------- limits, in process (fast)
+def _app(tmp_path, **limits):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from arvc.ui.ws_audio import WsAudio, WsLimits
+
+    server = WsAudio(lambda: [], lambda: [tmp_path], WsLimits(**limits))
+    return TestClient(Starlette(routes=[server.route()])), server
+
+
+def test_session_limit_answers_busy_and_frees_the_slot(tmp_path):
+    client, server = _app(tmp_path, max_sessions=1)
+    with client.websocket_connect(wp.PATH) as first:
+        with client.websocket_connect(wp.PATH) as second:
+            d = json.loads(second.receive_text())
+            assert d["type"] == "error" and d["fatal"] and "busy" in d["message"]
+        first.send_text("{")
+        assert json.loads(first.receive_text())["type"] == "error"
+    assert server.active == 0
+    with client.websocket_connect(wp.PATH) as third:  # the slot is free again
+        third.send_text('{"chunk_size": 90, "model_path": "nothing"}')
+        assert "not one of this server's voices" in json.loads(third.receive_text())["message"]
+
+
+def test_error_limit_closes_cleanly(tmp_path):
+    from starlette.websockets import WebSocketDisconnect
+
+    client, server = _app(tmp_path, max_errors=5)
+    with client.websocket_connect(wp.PATH) as ws:
+        for _ in range(5):
+            ws.send_bytes(b"abc")
+            assert not json.loads(ws.receive_text())["fatal"]
+        ws.send_bytes(b"abc")
+        d = json.loads(ws.receive_text())
+        assert d["fatal"] and "bad messages" in d["message"]
+        with pytest.raises(WebSocketDisconnect) as e:
+            ws.receive_text()
+        assert e.value.code == 1008
+    assert server.active == 0
