@@ -37,10 +37,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of the server (default 1)")
     args = ap.parse_args()
 
-    from playwright import sync_api
-
     from _browser_mic import browser_stream
     from _ui_server import ui_server
+    from playwright import sync_api
     from test_ui_realtime_browser import _clip
 
     work = Path(tempfile.mkdtemp(prefix="bench_ws_"))
@@ -50,7 +49,7 @@ def main() -> None:
     shutil.copytree(args.embedder, models / "embedder")
     clip = _clip(ROOT / "assets" / "voices", work / "kal.wav")
     env = {"ARVC_MODELS_DIR": str(models), "ARVC_LOGS_DIR": str(work / "logs"), "OMP_NUM_THREADS": str(args.threads)}
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     name = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("Model name")), "?")
     with ui_server(work, env=env) as (url, _):
         run = browser_stream(sync_api, "/usr/bin/chromium", url, models / "voice" / "voice.pth", models / "embedder",

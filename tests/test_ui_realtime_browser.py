@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from _browser_mic import browser_stream
 from _ui_server import ui_server
 from test_ui_browser import _chromium

@@ -6,18 +6,16 @@ messages leave the server serving the next client."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from arvc.api import ws_protocol as wp
 from arvc.api.cli import main as cli_main
 from arvc.errors import ArvcError
-from arvc.api import ws_protocol as wp
 from arvc.ui.ws_audio import resolve_voice
 
 AUTH = "alice:s3cret-pw"
@@ -109,7 +107,7 @@ def served(tmp_path_factory, fixtures_dir):
     sf.write(str(clip), x[: 6 * sr], sr)
     env = {"ARVC_MODELS_DIR": str(models), "ARVC_LOGS_DIR": str(root / "logs")}
     with ui_server(root, "--auth", AUTH, env=env) as (url, proc):
-        yield dict(url=url, ws=url.replace("http://", "ws://") + "api/ws-audio", root=root, models=models,
+        yield dict(url=url, ws=url.replace("http://", "ws://") + "api/ws-audio", root=root, models=models,  # noqa: C408
                    clip=clip, log=root / "ui.log", proc=proc)
 
 
@@ -278,7 +276,7 @@ def _app(tmp_path, **limits):
 
     from arvc.ui.ws_audio import WsAudio, WsLimits
 
-    server = WsAudio(lambda: [], lambda: [tmp_path], WsLimits(**limits))
+    server = WsAudio(list, lambda: [tmp_path], WsLimits(**limits))
     return TestClient(Starlette(routes=[server.route()])), server
 
 

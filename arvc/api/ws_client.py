@@ -9,13 +9,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from arvc.errors import ArvcError
 from arvc.api import ws_protocol as wp
+from arvc.errors import ArvcError
 
 
 @dataclass

@@ -116,7 +116,7 @@ def _applio_settings(msg: dict) -> SessionSettings:
     if chunk != int(chunk):
         raise ArvcError(f"chunk_size: expected a whole number, got {chunk}")
     block = int(chunk) * APPLIO_CHUNK
-    block_ms = max(50, int(round(block * 1000 / STREAM_RATE / 10)) * 10)
+    block_ms = max(50, round(block * 1000 / STREAM_RATE / 10) * 10)
     crossfade = _seconds_ms(msg, "cross_fade_overlap_size", 0.05)
     opts: dict[str, Any] = {"block_ms": block_ms, "crossfade_ms": min(crossfade, block_ms),
                             "context_ms": _seconds_ms(msg, "extra_convert_size", 0.5), "sample_rate": STREAM_RATE}
@@ -163,7 +163,7 @@ def _number(msg: dict, key: str, lo: float, hi: float, required: bool = False) -
 def _seconds_ms(msg: dict, key: str, default: float) -> int:
     """Applio's sizes in seconds -> ms on arvc's 10 ms grid."""
     v = _number(msg, key, 0, 10) if msg.get(key) is not None else default
-    return int(round(v * 100)) * 10
+    return round(v * 100) * 10
 
 
 def options_argv(options: dict[str, Any]) -> list[str]:

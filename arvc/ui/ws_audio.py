@@ -20,15 +20,16 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from arvc.errors import ArvcError
 from arvc.api import ws_protocol as wp
+from arvc.errors import ArvcError
 
 log = logging.getLogger(__name__)
 _CLOSE = object()  # worker -> sender: close the connection
@@ -190,7 +191,7 @@ class _Worker:
         except ArvcError as e:
             self.emit(wp.error(str(e), fatal=True))
             self.emit(_CLOSE)
-        except Exception as e:  # one line to the client and the log; the server goes on
+        except Exception as e:  # noqa: BLE001 - one line to the client and the log; the server goes on
             line = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             log.warning("ws-audio session failed: %s: %s", type(e).__name__, line)
             self.emit(wp.error(f"{type(e).__name__}: {line}", fatal=True))
@@ -261,7 +262,7 @@ class _Worker:
 class _Session:
     """One connection: the settings, then audio to the worker and replies back (one sender task writes)."""
 
-    def __init__(self, server: "WsAudio", ws):
+    def __init__(self, server: WsAudio, ws):
         self.server, self.ws, self.limits = server, ws, server.limits
         self.bucket = _Bucket(self.limits.rate, self.limits.burst)
         self.errors = 0
@@ -298,10 +299,10 @@ class _Session:
     async def _receive(self, timeout: float) -> dict | None:
         try:
             msg = await asyncio.wait_for(self.ws.receive(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._fatal("no message for too long")
             return None
-        except Exception:  # the connection is gone
+        except Exception:  # noqa: BLE001 - the connection is gone
             return None
         return None if msg.get("type") == "websocket.disconnect" else msg
 
@@ -357,7 +358,7 @@ class _Session:
                     await self.ws.send_bytes(item)
                 else:
                     await self.ws.send_text(item)
-            except Exception:  # the client left
+            except Exception:  # noqa: BLE001 - the client left
                 self.closed = True
                 return
 
@@ -454,7 +455,7 @@ class WsAudio:
         session = _Session(self, ws)
         try:
             await session.run()
-        except Exception as e:  # never a traceback from a client's doing
+        except Exception as e:  # noqa: BLE001 - never a traceback from a client's doing
             log.warning("ws-audio: connection ended: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
                         if str(e) else "")
         finally:
