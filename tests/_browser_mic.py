@@ -33,37 +33,50 @@ def browser_stream(sync_api, chromium: str, url: str, model: Path, embedder: Pat
         page = browser.new_page(viewport={"width": 1360, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(60_000)
         page.goto(url)
-        page.get_by_role("tab", name="Realtime").click()
-        _choose(page, "realtime-model", str(model))
-        _choose(page, "realtime-f0_method", f0_method)
-        page.get_by_text("Advanced (realtime)").click()
-        _choose(page, "realtime-embedder_model", "custom")
-        _fill(page, "realtime-embedder_path", str(embedder))
-        _fill(page, "realtime-block_ms", str(block_ms))
-        if context_ms is not None:
-            _fill(page, "realtime-context_ms", str(context_ms))
-        page.click("#realtime-mic-start")
-        page.wait_for_selector("#arvc-mic-latency", timeout=180_000)
-        t0 = time.time()
-        page.wait_for_function(f"Number(document.querySelector('#arvc-mic-recorded').dataset.seconds) >= "
-                               f"{seconds}", timeout=int(1000 * (120 + 3 * seconds)), polling=200)
-        latency = page.locator("#arvc-mic-latency")
-        figures = {k: float(latency.get_attribute(f"data-{k}")) for k in LATENCY_FIELDS}
-        compute = page.locator("#arvc-mic-compute")
-        figures.update(p50=float(compute.get_attribute("data-p50")), p95=float(compute.get_attribute("data-p95")),
-                       underruns=int(page.get_attribute("#arvc-mic-underruns", "data-playback")))
-        status = page.inner_text("#arvc-mic-status")
-        elapsed = time.time() - t0
-        page.click("#realtime-mic-stop")
-        page.wait_for_selector("#arvc-mic-status b:text('stopped')", timeout=30_000)
-        sent = float(page.get_attribute("#arvc-mic-recorded", "data-sent"))
-        rec, sent_wav = out / "browser.wav", out / "browser_input.wav"
-        with page.expect_download() as info:
-            page.click("#realtime-mic-save")
-        info.value.save_as(str(rec))
-        with page.expect_download() as info:
-            page.evaluate("window.arvcMic.save('input')")
-        info.value.save_as(str(sent_wav))
-        page.screenshot(path=str(out / "realtime-mic.png"), full_page=True)
-        browser.close()
+        try:
+            return _run(page, url, model, embedder, out, block_ms, seconds, context_ms, f0_method)
+        except Exception as e:
+            page.screenshot(path=str(out / "realtime-mic-failed.png"), full_page=True)
+            status = page.locator("#arvc-mic-status").inner_text(timeout=5000) if page.locator(
+                "#arvc-mic-status").count() else "(no status)"
+            raise AssertionError(f"browser microphone: {type(e).__name__}: {str(e).splitlines()[0]}; page status: "
+                                 f"{status!r}; screenshot {out / 'realtime-mic-failed.png'}") from e
+        finally:
+            browser.close()
+
+
+def _run(page, url: str, model: Path, embedder: Path, out: Path, block_ms: int, seconds: float,
+         context_ms: int | None, f0_method: str) -> BrowserRun:
+    page.get_by_role("tab", name="Realtime").click()
+    _choose(page, "realtime-model", str(model))
+    _choose(page, "realtime-f0_method", f0_method)
+    page.get_by_text("Advanced (realtime)").click()
+    _choose(page, "realtime-embedder_model", "custom")
+    _fill(page, "realtime-embedder_path", str(embedder))
+    _fill(page, "realtime-block_ms", str(block_ms))
+    if context_ms is not None:
+        _fill(page, "realtime-context_ms", str(context_ms))
+    page.click("#realtime-mic-start")
+    page.wait_for_selector("#arvc-mic-latency", timeout=180_000)
+    t0 = time.time()
+    page.wait_for_function(f"Number(document.querySelector('#arvc-mic-recorded').dataset.seconds) >= "
+                           f"{seconds}", timeout=int(1000 * (120 + 3 * seconds)), polling=200)
+    latency = page.locator("#arvc-mic-latency")
+    figures = {k: float(latency.get_attribute(f"data-{k}")) for k in LATENCY_FIELDS}
+    compute = page.locator("#arvc-mic-compute")
+    figures.update(p50=float(compute.get_attribute("data-p50")), p95=float(compute.get_attribute("data-p95")),
+                   underruns=int(page.get_attribute("#arvc-mic-underruns", "data-playback")))
+    status = page.inner_text("#arvc-mic-status")
+    elapsed = time.time() - t0
+    page.click("#realtime-mic-stop")
+    page.wait_for_selector("#arvc-mic-status b:text('stopped')", timeout=60_000)
+    sent = float(page.get_attribute("#arvc-mic-recorded", "data-sent"))
+    rec, sent_wav = out / "browser.wav", out / "browser_input.wav"
+    with page.expect_download() as info:
+        page.click("#realtime-mic-save")
+    info.value.save_as(str(rec))
+    with page.expect_download() as info:
+        page.evaluate("window.arvcMic.save('input')")
+    info.value.save_as(str(sent_wav))
+    page.screenshot(path=str(out / "realtime-mic.png"), full_page=True)
     return BrowserRun(status, figures, sent, rec, sent_wav, elapsed)

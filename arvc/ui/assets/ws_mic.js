@@ -203,7 +203,7 @@ registerProcessor('arvc-playback', ArvcPlayback);`;
       closeAudio();
       S.stopping = true; show();
       await new Promise((done) => { S.onflushed = done; ws.send(JSON.stringify({ type: 'flush' }));
-                                    setTimeout(done, 15000); });
+                                    setTimeout(done, 30000); });
       S.onflushed = null; S.stopping = false;
     }
     stop();
