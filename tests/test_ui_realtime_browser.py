@@ -79,10 +79,11 @@ def test_browser_microphone_streams_through_the_server(tmp_path, fixtures_dir, v
     # Chromium's fake microphone starts somewhere in the file: find where in what the page sent, and simulate
     # the clip from there (the same block grid over the same speech)
     start, snr = _start_in(clip, tmp_path / "browser_input.wav")
-    print(f"the fake microphone started {1000 * start / sr:.0f} ms into the clip (match {snr:.0f} dB SNR)")
+    print(f"the fake microphone started {1000 * start / sr:.1f} ms into the clip (match {snr:.0f} dB SNR)")
     assert snr > 20
     x = sf.read(str(clip), dtype="float32")[0]
-    sf.write(str(tmp_path / "clip_from.wav"), x[start:], sr, subtype="FLOAT")
+    x = x[start:] if start >= 0 else np.concatenate([np.zeros(-start, np.float32), x])  # (started early)
+    sf.write(str(tmp_path / "clip_from.wav"), x, sr, subtype="FLOAT")
     n = int(SECONDS * sr)
     ref1 = _simulate(tmp_path / "clip_from.wav", models / "fixture.pth", embedder, tmp_path / "sim1.wav")[:n]
     ref2 = _simulate(tmp_path / "clip_from.wav", models / "fixture.pth", embedder, tmp_path / "sim2.wav")[:n]
