@@ -412,7 +412,7 @@ def fake_live(monkeypatch):
 
     sd = FakeSoundDevice()
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
-    monkeypatch.setattr(stage, "_converter", lambda run: ToneConverter(run.config))
+    monkeypatch.setattr(stage, "open_converter", lambda run: ToneConverter(run.config))
     return sd
 
 

@@ -240,6 +240,11 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
        help="stream rate in Hz (default 0: 48000 live, the model's rate with --simulate)"),
     _o("--simulate", nargs=2, metavar=("IN", "OUT"), field=None, ui=False,
        help="stream the file IN through the same block loop and write OUT (no sound card needed)"),
+    _o("--connect", field=None, metavar="URL", ui=False,
+       help="convert on a remote 'arvc ui' server (ws://host:7865/api/ws-audio) instead of here, with --simulate; "
+            "-m/--index then name the server's files (a voice's name is enough)"),
+    _o("--connect_auth", field=None, metavar="USER:PASSWORD", ui=False,
+       help="the remote UI's login, when it has one (--connect)"),
     _o("--pace", choices=("realtime", "fast"), default="realtime", field=None,
        help="--simulate speed: realtime (a clock plays the device; underruns are real) or fast"),
     _o("--seconds", type=float, range=(0, None), field=None, help="stop a live stream after this long (default: Ctrl-C)", ui=False),

@@ -13,7 +13,7 @@ from arvc.errors import ArvcError
 from arvc.inference.audio_devices import DeviceChoices, device_choices, resolve_device
 from arvc.inference.realtime_config import RealtimeConfig, StreamStats
 
-__all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "realtime"]
+__all__ = ["DeviceChoices", "RealtimeRun", "check", "device_choices", "latency_line", "open_converter", "realtime"]
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,14 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
     return line
 
 
-def _converter(run: RealtimeRun):
+def open_converter(run: RealtimeRun):
+    """The :class:`~arvc.inference.realtime.BlockConverter` of ``run`` (an RVC or so-vits-svc voice): loads the
+    model (call on the thread that will convert, see :class:`~arvc.inference.realtime_stream.StreamRunner`). The
+    web UI's WebSocket sessions (:mod:`arvc.ui.ws_audio`) drive it block by block."""
     from arvc.inference.realtime import BlockConverter
-    from arvc.inference.sovits import open_converter
+    from arvc.inference.sovits import open_converter as open_voice
 
-    vc = open_converter(run.model, run.index, run.config.inference)
+    vc = open_voice(run.model, run.index, run.config.inference)
     return BlockConverter(vc, run.config)
 
 
@@ -96,7 +99,7 @@ def _simulate(run: RealtimeRun) -> StreamStats:
     from arvc.inference.realtime_stream import simulate
 
     src, dst = run.simulate
-    conv = _converter(run)
+    conv = open_converter(run)
     audio = load_audio(src, conv.cfg.sample_rate)
     if run.on_start:
         run.on_start(latency_line(run.config, conv.resampling_ms))
@@ -119,7 +122,7 @@ def _live(run: RealtimeRun) -> StreamStats:
 
     if not run.config.sample_rate:
         run.config.sample_rate = 48000
-    conv = _converter(run)  # device problems were reported by check() before the model loads
+    conv = open_converter(run)  # device problems were reported by check() before the model loads
     conv.warm_up()  # logs when a block cannot keep up
     runner = StreamRunner(conv)
     stream = open_stream(run.input_device, run.output_device, run.config.sample_rate,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,18 @@ from typing import Any
 import gradio as gr
 
 from arvc.api.options import REALTIME
+from arvc.api.ws_protocol import CLIENT_OPTIONS
 from arvc.errors import ArvcError
 from arvc.ui import library
 from arvc.ui.controls import Controls, build_controls
 
-NO_DEVICES_HINT = "tick *simulate from file* to stream a file through the same loop instead"
+NO_DEVICES_HINT = ("use *Browser microphone* below (your browser's microphone and speakers, streamed to this server), "
+                   "or tick *simulate from file* to stream a file through the same loop")
+MIC_HTML = """<div id="arvc-mic">
+<label>microphone <select id="arvc-mic-input"><option value="">default</option></select></label>
+<label>output <select id="arvc-mic-output"><option value="">default</option></select></label>
+<label><input type="checkbox" id="arvc-mic-monitor" checked> monitor (play the converted voice)</label>
+<div id="arvc-mic-status">stopped</div></div>"""
 
 
 def device_pickers() -> tuple[list[tuple[str, str]], str | None, list[tuple[str, str]], str | None, str]:
@@ -121,6 +129,38 @@ class RealtimeTab:
         return gr.Dropdown(choices=ins, value=d_in), gr.Dropdown(choices=outs, value=d_out), message
 
 
+def mic_js(dests: list[str]) -> str:
+    """The Start button's browser code: installs ``window.arvcMic`` (assets/ws_mic.js) and starts it with the
+    tab's model, index and the values of ``dests`` (the options a client may set, plus the playback headroom)."""
+    from arvc.ui.app import ASSETS
+
+    allowed = [d for d in dests if d in CLIENT_OPTIONS and d != "sample_rate"] + ["headroom_ms"]
+    return ("(model, index, ...values) => {\n" + (ASSETS / "ws_mic.js").read_text(encoding="utf-8") +
+            f"\nconst names = {json.dumps(dests)}, allowed = {json.dumps(allowed)}, options = {{}};\n"
+            "names.forEach((k, i) => { const v = values[i];\n"
+            "  if (allowed.includes(k) && v !== null && v !== undefined && v !== '') options[k] = v; });\n"
+            "window.arvcMic.start(model, index, options);\nreturn [];\n}")
+
+
+def _mic_section(model, index, controls: Controls) -> None:
+    """Browser microphone -> ``/api/ws-audio`` -> the browser's speakers (:mod:`arvc.ui.ws_audio`)."""
+    with gr.Accordion("Browser microphone (this computer's microphone, converted on the server)", open=True):
+        gr.Markdown("Streams your browser's microphone to this server (48 kHz over a WebSocket) with the settings "
+                    "above and plays the converted voice back; works when the server has no sound card. "
+                    "**Save recording** downloads the converted stream as WAV.")
+        gr.HTML(MIC_HTML, elem_id="realtime-mic")
+        with gr.Row():
+            start = gr.Button("Start browser microphone", variant="primary", elem_id="realtime-mic-start")
+            stop = gr.Button("Stop", variant="stop", elem_id="realtime-mic-stop")
+            save = gr.Button("Save recording", elem_id="realtime-mic-save")
+            devices = gr.Button("Refresh devices", elem_id="realtime-mic-devices")
+    dests = list(controls.components)
+    start.click(None, inputs=[model, index, *controls.inputs()], js=mic_js(dests), api_name=False)
+    stop.click(None, js="() => { window.arvcMic && window.arvcMic.stop(); return []; }", api_name=False)
+    save.click(None, js="() => { window.arvcMic && window.arvcMic.save(); return []; }", api_name=False)
+    devices.click(None, js="() => { window.arvcMic && window.arvcMic.devices(); return []; }", api_name=False)
+
+
 def realtime_tab(ctx) -> RealtimeTab:
     """Build the tab's components in the current Blocks context and wire them; returns them."""
     models = ctx.models()
@@ -151,6 +191,7 @@ def realtime_tab(ctx) -> RealtimeTab:
         stop = gr.Button("Stop", variant="stop", elem_id="realtime-stop")
     status = gr.Markdown(ctx.realtime.status(), elem_id="realtime-status")
     sim_output = gr.Audio(label="simulated output", type="filepath", interactive=False, elem_id="realtime-sim-output")
+    _mic_section(model, index, controls)
     shown = gr.State(None)
     tab = RealtimeTab(ctx, model, index, input_device, output_device, devices_note, simulate, sim_input, controls,
                       start, stop, status, sim_output)

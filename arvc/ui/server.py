@@ -9,6 +9,7 @@ from pathlib import Path
 from arvc.ui.app import ASSETS, UIContext, build_app
 from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, check_output_dir, default_roots
 from arvc.ui.jobs import JobManager
+from arvc.ui.ws_audio import for_ui
 
 
 def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str]] | None = None,
@@ -31,7 +32,9 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
         demo.queue(default_concurrency_limit=4).launch(
             server_name=shown, server_port=port, auth=logins or None, share=share, favicon_path=ASSETS / "favicon.png",
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
-            max_file_size=f"{int(max_upload_mb)}mb", app_kwargs={"middleware": [Middleware(AuthGate)]},
+            max_file_size=f"{int(max_upload_mb)}mb",
+            app_kwargs={"middleware": [Middleware(AuthGate)],
+                        "routes": [for_ui(ctx).route()]},  # /api/ws-audio: realtime from the browser
         )
     finally:
         ctx.scan_cancel.set()
