@@ -230,8 +230,9 @@ def train_run(work: Path, epochs: int):
     return train(TrainConfig(
         model_name=STARTER.name, logs_dir=str(work / "logs"), sample_rate=STARTER.sample_rate,
         version=STARTER.version, model_size=STARTER.model_size, from_scratch=True, epochs=epochs,
-        batch_size=4, learning_rate=2e-4, lr_decay=0.999, save_every=1, save_every_minutes=10, save_only_latest=False,
-        save_every_weights=True, num_workers=0, precision="fp32", log_every=50, progress=False, seed=1234,
+        batch_size=4, learning_rate=2e-4, lr_decay=0.999, save_every=1, save_every_minutes=10,
+        save_only_latest=False, save_every_weights=True, num_workers=0, precision="fp32", log_every=50,
+        progress=False, seed=1234,
         author="arvc starter pretrain recipe"))
 
 

@@ -69,13 +69,13 @@ def test_export_refuses_a_folder_without_checkpoints(tmp_path):
 
 def test_starter_fits_only_its_features_and_says_why_not(starter, tmp_path):
     folder = starter.g.parent
-    ok = choose_starter("whisper-tiny.en", "fcpe", 32000, "v2", folder)
+    ok = choose_starter("whisper-tiny.en", 32000, "v2", folder)
     assert ok.g == starter.g and ok.d == starter.d and ok.model_size == "small"
     assert f"step {PRETRAIN_STEPS}" in ok.why and "3 speakers" in ok.why
-    other = choose_starter("contentvec", "fcpe", 32000, "v2", folder)
-    assert other.g is None and "is for whisper-tiny.en + fcpe at 32000 Hz" in other.why
-    assert choose_starter("whisper-tiny.en", "fcpe", 40000, "v2", folder).g is None
-    absent = choose_starter("whisper-tiny.en", "fcpe", 32000, "v2", tmp_path / "nothing")
+    other = choose_starter("contentvec", 32000, "v2", folder)
+    assert other.g is None and "is for whisper-tiny.en features at 32000 Hz" in other.why
+    assert choose_starter("whisper-tiny.en", 40000, "v2", folder).g is None
+    absent = choose_starter("whisper-tiny.en", 32000, "v2", tmp_path / "nothing")
     assert absent.g is None and "G.pth, D.pth missing" in absent.why
 
 
@@ -83,7 +83,7 @@ def test_quickstart_picks_the_starter_offline_and_trains_from_scratch_without_it
     from arvc.stages.quickstart import QuickstartConfig, choose_pretrains
 
     g, d, why, size = choose_pretrains(QuickstartConfig(offline=True, starter_pretrain=starter.g.parent),
-                                       "whisper-tiny.en", "fcpe")
+                                       "whisper-tiny.en")
     assert (g, d, size) == (str(starter.g), str(starter.d), "small") and why.startswith("starter pretrain")
     g, _, why, _ = choose_pretrains(QuickstartConfig(offline=True, starter_pretrain=tmp_path), "whisper-tiny.en")
     assert g is None and "missing" in why and why.endswith("training from scratch")

@@ -83,8 +83,7 @@ def choose_f0(cfg: QuickstartConfig) -> tuple[str, str]:
         return "fcpe", f"RMVPE weights unavailable ({str(e)[:100]}); using FCPE (weights shipped in the torchfcpe wheel)"
 
 
-def choose_pretrains(cfg: QuickstartConfig, embedder: str,
-                     f0_method: str = "fcpe") -> tuple[str | None, str | None, str, str]:
+def choose_pretrains(cfg: QuickstartConfig, embedder: str) -> tuple[str | None, str | None, str, str]:
     """(G, D, which pretrains or why none, model size): the standard pretrains for ContentVec features when
     the hub is reachable, else the starter pretrain when it fits the features and rate, else from scratch."""
     if cfg.from_scratch:
@@ -99,7 +98,7 @@ def choose_pretrains(cfg: QuickstartConfig, embedder: str,
             return str(g), str(d), f"standard pretrains {g.name} / {d.name}", "full"
         except ArvcError as e:
             reason = str(e)
-    starter = choose_starter(embedder, f0_method, cfg.sample_rate, "v2", cfg.starter_pretrain)
+    starter = choose_starter(embedder, cfg.sample_rate, "v2", cfg.starter_pretrain)
     if starter.g is not None:
         return str(starter.g), str(starter.d), f"{starter.why} ({reason[:120]})", starter.model_size
     return None, None, f"{reason[:120]}; {starter.why}: training from scratch", "small"
@@ -181,7 +180,7 @@ def _check_voices(voices: Path) -> None:
 def _choose(cfg: QuickstartConfig) -> _Choices:
     embedder, why_emb = choose_embedder(cfg)
     f0_name, why_f0 = choose_f0(cfg)
-    g_pre, d_pre, why_pre, size = choose_pretrains(cfg, embedder, f0_name)
+    g_pre, d_pre, why_pre, size = choose_pretrains(cfg, embedder)
     _say(f"embedder: {embedder} ({why_emb})")
     _say(f"F0 method: {f0_name} ({why_f0})")
     _say(f"pretrains: {why_pre}")

@@ -15,7 +15,7 @@ PRETRAINS_DIR = Path(__file__).resolve().parents[2] / "assets" / "pretrains"
 
 @dataclass(frozen=True)
 class StarterSpec:
-    """What a starter pretrain fits: features (embedder, F0 method), rate, version, model size."""
+    """What a starter pretrain was trained with: features (embedder, F0 method), rate, version, model size."""
 
     name: str
     embedder: str
@@ -28,28 +28,12 @@ class StarterSpec:
     def folder(self) -> Path:
         return PRETRAINS_DIR / self.name
 
-    @property
-    def g(self) -> Path:
-        return self.folder / "G.pth"
-
-    @property
-    def d(self) -> Path:
-        return self.folder / "D.pth"
-
-    def missing(self) -> str | None:
-        """None when both files are there, else why not (for the user)."""
-        absent = [p.name for p in (self.g, self.d) if not p.is_file()]
-        if absent:
-            return f"starter pretrain {self.name} not found ({', '.join(absent)} missing in {self.folder})"
-        return None
-
-    def fits(self, embedder: str, f0_method: str, sample_rate: int, version: str) -> str | None:
-        """None when a run with these settings can fine-tune from this pretrain, else why not."""
-        want = (self.embedder, self.f0_method, self.sample_rate, self.version)
-        have = (embedder, f0_method, sample_rate, version)
-        if want != have:
-            return (f"starter pretrain {self.name} is for {self.embedder} + {self.f0_method} at {self.sample_rate} Hz "
-                    f"{self.version}; this run uses {embedder} + {f0_method} at {sample_rate} Hz {version}")
+    def fits(self, embedder: str, sample_rate: int, version: str) -> str | None:
+        """None when a run with these settings can fine-tune from this pretrain, else why not. The F0 method
+        is not checked: every F0 estimator gives the model the same kind of input (Hz and coarse bins)."""
+        if (self.embedder, self.sample_rate, self.version) != (embedder, sample_rate, version):
+            return (f"starter pretrain {self.name} is for {self.embedder} features at {self.sample_rate} Hz "
+                    f"{self.version}; this run uses {embedder} at {sample_rate} Hz {version}")
         return None
 
 
@@ -67,7 +51,7 @@ class StarterChoice:
     model_size: str = STARTER.model_size
 
 
-def choose_starter(embedder: str, f0_method: str, sample_rate: int, version: str = "v2",
+def choose_starter(embedder: str, sample_rate: int, version: str = "v2",
                    folder: Path | None = None) -> StarterChoice:
     """The starter pretrain in ``folder`` (default: the shipped one) if it fits the run, else why not.
 
@@ -92,10 +76,11 @@ def choose_starter(embedder: str, f0_method: str, sample_rate: int, version: str
                        sample_rate=int(info.get("sample_rate", STARTER.sample_rate)),
                        version=str(info.get("version", STARTER.version)),
                        model_size=str(info.get("model_size", STARTER.model_size)))
-    why_not = spec.fits(embedder, f0_method, sample_rate, version)
+    why_not = spec.fits(embedder, sample_rate, version)
     if why_not:
         return StarterChoice(None, None, why_not)
     trained = f"epoch {info['epoch']}, step {info.get('step', '?')}, " if "epoch" in info else ""
     speakers = f"{info['speakers']} speakers, " if info.get("speakers") else ""
-    return StarterChoice(g, d, f"starter pretrain {spec.name} ({trained}{speakers}{spec.model_size} model)",
+    return StarterChoice(g, d, f"starter pretrain {spec.name} ({trained}{speakers}{spec.model_size} model, "
+                               f"F0 {spec.f0_method})",
                          spec.model_size)
