@@ -128,3 +128,24 @@ def test_fine_tune_from_the_starter_fits_the_quickstart_model_and_learns_faster(
     assert emb.shape[0] == 1  # the one-speaker fine-tune keeps the pretrain's speaker 0 as its start
     pre = load_checkpoint(starter.g).model["emb_g.weight"]
     assert pre.shape == (3, emb.shape[1])
+
+
+def test_quickstart_fine_tunes_from_the_starter_and_names_it(starter, tmp_path, voices_dir):
+    import shutil
+
+    from arvc.formats import read_model
+    from arvc.stages.quickstart import QuickstartConfig, quickstart
+
+    voices = tmp_path / "voices"
+    for sub, names in (("slt", ["slt_01", "slt_02", "slt_03", "slt_04"]), ("slt_test", ["slt_51"]),
+                       ("kal", ["kal_51"])):
+        (voices / sub).mkdir(parents=True)
+        for n in names:
+            shutil.copy(voices_dir / sub / f"{n}.flac", voices / sub)
+    shutil.copy(voices_dir / "sentences.txt", voices)
+    res = quickstart(QuickstartConfig(offline=True, voices=voices, logs_dir=str(tmp_path / "logs"),
+                                      output_dir=tmp_path / "out", epochs=1, rank_last=0, cpu_cores=1,
+                                      starter_pretrain=starter.g.parent))
+    assert res.used_pretrains and res.pretrains.startswith("starter pretrain starter_whisper_fcpe_v2_32k_small")
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["pretrains"] == res.pretrains
+    assert read_model(res.model).metadata.pretrain == "pretrain/G.pth / pretrain/D.pth"
