@@ -14,7 +14,7 @@ from arvc.paths import ExperimentPaths
 from arvc.training.config import TrainConfig
 from arvc.training.starter import STARTER, choose_starter
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]  # trains (about a minute on a quiet CPU)
 
 PRETRAIN_STEPS = 24
 
