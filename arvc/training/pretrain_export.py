@@ -46,9 +46,10 @@ def _half(state: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Te
 
 
 def export_pair(g_path: Path, d_path: Path, out_dir: Path, *, info: dict[str, Any] | None = None,
-                step: int = 0, dtype: str = "fp16") -> ExportedPretrain:
+                step: int = 0, epoch: int | None = None, dtype: str = "fp16") -> ExportedPretrain:
     """Write ``out_dir/G.pth``, ``out_dir/D.pth`` (model weights only, ``dtype`` fp16 or fp32) and
-    ``out_dir/pretrain.json``. ``info``: what the pretrain fits (saved into the manifest)."""
+    ``out_dir/pretrain.json``. ``info``: what the pretrain fits (saved into the manifest); ``epoch``: default
+    the G checkpoint's ``iteration``."""
     if dtype not in ("fp16", "fp32"):
         raise ArvcError(f"pretrain export: dtype must be fp16 or fp32, got {dtype!r}")
     ckpt_g, ckpt_d = load_checkpoint(g_path), load_checkpoint(d_path)
@@ -61,11 +62,12 @@ def export_pair(g_path: Path, d_path: Path, out_dir: Path, *, info: dict[str, An
     for ckpt, out in ((ckpt_g, g_out), (ckpt_d, d_out)):
         save_checkpoint(out, convert(ckpt.model), None, ckpt.learning_rate or 0.0, ckpt.iteration)
     emb = ckpt_g.model.get("emb_g.weight")
-    manifest = {**(info or {}), "epoch": ckpt_g.iteration, "step": int(step), "dtype": dtype,
+    epoch = ckpt_g.iteration if epoch is None else int(epoch)
+    manifest = {**(info or {}), "epoch": epoch, "step": int(step), "dtype": dtype,
                 "speakers": int(emb.shape[0]) if emb is not None else None,
                 "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in (g_out, d_out)}}
     write_json(out_dir / "pretrain.json", manifest)
-    return ExportedPretrain(g_out, d_out, out_dir / "pretrain.json", ckpt_g.iteration, int(step))
+    return ExportedPretrain(g_out, d_out, out_dir / "pretrain.json", epoch, int(step))
 
 
 def export_latest(experiment: Path, out_dir: Path, spec: Any = None, dtype: str = "fp16") -> ExportedPretrain:
@@ -85,4 +87,4 @@ def export_latest(experiment: Path, out_dir: Path, spec: Any = None, dtype: str 
     info = asdict(spec) if is_dataclass(spec) else dict(spec or {})
     info["source"] = f"{Path(experiment).name} epoch {epoch}"
     return export_pair(paths.g_checkpoint(epoch), paths.d_checkpoint(epoch), Path(out_dir), info=info,
-                       step=step, dtype=dtype)
+                       step=step, epoch=epoch, dtype=dtype)
