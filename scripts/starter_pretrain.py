@@ -6,8 +6,8 @@ the sentences they speak in the evaluation (51-60 of assets/voices/sentences.txt
 
 * espeak-ng (GPL-3): English accents x voice variants, other languages reading English, each at its own rate,
   pitch and vocal-tract scale (a sox ``speed`` change moves formants and F0 together);
-* festival diphone / HTS voices from Debian (ked, two Italian, four Czech, two Finnish, one Catalan;
-  free licences, see /usr/share/doc/festvox-*/copyright), each also at a second vocal-tract scale;
+* festival diphone / HTS voices from Debian (ked: MIT-style; two Italian, four Czech: GPL-2+; two Finnish,
+  one Catalan: LGPL; see /usr/share/doc/festvox-*/copyright), each also at a second vocal-tract scale;
 * the bundled espeak_f3 / espeak_m3 clips.
 
 Text: sentences 1-50 of sentences.txt and sentences from the docstrings of a fixed list of Python standard
