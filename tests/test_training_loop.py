@@ -78,6 +78,34 @@ def test_time_budget_stops_saves_and_resumes(tmp_path):
     assert (again.epoch, again.step) == (2, 2)  # resumed from epoch 1, one more step
 
 
+def test_mid_epoch_save_resumes_at_that_step(tmp_path, monkeypatch):
+    from arvc.stages.train import train
+    from arvc.training.loop import Trainer
+    from arvc.training.state import TrainState
+
+    logs = tmp_path / "logs"
+    make_experiment(logs / "mid", n_items=16, seconds=0.5, equal_lengths=True)  # 4 steps per epoch
+    real_step, calls = Trainer.train_step, []
+
+    def crash_at_step_7(self, batches):
+        if len(calls) == 6:
+            raise KeyboardInterrupt  # a kill after 2 steps of epoch 2 (a save follows every step)
+        calls.append(1)
+        return real_step(self, batches)
+
+    monkeypatch.setattr(Trainer, "train_step", crash_at_step_7)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg("mid", logs, epochs=3, save_every=1, save_every_minutes=1e-9))
+    paths = ExperimentPaths.of("mid", logs)
+    state = TrainState.load(paths.train_state(1))
+    assert (state.epoch, state.step, state.steps_into_epoch) == (1, 6, 2)
+    monkeypatch.setattr(Trainer, "train_step", lambda self, b: calls.append(1) or real_step(self, b))
+    calls.clear()
+    r = train(_cfg("mid", logs, epochs=3, save_every=1))
+    assert (r.epoch, r.step) == (3, 12) and len(calls) == 6  # 2 steps left of epoch 2, then epoch 3
+    assert TrainState.load(paths.train_state(3)).steps_into_epoch == 0
+
+
 def test_small_model_size_builds_and_steps(tmp_path):
     from arvc.models.config import ModelConfig
     from arvc.stages.train import train

@@ -74,6 +74,8 @@ TRAIN = CommandOptions("train", config=TrainConfig, options=(
 
     _o("--save_every", "--save_every_epoch", type=int, range=(1, None), group="saving and logging",
        help="save G/D every N epochs (default 10)"),
+    _o("--save_every_minutes", type=float, range=(0, None), group="saving and logging", ui=False,
+       help="also save G/D mid-epoch this often; a resume continues at that step (long epochs on a CPU)"),
     _o("--save_only_latest", type=bool, group="saving and logging", help="keep only the newest G/D pair"),
     _o("--save_every_weights", type=bool, group="saving and logging",
        help="also write a small inference .pth at every save"),

@@ -167,6 +167,8 @@ class QuickstartConfig:
     epochs: int = 2000  # upper bound; the time budget usually ends the run first
     batch_size: int = 4
     offline: bool = False  # don't try the hub at all
+    from_scratch: bool = False  # no pretrain, even when one fits
+    starter_pretrain: Path | None = None  # folder with the starter G.pth / D.pth (default: the shipped one)
     f0_method: str | None = None  # None: rmvpe if available, else fcpe
     embedder_model: str | None = None  # None: contentvec if available, else whisper-tiny.en
     pitch: float | None = None  # semitones; None: from the median F0 of source vs target

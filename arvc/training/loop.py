@@ -187,12 +187,14 @@ class Trainer:
         return norm if isinstance(norm, torch.Tensor) else torch.tensor(float(norm))
 
     # ----------------------------------------------------------------------------------------------- data
-    def batches(self, epoch: int) -> Iterator[Batch]:
+    def batches(self, epoch: int, skip: int = 0) -> Iterator[Batch]:
+        """The batches of ``epoch`` (same order for the same epoch), without the first ``skip``."""
         self.sampler.set_epoch(epoch)
         cached = not hasattr(self.dataset, "entries")
         opts = {"num_workers": 0} if cached else dataloader_options(self.device, fast_train=self.cfg.fast_train,
                                                                     num_workers=self.cfg.num_workers)
-        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=collate, **opts)
+        order = list(self.sampler)[skip:] if skip else self.sampler
+        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=order, collate_fn=collate, **opts)
         for batch in loader:
             yield batch.to(self.device, non_blocking=True)
 
@@ -357,7 +359,10 @@ class Trainer:
         _plain(self.net_d).train()
         run = EpochRun()
         pending: list[Batch] = []
-        for batch in self.batches(epoch):
+        done_before = self.state.steps_into_epoch if epoch == self.state.epoch + 1 else 0
+        if done_before:
+            self._info(f"epoch {epoch}: continuing after the {done_before} steps saved mid-epoch")
+        for batch in self.batches(epoch, skip=done_before * self.cfg.grad_accum_steps):
             pending.append(batch)
             if len(pending) < self.cfg.grad_accum_steps:
                 continue
@@ -369,6 +374,8 @@ class Trainer:
                 self._nonfinite_in_row = 0
                 self._record_step(epoch, losses, run)
                 run.stop = self._step_limit(deadline)
+                if run.stop is None:
+                    self._maybe_save_mid_epoch(done_before + run.count)
             if run.stop is not None:
                 break
         return run
@@ -401,10 +408,25 @@ class Trainer:
             return Stop(StopReason.TIME_BUDGET, f"reached the time budget (--max_minutes {cfg.max_minutes:g})")
         return None
 
+    def _maybe_save_mid_epoch(self, steps_into_epoch: int) -> None:
+        """Every ``save_every_minutes``: the checkpoint set of the last finished epoch, overwritten with the
+        current weights and ``steps_into_epoch``, so a resume continues at this step (ranks agree on when)."""
+        minutes = self.cfg.save_every_minutes
+        if not minutes:
+            return
+        last = getattr(self, "_last_save_time", None)
+        if last is None:
+            self._last_save_time = time.perf_counter()
+            return
+        if any_rank(time.perf_counter() - last >= 60 * minutes, self.device):
+            self.state.steps_into_epoch = steps_into_epoch
+            self.save(self.state.epoch)
+
     def end_epoch(self, epoch: int, losses: dict[str, float], stop: Stop | None) -> Stop | None:
         """Record the epoch, check overtraining, save (every --save_every, and last) and evaluate."""
         cfg = self.cfg
         self.state.epoch = epoch
+        self.state.steps_into_epoch = 0
         self.state.last_losses = losses
         self.logger.end_epoch(epoch, self.state.step, losses)
         if cfg.overtrain_detect and "loss/g/total" in losses and self.overtrain.update(epoch, losses["loss/g/total"]):
@@ -453,6 +475,7 @@ class Trainer:
     # ------------------------------------------------------------------------------------------ saving
     def save(self, epoch: int, weights: bool = False) -> None:
         """Write G/D checkpoints (and an inference model when asked); main process only, all writes atomic."""
+        self._last_save_time = time.perf_counter()
         self.accelerator.wait_for_everyone()
         if not self.is_main:
             return

@@ -68,7 +68,7 @@ def choose_pretrains(cfg, model_cfg, previous_label: str | None = None, resuming
     pretrain has their shapes, and the shape check then says so.
     """
     if cfg.pretrained_g or cfg.pretrained_d:
-        names = " / ".join(Path(p).name for p in (cfg.pretrained_g, cfg.pretrained_d) if p)
+        names = " / ".join(f"{Path(p).parent.name}/{Path(p).name}" for p in (cfg.pretrained_g, cfg.pretrained_d) if p)
         return ChosenPretrains(cfg.pretrained_g, cfg.pretrained_d, names)
     if cfg.from_scratch:
         return ChosenPretrains(None, None, None)

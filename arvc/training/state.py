@@ -10,10 +10,12 @@ from pathlib import Path
 
 @dataclass
 class TrainState:
-    """``epoch`` = epochs finished, ``step`` = optimizer steps done, ``nonfinite_steps`` = skipped steps in total."""
+    """``epoch`` = epochs finished, ``step`` = optimizer steps done, ``nonfinite_steps`` = skipped steps in total,
+    ``steps_into_epoch`` = steps already done in epoch ``epoch + 1`` (a mid-epoch save; resumed from there)."""
 
     epoch: int = 0
     step: int = 0
+    steps_into_epoch: int = 0
     nonfinite_steps: int = 0
     overtrain: dict = field(default_factory=dict)
     last_losses: dict = field(default_factory=dict)
