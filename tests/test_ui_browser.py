@@ -151,7 +151,9 @@ def test_browser_convert_train_stop(browser, tmp_path, fixtures_dir, voices_dir)
         else:
             pytest.fail("no training step lines / checkpoint in time; log:\n" + log_box.input_value()[-3000:])
         timings["train until first checkpoint"] = time.time() - t0
-        assert "$ arvc preprocess demo" in text and "$ arvc train demo" in text
+        commands = [ln for ln in text.splitlines() if ln.startswith("$ arvc ")]
+        assert any(ln.startswith("$ arvc preprocess ") and ln.endswith(" -- demo") for ln in commands), commands
+        assert any(ln.startswith("$ arvc train ") and ln.endswith(" -- demo") for ln in commands), commands
         page.reload()  # the running job survives a reload: its log comes back
         page.get_by_role("tab", name="Train").click()
         page.wait_for_function("document.querySelector('#train-log textarea').value.includes('step ')")
