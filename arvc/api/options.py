@@ -24,7 +24,7 @@ from arvc.stages.config import CreateIndexConfig, ExtractConfig, PreprocessConfi
 _UNSET: Any = object()
 
 F0_METHODS = ("rmvpe", "crepe", "crepe-tiny", "fcpe", "harvest", "dio", "pm", "yin", "pyin", "piptrack", "swipe",
-              "rapt", "swift", "pesto")
+              "rapt", "swift", "pesto", "fusion")
 EMBEDDERS = ("contentvec", "hubert_base", "chinese-hubert-base", "japanese-hubert-base", "japanese-hubert-large",
              "korean-hubert-base", "spin", "spin-v2", "whisper-tiny.en", "custom")
 OPTIMIZERS = ("AdamW", "RAdam", "AdaBelief", "AdaBeliefV2", "AnyPrecisionAdamW")
