@@ -235,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if save_dir is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
         for cond, tr in conds.items():
-            np.savez(save_dir / f"truth__{cond}.npz", audio=tr.audio, f0=tr.f0, voiced=tr.voiced, unvoiced=tr.unvoiced,
-                     ap_low=tr.ap_low)
+            np.savez(save_dir / f"truth__{cond}.npz", audio=tr.audio, f0=tr.f0, voiced=tr.voiced, unvoiced=tr.unvoiced)
     print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {int(clean.voiced.sum())} scored "
           f"voiced / {int(clean.unvoiced.sum())} unvoiced frames (built in {time.perf_counter() - t_start:.0f} s); "
           f"conditions: {', '.join(conds)}; torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} "
