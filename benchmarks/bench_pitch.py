@@ -181,12 +181,16 @@ def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None
     return rows, busy / seconds, load_s
 
 
+HEADER = f"{'method':32s} {'cond':>8s} {'RPA':>6s} {'RCA':>6s} {'VR':>6s} {'VFA':>6s} {'GPE':>6s}"
+
+
+def print_rows(name: str, rows: dict) -> None:
+    for cond, m in rows.items():
+        print(f"{name:32s} {cond:>8s} " + " ".join(f"{m[k]:6.3f}" for k in ("RPA", "RCA", "VR", "VFA", "GPE")),
+              flush=True)
+
+
 def print_table(results: dict, conds) -> None:
-    header = f"{'method':32s} {'cond':>8s} {'RPA':>6s} {'RCA':>6s} {'VR':>6s} {'VFA':>6s} {'GPE':>6s}"
-    print(header + "\n" + "-" * len(header))
-    for name, (rows, rtf, load_s) in results.items():
-        for cond, m in rows.items():
-            print(f"{name:32s} {cond:>8s} " + " ".join(f"{m[k]:6.3f}" for k in ("RPA", "RCA", "VR", "VFA", "GPE")))
     cols = [c for c in ("clean", "white10", "speech10", "reverb", "tel", "mp3", "tones") if c in conds]
     print("\nRPA summary (mean = over every condition run)")
     print(f"{'method':32s} " + " ".join(f"{c:>8s}" for c in cols) + f" {'mean':>6s} {'s/s':>7s} {'load s':>6s}")
@@ -237,11 +241,12 @@ def main(argv: list[str] | None = None) -> int:
           f"conditions: {', '.join(conds)}; torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs (timings are pessimistic on a busy machine)", flush=True)
     results = {}
+    print(HEADER + "\n" + "-" * len(HEADER))
     for name in names:
         r = run_method(name, conds, args.device, save_dir)
         if r is not None:
             results[name] = r
-            print(f"  {name}: done ({r[1]:.4f} s/s)", flush=True)
+            print_rows(name, r[0])
     print_table(results, conds)
     print(f"\ntotal run time {time.perf_counter() - t_start:.0f} s")
     if args.json:

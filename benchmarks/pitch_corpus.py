@@ -37,12 +37,14 @@ _ALL_VOICES = ("slt", "kal", "espeak_f3", "espeak_m3")
 @dataclass
 class Track:
     """One test signal with its truth: ``audio (N,)`` float32 at 16 kHz; per frame ``(N // HOP,)``:
-    ``f0`` Hz (0 = unvoiced), ``voiced`` / ``unvoiced`` the frames scored as such."""
+    ``f0`` Hz (0 = unvoiced), ``voiced`` / ``unvoiced`` the frames scored as such, ``ap_low`` the mean
+    WORLD aperiodicity below 1 kHz (0 = fully periodic, 1 = noise)."""
 
     audio: np.ndarray
     f0: np.ndarray
     voiced: np.ndarray
     unvoiced: np.ndarray
+    ap_low: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------- scores
@@ -94,25 +96,42 @@ def concat(tracks: list[Track], gap_s: float = GAP_S) -> Track:
     """Join tracks with ``gap_s`` of silence (a multiple of HOP) before each and after the last."""
     gap = int(round(gap_s * SR / HOP))
     z = np.zeros(gap * HOP, np.float32)
-    silent = (z, np.zeros(gap), np.zeros(gap, bool), np.ones(gap, bool))
+    silent = (z, np.zeros(gap), np.zeros(gap, bool), np.ones(gap, bool), np.ones(gap))
     parts = [silent]
     for t in tracks:
-        parts += [(t.audio, t.f0, t.voiced, t.unvoiced), silent]
-    return Track(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+        ap = t.ap_low if t.ap_low is not None else np.where(t.f0 > 0, 0.0, 1.0)
+        parts += [(t.audio, t.f0, t.voiced, t.unvoiced, ap), silent]
+    return Track(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
 # ---------------------------------------------------------------- WORLD corpus
 
 def world_analyse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """16 kHz float audio -> WORLD ``f0 (F,)``, ``sp (F, bins)``, ``ap (F, bins)`` at 5 ms frames."""
+    """16 kHz float audio -> WORLD ``f0 (F,)``, ``sp (F, bins)``, ``ap (F, bins)`` at 5 ms frames.
+
+    The F0 (Harvest + StoneMask) is cleaned before the envelope is estimated: octave errors folded back
+    toward the clip's median (:func:`fold_octaves`), then :func:`smooth_contour`. An envelope estimated
+    with a wrong F0 keeps the true harmonic ripple, and its resynthesis would sound at the true pitch,
+    not at the contour's (measured: Harvest's sub-octave drops on espeak voices).
+    """
     import pyworld
 
     x = np.asarray(x, np.float64)
     f0, t = pyworld.harvest(x, SR, f0_floor=60.0, f0_ceil=900.0, frame_period=WORLD_PERIOD_MS)
-    f0 = pyworld.stonemask(x, f0, t, SR)
+    f0 = smooth_contour(fold_octaves(pyworld.stonemask(x, f0, t, SR)))
     sp = pyworld.cheaptrick(x, f0, t, SR)
     ap = pyworld.d4c(x, f0, t, SR)
     return f0, sp, ap
+
+
+def fold_octaves(f0: np.ndarray, limit: float = 0.7) -> np.ndarray:
+    """Move voiced values more than ``limit`` octaves from the median of the voiced values by whole octaves toward it."""
+    out = np.asarray(f0, np.float64).copy()
+    v = out > 0
+    if v.any():
+        dev = np.log2(out[v] / np.median(out[v]))
+        out[v] *= 2.0 ** (-np.round(dev) * (np.abs(dev) > limit))
+    return out
 
 
 def smooth_contour(f0: np.ndarray, min_run: int = 10, width: int = 9) -> np.ndarray:
@@ -179,9 +198,9 @@ def resynth(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> Track:
     audio = (y[: n * HOP] / max(1e-9, np.abs(y).max()) * 0.5).astype(np.float32)
     ref = f0[: 2 * n : 2]
     low = int(1000 / (SR / 2) * (ap.shape[1] - 1)) + 1
-    periodic = ap[: 2 * n : 2, :low].mean(axis=1) < PERIODIC_AP
-    voiced, unvoiced = scored_masks(ref, periodic, int(round(EDGE_S * SR / HOP)))
-    return Track(audio, ref.astype(np.float64), voiced, unvoiced)
+    ap_low = ap[: 2 * n : 2, :low].mean(axis=1)
+    voiced, unvoiced = scored_masks(ref, ap_low < PERIODIC_AP, int(round(EDGE_S * SR / HOP)))
+    return Track(audio, ref.astype(np.float64), voiced, unvoiced, ap_low)
 
 
 def voice_files(roots: list[Path]) -> dict[str, list[Path]]:
@@ -216,7 +235,7 @@ def build_corpus(roots: list[Path], clips_per_variant: int, max_seconds: float |
             if max_seconds:
                 x = x[: int(max_seconds * SR)]
             f0, sp, ap = world_analyse(x)
-            f0, ap = modify(variant, smooth_contour(f0), ap, rng)
+            f0, ap = modify(variant, f0, ap, rng)
             tracks.append(resynth(f0, sp, ap))
             lines.append(f"{variant:8s} {voice}/{path.name}")
     return concat(tracks), lines

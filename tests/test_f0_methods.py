@@ -189,3 +189,61 @@ def test_classical_short_inputs(methods, name):
     for n in (0, 100, 1200):
         f0 = method.compute(rng.normal(0, 0.1, n).astype(np.float32))
         assert f0.shape == (n // HOP,)
+
+
+def test_fuse_candidates_outvotes_octave_errors_and_refines():
+    from arvc.features.f0.hybrid import fuse_candidates
+
+    T = 60
+    truth = 200 * 2 ** (np.linspace(0, 0.3, T))
+    a = truth * 2 ** (10 / 1200)  # 10 cents sharp
+    b = truth * 2 ** (-10 / 1200)  # 10 cents flat
+    c = truth.copy()
+    c[20:30] *= 2  # an octave error in one member
+    f0s = np.stack([a, b, c])
+    confs = np.ones_like(f0s)
+    out = fuse_candidates(f0s, confs)
+    cents = 1200 * np.log2(out / truth)
+    assert np.abs(cents).max() < 10  # octave error outvoted; refined between the members
+    # a confident member alone beats two unconfident ones that agree on the wrong octave
+    wrong = np.stack([truth * 2, truth * 2, truth])
+    out = fuse_candidates(wrong, np.stack([np.full(T, 0.1), np.full(T, 0.1), np.ones(T)]), voiced_on=0.3, voiced_off=0.2)
+    assert np.allclose(out, truth, rtol=1e-4)
+
+
+def test_fuse_candidates_voicing_has_hysteresis():
+    from arvc.features.f0.hybrid import fuse_candidates, hysteresis
+
+    assert hysteresis(np.array([0.2, 0.5, 0.35, 0.35, 0.2, 0.4]), 0.45, 0.3).tolist() == [
+        False, True, True, True, False, False]
+    T = 6
+    f0s = np.full((2, T), 150.0)
+    confs = np.array([[0.2, 0.5, 0.35, 0.35, 0.2, 0.4]] * 2)
+    out = fuse_candidates(f0s, confs)
+    assert (out > 0).tolist() == [False, True, True, True, False, False]
+    with pytest.raises(ValueError):
+        fuse_candidates(f0s, confs[:, :3])
+
+
+@pytest.mark.parametrize("name", ["fcpe", "swift", "pesto", "crepe-tiny", "pm"])
+def test_candidate_gives_pitch_and_calibrated_confidence(methods, name):
+    """candidate(): a pitch on voiced frames, confidence >= 0.5 exactly where compute() says voiced."""
+    method = build(methods, name)
+    tone = np.concatenate([np.zeros(SR // 2, np.float32), harmonic_tone(np.full(SR, 220.0))])
+    f0, conf = method.candidate(tone, len(tone) // HOP)
+    own = method.compute(tone, len(tone) // HOP)
+    assert f0.shape == conf.shape == own.shape and conf.min() >= 0 and conf.max() <= 1
+    mid = slice(60, 140)
+    assert np.all(np.abs(1200 * np.log2(f0[mid] / 220.0)) < 50) and np.all(conf[mid] >= 0.5)
+    agree = (conf >= 0.5) == (own > 0)
+    assert agree.mean() > 0.97
+
+
+def test_fusion_is_registered_and_tracks_a_glide(methods):
+    method = build(methods, "fusion")
+    assert method.name == "fusion" and [m.name for m in method.methods] == ["fcpe", "swift", "pm"]
+    f0 = np.geomspace(120, 480, 2 * SR)
+    out = method.compute(harmonic_tone(f0))
+    ref = f0[np.arange(len(out)) * HOP]
+    cents = np.abs(1200 * np.log2(np.maximum(out[10:-10], 1) / ref[10:-10]))
+    assert np.mean(cents < 50) > 0.95

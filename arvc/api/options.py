@@ -31,7 +31,7 @@ SEED_RANGE = (0, 2**32 - 1)
 PITCH_RANGE = (-48, 48)  # semitones (InferenceConfig checks the same)
 
 F0_METHODS = ("rmvpe", "crepe", "crepe-tiny", "fcpe", "harvest", "dio", "pm", "yin", "pyin", "piptrack", "swipe",
-              "rapt", "swift", "pesto")
+              "rapt", "swift", "pesto", "fusion")
 EMBEDDERS = ("contentvec", "hubert_base", "chinese-hubert-base", "japanese-hubert-base", "japanese-hubert-large",
              "korean-hubert-base", "spin", "spin-v2", "whisper-tiny.en", "custom")
 OPTIMIZERS = ("AdamW", "RAdam", "AdaBelief", "AdaBeliefV2", "AnyPrecisionAdamW")

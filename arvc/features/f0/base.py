@@ -51,6 +51,17 @@ class F0Method(ABC):
         f0[f0 < 0] = 0
         return fit_length(f0, n_frames)
 
+    def candidate(self, audio: np.ndarray, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Raw pitch and voicing confidence, both float32 ``(n_frames,)``, for fusion by a hybrid.
+
+        The pitch is the method's best guess on every frame it can give one for (also where it decides
+        "unvoiced"), the confidence in [0, 1] is calibrated so that the method's own voicing decision is
+        ``confidence >= 0.5``. This default has no more to say than :meth:`compute`: confidence 1 on
+        voiced frames, 0 elsewhere.
+        """
+        f0 = self.compute(audio, n_frames)
+        return f0, (f0 > 0).astype(np.float32)
+
 
 def fit_length(f0: np.ndarray, n: int) -> np.ndarray:
     """Cut or zero-pad ``f0`` to ``n`` frames."""

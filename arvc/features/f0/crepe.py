@@ -21,7 +21,7 @@ from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
-from arvc.features.f0.base import F0Method, F0Options
+from arvc.features.f0.base import F0Method, F0Options, fit_length
 
 PITCH_BINS = 360
 CENTS_PER_BIN = 20
@@ -227,6 +227,16 @@ class CrepeF0(F0Method):
             f0s.append(bins_to_hz(bins))
             pds.append(probs.gather(1, bins[:, None])[:, 0])
         return torch.cat(f0s), torch.cat(pds), torch.cat(stds) < SILENCE_STD
+
+    def candidate(self, audio: np.ndarray, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered pitch on every frame and ``0.5 * periodicity / 0.1`` (capped at 1; 0 on digital silence)."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        n_frames = len(audio) // self.options.hop_length if n_frames is None else n_frames
+        f0, periodicity, silent = self.f0_periodicity(audio)
+        periodicity = torch.nan_to_num(nan_median3(periodicity[None])[0], nan=0.0)
+        f0 = torch.nan_to_num(nan_mean3(f0[None])[0], nan=0.0).cpu().numpy()
+        conf = np.clip(0.5 * periodicity.cpu().numpy() / PERIODICITY_THRESHOLD, 0, 1) * ~silent.cpu().numpy()
+        return fit_length(f0.astype(np.float32), n_frames), fit_length(conf.astype(np.float32), n_frames)
 
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         f0, periodicity, silent = self.f0_periodicity(audio)

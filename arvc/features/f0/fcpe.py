@@ -23,7 +23,7 @@ from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
-from arvc.features.f0.base import F0Method, F0Options, to_hop
+from arvc.features.f0.base import F0Method, F0Options, fit_length, to_hop
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,24 @@ class FcpeF0(F0Method):
                 f"fcpe works at {self.net.cfg.sample_rate} Hz; got sample_rate={self.options.sample_rate}"
             )
         self.threshold = threshold
+
+    @torch.inference_mode()
+    def candidate(self, audio: np.ndarray, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pitch on every frame (0 outside the range) and the peak probability mapped so that the
+        voicing threshold is 0.5 (``0.5 * (peak / threshold) ** 0.25``, capped at 1), ``(n_frames,)``."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        n_frames = len(audio) // self.options.hop_length if n_frames is None else n_frames
+        x = torch.from_numpy(audio).to(self.device)[None]
+        probs = self.net(log_mel(x, self.net.cfg))
+        f0 = self.net.decode(probs, 0.0)[0].cpu().numpy()
+        f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0
+        peak = probs.max(dim=-1).values[0].cpu().numpy()
+        conf = np.clip(0.5 * (peak / self.threshold) ** 0.25, 0, 1).astype(np.float32)
+        hop, o = self.net.cfg.hop_size, self.options
+        f0 = to_hop(f0, hop, o, n_frames)
+        if o.hop_length != hop:
+            conf = np.interp(np.arange(n_frames) * o.hop_length, np.arange(len(conf)) * hop, conf)
+        return fit_length(np.asarray(f0, np.float32), n_frames), fit_length(np.asarray(conf, np.float32), n_frames)
 
     @torch.inference_mode()
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:

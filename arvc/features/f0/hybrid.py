@@ -1,4 +1,12 @@
-"""``hybrid[a+b+...]``: several F0 methods combined frame by frame."""
+"""``hybrid[a+b+...]``: several F0 methods fused into one contour; ``fusion`` = the benchmark's best hybrid.
+
+Fusion (:func:`fuse_candidates`): every member gives a pitch on every frame and a voicing confidence
+(:meth:`F0Method.candidate`). Candidates per frame are the members' pitches and their octaves; each is
+scored by the confidence-weighted support of the members that agree with it (Gaussian in cents), a
+Viterbi pass picks the smoothest well-supported path (octave errors of one member are outvoted or
+bridged by continuity), the chosen value is refined to the weighted mean of the members within 50 cents,
+and voicing comes from the weighted mean confidence with hysteresis.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import re
 import numpy as np
 
 from arvc.errors import ArvcError
+from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method, F0Options
 
 _SPEC = re.compile(r"^\s*hybrid\s*\[(?P<body>[^\[\]]*)\]\s*$", re.IGNORECASE)
@@ -46,8 +55,72 @@ def parse_hybrid(spec: str) -> list[str]:
     return names
 
 
+# member weights measured on benchmarks/bench_pitch.py (others weigh 1)
+MEMBER_WEIGHTS = {"swift": 1.5, "fcpe": 1.0, "pm": 0.3}
+FUSION_MEMBERS = ("fcpe", "swift", "pm")
+
+
+def _viterbi(cost_emit: np.ndarray, cand: np.ndarray, transition: float, max_jump: float) -> np.ndarray:
+    """Best path through ``(K, T)`` log-emissions; moving between candidates costs ``transition`` per
+    semitone (capped at ``max_jump`` semitones). ``cand (K, T)`` cents. Returns ``(T,)`` indices."""
+    K, T = cand.shape
+    back = np.zeros((T, K), dtype=np.int64)
+    score = cost_emit[:, 0].copy()
+    for t in range(1, T):
+        jump = np.minimum(np.abs(cand[:, t][:, None] - cand[:, t - 1][None, :]) / 100.0, max_jump)
+        total = score[None, :] - transition * jump
+        back[t] = np.argmax(total, axis=1)
+        score = total[np.arange(K), back[t]] + cost_emit[:, t]
+    path = np.zeros(T, dtype=np.int64)
+    path[-1] = int(np.argmax(score)) if T else 0
+    for t in range(T - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def hysteresis(x: np.ndarray, on: float, off: float) -> np.ndarray:
+    """``(T,)`` -> bool: switches on at ``x >= on``, stays on while ``x >= off``."""
+    out = np.zeros(len(x), dtype=bool)
+    state = False
+    for t, v in enumerate(x):
+        state = v >= (off if state else on)
+        out[t] = state
+    return out
+
+
+def fuse_candidates(f0s: np.ndarray, confs: np.ndarray, weights=None, sigma: float = 30.0,
+                    transition: float = 1.0, max_jump: float = 3.0, voiced_on: float = 0.45,
+                    voiced_off: float = 0.3) -> np.ndarray:
+    """Fuse ``f0s (M, T)`` Hz (0 = no pitch) with confidences ``confs (M, T)`` in [0, 1] -> ``(T,)`` float32 Hz.
+
+    ``weights (M,)`` scale each member's confidence; ``sigma`` (cents) is the agreement width.
+    """
+    f0s, confs = np.asarray(f0s, np.float64), np.clip(np.asarray(confs, np.float64), 0, 1)
+    if f0s.ndim != 2 or f0s.shape != confs.shape or f0s.shape[0] == 0:
+        raise ValueError("f0s and confs must have the same shape (M, T) with M >= 1")
+    M, T = f0s.shape
+    w = np.ones(M) if weights is None else np.asarray(weights, np.float64)
+    has = f0s > 0
+    cents = np.where(has, 1200 * np.log2(np.where(has, f0s, 1.0)), np.nan)  # (M, T)
+    wc = w[:, None] * confs * has
+    cand = np.concatenate([cents, cents + 1200, cents - 1200])  # (3M, T): members and their octaves
+    dist = cand[:, None, :] - cents[None, :, :]  # (3M, M, T)
+    support = np.nansum(np.exp(-0.5 * (dist / sigma) ** 2) * wc[None], axis=1)
+    emit = np.log(support / (wc.sum(0) + 1e-9) + 1e-4)
+    emit[np.isnan(cand)] = -1e9
+    path = _viterbi(emit, np.nan_to_num(cand), transition, max_jump)
+    chosen = cand[path, np.arange(T)]
+    near = np.abs(np.nan_to_num(cents - chosen, nan=np.inf)) <= 50
+    ww = np.where(near, wc + 1e-6, 0.0)
+    refined = chosen + np.sum(np.where(near, cents - chosen, 0.0) * ww, 0) / np.maximum(ww.sum(0), 1e-12)
+    refined = np.where(ww.sum(0) > 0, refined, chosen)
+    voiced = hysteresis(wc.sum(0) / w.sum(), voiced_on, voiced_off) & ~np.isnan(chosen)
+    return np.where(voiced, 2.0 ** (np.nan_to_num(refined) / 1200), 0.0).astype(np.float32)
+
+
 class HybridF0(F0Method):
-    """Runs each method on the same audio and combines them with :func:`combine_f0`."""
+    """Runs each method on the same audio and fuses them (:func:`fuse_candidates`); ``mode="vote"``
+    keeps the older frame-wise vote (:func:`combine_f0`)."""
 
     name = "hybrid"
 
@@ -57,12 +130,17 @@ class HybridF0(F0Method):
         options: F0Options | None = None,
         device=None,
         min_voted: float = 0.5,
+        mode: str = "fusion",
     ):
         super().__init__(options, device)
         if not methods:
             raise ArvcError("hybrid F0 method needs at least one method")
+        if mode not in ("fusion", "vote"):
+            raise ArvcError(f"hybrid F0 mode must be 'fusion' or 'vote', got {mode!r}")
         self.methods = list(methods)
         self.min_voted = min_voted
+        self.mode = mode
+        self.weights = np.array([MEMBER_WEIGHTS.get(m.name, 1.0) for m in self.methods])
         self.name = "hybrid[" + "+".join(m.name for m in self.methods) + "]"
 
     @classmethod
@@ -78,5 +156,23 @@ class HybridF0(F0Method):
         return cls(methods, options=options, device=device, **kwargs)
 
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
-        tracks = np.stack([m.compute(audio, n_frames) for m in self.methods])
-        return combine_f0(tracks, self.min_voted)
+        if self.mode == "vote":
+            return combine_f0(np.stack([m.compute(audio, n_frames) for m in self.methods]), self.min_voted)
+        pairs = [m.candidate(audio, n_frames) for m in self.methods]
+        f0 = fuse_candidates(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), self.weights)
+        o = self.options
+        return np.where((f0 >= o.f0_min) & (f0 <= o.f0_max), f0, 0.0)
+
+
+class FusionF0(HybridF0):
+    """``fusion``: the hybrid of :data:`FUSION_MEMBERS` (fcpe + swift + pm), chosen by the pitch benchmark
+    at a budget of 0.1 s per audio second on one CPU core."""
+
+    def __init__(self, options: F0Options | None = None, device=None):
+        from arvc.features.f0 import get_f0_method
+
+        super().__init__([get_f0_method(n, options=options, device=device) for n in FUSION_MEMBERS], options, device)
+        self.name = "fusion"
+
+
+F0_METHODS.add("fusion", FusionF0)

@@ -26,7 +26,7 @@ from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_restricted, packaged_file, plain
-from arvc.features.f0.base import F0Method, F0Options
+from arvc.features.f0.base import F0Method, F0Options, fit_length
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,16 @@ class PestoF0(F0Method):
         midi = torch.cat(semis)
         hz = 440.0 * 2 ** ((midi - 69) / 12)
         return hz.cpu().numpy(), torch.cat(confs).cpu().numpy()
+
+    def candidate(self, audio: np.ndarray, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pitch on every frame (0 outside the range) and confidence / threshold / 2 (0.5 = voiced), ``(n_frames,)``."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        n_frames = len(audio) // self.options.hop_length if n_frames is None else n_frames
+        hz, conf = self.pitch_confidence(audio)
+        o = self.options
+        hz[(hz < o.f0_min) | (hz > o.f0_max)] = 0
+        conf = np.clip(conf * (0.5 / self.confidence_threshold), 0, 1)
+        return fit_length(hz.astype(np.float32), n_frames), fit_length(conf.astype(np.float32), n_frames)
 
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         hz, conf = self.pitch_confidence(audio)

@@ -33,6 +33,17 @@ class SwiftF0Method(F0Method):
         self.frame_period = FRAME_PERIOD
         self._detector = SwiftF0(spin=False)
 
+    def candidate(self, audio: np.ndarray, n_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """SwiftF0's pitch on every frame (0 outside the range) and its calibrated confidence, ``(n_frames,)``."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        n_frames = len(audio) // self.options.hop_length if n_frames is None else n_frames
+        grid = np.arange(n_frames) * self.options.hop_length / self.options.sample_rate
+        if len(audio) == 0 or n_frames == 0:
+            return np.zeros(n_frames, np.float32), np.zeros(n_frames, np.float32)
+        r = self._detector.detect(audio, 16000, fmin=self.fmin, fmax=self.fmax)
+        f0 = limit_range(contour_to_grid(r.timestamps, r.pitch_hz, grid), self.fmin, self.fmax)
+        return f0, np.interp(grid, r.timestamps, r.confidence).astype(np.float32)
+
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         if len(audio) == 0:
             return np.zeros(n_frames, dtype=np.float32)
