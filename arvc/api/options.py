@@ -104,7 +104,7 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
        help="transpose in semitones (+12 = one octave up), or 'auto': to the model's training voice"),
     _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"), strict=False,
        help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, swipe, "
-            "rapt, swift, pesto, hybrid[a+b]"),
+            "rapt, swift, pesto, fusion (fcpe + swift + pm fused), hybrid[a+b] (candidates fused by confidence)"),
     _o("--index_rate", type=float, range=(0, 1),
        help="0..1, share of each feature frame taken from the index's nearest training frames (default 0.75)"),
     _o("--nprobe", type=int, range=(1, None), help="IVF lists searched per query (default: the value stored in the index)", ui="advanced"),
@@ -179,8 +179,8 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("model_name", applio=("model_name",), help="experiment name (a folder made by 'arvc preprocess')"),
     _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]",), strict=False, group="extract",
        help="pitch method: rmvpe, crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, piptrack, swipe, rapt, "
-            "swift, pesto, or hybrid[a+b+...] (per frame: voiced when at least half the methods say so, F0 = median "
-            "in log-Hz of their voiced estimates) (default rmvpe)"),
+            "swift, pesto, fusion (fcpe + swift + pm fused), or hybrid[a+b+...] (the members' candidates fused by "
+            "confidence, octave errors corrected, Viterbi-smoothed, voicing with hysteresis) (default rmvpe)"),
     _o("--embedder_model", choices=EMBEDDERS, strict=False, group="extract",
        help="contentvec (default), hubert_base, chinese-hubert-base, japanese-hubert-base, japanese-hubert-large, "
             "korean-hubert-base, spin, spin-v2, whisper-tiny.en, custom, or a Hugging Face id owner/name"),
