@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from arvc.api import ws_protocol as wp
+from arvc.api.options import REALTIME
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,8 @@ def build_run(settings: wp.SessionSettings, voices: list[str], roots: list[Path]
     model, index = resolve_voice(settings, voices, roots)
     options = dict(settings.options)
     options.setdefault("sample_rate", wp.STREAM_RATE)
-    run = _parse(["-m", model, *(["--index", index] if index else []), *wp.options_argv(options)])
+    values = {k: v for k, v in options.items() if k in wp.CLIENT_OPTIONS}
+    run = _parse(REALTIME.to_argv({**values, "model": model, "index": index}))
     run.config.validate()
     return run
 
@@ -182,7 +185,7 @@ class _Worker:
                 self.ready.set()  # before the client hears of it
                 self.emit(json.dumps({
                     "type": "ready", "version": wp.VERSION, "dialect": self.settings.dialect,
-                    "sample_rate": conv.cfg.sample_rate, "block_samples": conv.b16 * conv.cfg.sample_rate // 16000,
+                    "sample_rate": conv.cfg.sample_rate, "block_samples": conv.b16 * conv.cfg.sample_rate // SR_16K,
                     "delay_samples": conv.delay_samples, "algorithmic_latency_ms": conv.cfg.algorithmic_latency_ms,
                     "resampling_ms": round(conv.resampling_ms, 2), "lead_samples": self._lead(conv),
                     "warm_block_ms": round(1000 * (conv.warm_block_seconds or 0.0), 2),
@@ -202,14 +205,14 @@ class _Worker:
     def _lead(self, conv) -> int:
         """Applio dialect: zeros ahead of the replies so each one has a full block (the loop's own block
         need not divide Applio's, so its output comes in uneven parts)."""
-        return conv.b16 * conv.cfg.sample_rate // 16000 + conv.cfg.sample_rate // 50 if self.settings.applio_block else 0
+        return conv.b16 * conv.cfg.sample_rate // SR_16K + conv.cfg.sample_rate // 50 if self.settings.applio_block else 0
 
     def _loop(self, conv) -> None:
         """Input is fed to the loop in whole blocks of the stream, as ``--simulate`` feeds it: the block grid
         (where each block starts in the input) then does not depend on the client's message sizes, and a block
         is still converted as soon as its last sample arrives."""
         fifo = np.zeros(self._lead(conv), np.float32)
-        io_block = conv.b16 * conv.cfg.sample_rate // 16000
+        io_block = conv.b16 * conv.cfg.sample_rate // SR_16K
         acc = np.zeros(0, np.float32)
         seq = 0
         while not self.stop_event.is_set():

@@ -40,7 +40,7 @@ class SwiftF0Method(F0Method):
         grid = np.arange(n_frames) * self.options.hop_length / self.options.sample_rate
         if len(audio) == 0 or n_frames == 0:
             return np.zeros(n_frames, np.float32), np.zeros(n_frames, np.float32)
-        r = self._detector.detect(audio, 16000, fmin=self.fmin, fmax=self.fmax)
+        r = self._detector.detect(audio, SR_16K, fmin=self.fmin, fmax=self.fmax)
         f0 = limit_range(contour_to_grid(r.timestamps, r.pitch_hz, grid), self.fmin, self.fmax)
         return f0, np.interp(grid, r.timestamps, r.confidence).astype(np.float32)
 
