@@ -63,3 +63,16 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("ARVC_DEVICE", raising=False)
+
+
+SLOW_LIST = Path(__file__).with_name("slow_tests.txt")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as ``slow`` the tests listed in ``slow_tests.txt`` (measured; see its header), besides those that carry
+    the marker themselves: ``bash scripts/test.sh --quick`` leaves both out."""
+    listed = {line.strip() for line in SLOW_LIST.read_text().splitlines()
+              if line.strip() and not line.startswith("#")} if SLOW_LIST.exists() else set()
+    for item in items:
+        if item.nodeid in listed or item.nodeid.split("[")[0] in listed:
+            item.add_marker(pytest.mark.slow)
