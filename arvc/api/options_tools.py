@@ -105,7 +105,8 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
     CommandOptions("models add", help="add an experiment folder (logs/my_model) or a model file to the library",
                    options=(
         _o("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and the "
-                          ".index), or a .pth/.safetensors model file"),
+                          ".index), a .pth/.safetensors model file, a .zip of models and indexes, or an .index "
+                          "to attach to the voice --name"),
         _o("--name", help="voice name (default: the folder or model name)"),
         _o("--weights", help="the weights file to take from the experiment folder"),
         _o("--index", help="index file to go with a model file"),

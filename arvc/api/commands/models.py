@@ -44,11 +44,19 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "add":
         from pathlib import Path
 
-        from arvc.stages.library import add_experiment, add_files
+        from arvc import events
+        from arvc.stages.library import add_experiment, add_files, add_upload
 
         src = Path(args.source)
-        v = add_experiment(src, args.name, args.weights) if src.is_dir() else add_files(src, args.index, args.name)
-        print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
+        if src.is_dir():
+            added = [add_experiment(src, args.name, args.weights)]
+        elif src.suffix.lower() in (".zip", ".index"):
+            added = add_upload(src, args.name)
+        else:
+            added = [add_files(src, args.index, args.name)]
+        for v in added:
+            events.artifact("model", v.model_path, name=v.name)
+            print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
     folder = models_dir.voice_dir(args.name)
     if not (folder / models_dir.INFO_FILE).is_file():
