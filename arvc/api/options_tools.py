@@ -165,7 +165,8 @@ TENSORBOARD = CommandOptions("tensorboard", options=(
 UI = CommandOptions("ui", options=(
     _o("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"),
     _o("--port", type=int, default=7865, range=PORT, help="port (default 7865)"),
-    _o("--auth", metavar="USER:PASSWORD", help="require this login"),
+    _o("--auth", metavar="USER:PASSWORD", help="require this login (visible in ps: prefer --auth_file or "
+                                                 "$ARVC_UI_AUTH)"),
     _o("--auth_file", help="file of 'user:password' lines (one login per line), instead of --auth"),
     _o("--insecure", type=bool, help="allow a non-loopback --host or --share without a login"),
     _o("--share", type=bool, help="also publish a temporary public gradio.live link (needs a login)"),
