@@ -52,7 +52,7 @@ def page_words(text: str, options: Iterable[CommandOptions] = ()) -> str:
 
 def control(opt: Option, default: Any, elem_id: str | None = None, table: CommandOptions | None = None) -> Any:
     """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox, labelled in words."""
-    label, info = opt.title, page_words(opt.help, [table] if table else [])
+    label, info = opt.title[:1].upper() + opt.title[1:], page_words(opt.help, [table] if table else [])
     kw = {"elem_id": elem_id}
     if opt.type is bool:
         return gr.Checkbox(value=bool(default), label=label, info=info, **kw)
