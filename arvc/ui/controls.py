@@ -64,12 +64,12 @@ def control(opt: Option, default: Any, elem_id: str | None = None, table: Comman
                            allow_custom_value=not opt.strict, **kw)
     if opt.widget == "text":
         return gr.Textbox(value="" if default is None else str(default), label=label, info=info, **kw)
+    if opt.type in (int, float) and default is None:  # empty = the command's own default (a slider shows a number)
+        return gr.Textbox(value="", label=label, info=info, placeholder="default", **kw)
     if opt.range and opt.numeric and None not in opt.range:
         lo, hi = opt.range
         step = 1 if opt.type is int else (0.01 if hi - lo <= 1 else 0.1 if hi - lo <= 10 else 1)
-        return gr.Slider(lo, hi, value=default if default is not None else lo, step=step, label=label, info=info, **kw)
-    if opt.type in (int, float) and default is None:  # empty = the command's own default (a Number shows 0)
-        return gr.Textbox(value="", label=label, info=info, placeholder="default", **kw)
+        return gr.Slider(lo, hi, value=default, step=step, label=label, info=info, **kw)
     if opt.numeric:
         lo, hi = opt.range or (None, None)
         return gr.Number(value=default, label=label, info=info, precision=0 if opt.type is int else None,
