@@ -500,8 +500,9 @@ def test_auth_file_voice_upload_tts_and_login_throttling(tmp_path, fixtures_dir)
     evil = _evil_zip(tmp_path, pt)
     with ui_server(tmp_path, "--auth_file", str(logins)) as (url, _):
         client = Client(url, auth=("ann", "s3cret"), verbose=False, download_files=str(tmp_path / "dl"))
-        message, voice = client.predict(handle_file(str(good)), "", None, api_name="/add_voice")
-        assert "uploaded" in message and Path(voice).is_file(), (message, voice)
+        message, listed = client.predict(handle_file(str(good)), "", None, api_name="/add_voice")
+        voice = listed["value"]  # the Voice list, refreshed with the new voice chosen
+        assert "uploaded" in message and Path(voice).is_file() and ["uploaded", voice] in listed["choices"], listed
         voices = Path(os.environ["ARVC_MODELS_DIR"]) / "voices"
         assert (voices / "uploaded" / "uploaded.index").is_file()
         with pytest.raises(Exception, match="pickle would import or run code"):

@@ -128,7 +128,8 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
         assert box["y"] + box["height"] <= VIEWPORT["height"], box
         _fill(page, "train-name", "newcomer")
         page.locator("#train-upload input[type='file']").set_input_files([str(p) for p in recordings])
-        page.wait_for_selector(f"#train-upload :text('{recordings[-1].name}')", state="attached")
+        page.wait_for_selector(f"#train-upload :text('{recordings[-1].name}')", state="attached",
+                               timeout=300_000)
         _number(page, "train-epochs", 1)
         page.click("#train-button")
         page.wait_for_selector("#train-status :text('newcomer')")

@@ -116,7 +116,7 @@ def build(ctx, shell) -> None:
     first = voices[0][1] if voices else None
     with gr.Row():
         voice = gr.Dropdown(choices=voices, value=first, label="Voice", info="models folder and trained voices",
-                            elem_id="convert-model", scale=3)
+                            allow_custom_value=True, elem_id="convert-model", scale=3)
         pitch = control(INFER.get("pitch"), 0, elem_id="convert-pitch", table=INFER)
     shell.convert_voice = shell.voice_list(ctx, voice)
     with gr.Row(equal_height=True):
