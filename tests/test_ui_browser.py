@@ -128,7 +128,7 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
         assert box["y"] + box["height"] <= VIEWPORT["height"], box
         _fill(page, "train-name", "newcomer")
         page.locator("#train-upload input[type='file']").set_input_files([str(p) for p in recordings])
-        page.wait_for_selector(f"#train-upload :text('{recordings[-1].name}')", state="attached",
+        page.wait_for_selector(f"#train-upload td[aria-label='{recordings[-1].name}']", state="attached",
                                timeout=300_000)
         _number(page, "train-epochs", 1)
         page.click("#train-button")
@@ -153,7 +153,7 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
         assert any(o.startswith("newcomer") for o in options), options
         _choose(page, "convert-model", next(o for o in options if o.startswith("newcomer")))
         page.locator("#convert-upload input[type='file']").set_input_files(str(clip))
-        page.wait_for_selector(f"#convert-upload :text('{clip.name}')")
+        page.wait_for_selector(f"#convert-upload td[aria-label='{clip.name}']", state="attached")
         t0 = time.time()
         page.click("#convert-button")
         page.wait_for_selector("#convert-status :text('1 converted')", timeout=600_000)
