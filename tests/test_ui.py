@@ -485,7 +485,7 @@ def _evil_zip(folder: Path, pt: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_auth_file_voice_upload_tts_and_login_throttling(tmp_path, fixtures_dir):
+def test_auth_file_voice_upload_tts_cover_and_login_throttling(tmp_path, fixtures_dir):
     import zipfile
 
     from gradio_client import Client, handle_file
@@ -517,6 +517,20 @@ def test_auth_file_voice_upload_tts_and_login_throttling(tmp_path, fixtures_dir)
         y, sr = sf.read(spoken)
         assert sr == 40000 and len(y) / sr > 0.5 and np.abs(y).max() > 1e-3, status
         assert abs(len(y) / sr - sf.info(plain).duration) < 0.05
+
+        # Cover tab with the stems given: the converted vocal mixed over the instrumental, every stem playable
+        vocals = pt / "input_short.wav"
+        y, sr = sf.read(str(vocals))
+        instrumental = tmp_path / "instrumental.wav"
+        sf.write(str(instrumental), 0.1 * np.sin(2 * np.pi * 220 * np.arange(len(y)) / sr), sr)
+        args = _call_args(client, "/cover", {"Voice": voice, "or its vocals": handle_file(str(vocals)),
+                                             "and its instrumental": handle_file(str(instrumental)),
+                                             "Pitch method": "pm", "Embedder model": "custom",
+                                             "Embedder path": str(pt / "embedder")})
+        status, mix, converted, _, inst = client.predict(*args, api_name="/cover")
+        for stem in (mix, converted, inst):
+            a, rate = sf.read(stem)
+            assert abs(len(a) / rate - len(y) / sr) < 0.05 and np.abs(a).max() > 1e-3, (stem, status)
 
         # five wrong passwords in a minute are answered, the sixth is refused with 429, then even the right one
         codes = [_login(url, "ann", f"wrong{i}") for i in range(6)]
