@@ -29,7 +29,7 @@ from pathlib import Path
 LOGS_ENV = "ARVC_LOGS_DIR"
 MODELS_ENV = "ARVC_MODELS_DIR"
 DATASETS_ENV = "ARVC_DATASETS_DIR"
-_WEIGHTS_RE = re.compile(r"_(\d+)e_(\d+)s\.pth$")
+WEIGHTS_NAME = re.compile(r"^(?P<name>.+)_(?P<epoch>\d+)e_(?P<step>\d+)s\.pth$")  # <model>_<E>e_<S>s.pth
 _CHECKPOINT_RE = re.compile(r"^([GD])_(\d+)\.pth$")
 
 
@@ -164,7 +164,7 @@ class ExperimentPaths:
         """``(epoch, step, path)`` of every ``*_<E>e_<S>s.pth`` (see :meth:`weights`), by epoch."""
         found = []
         for p in self.root.glob("*.pth"):
-            m = _WEIGHTS_RE.search(p.name)
+            m = WEIGHTS_NAME.match(p.name)
             if m:
-                found.append((int(m.group(1)), int(m.group(2)), p))
+                found.append((int(m["epoch"]), int(m["step"]), p))
         return sorted(found)

@@ -1,29 +1,29 @@
-"""Pitch-tracker accuracy and speed on synthetic signals with known F0.
+"""Pitch-tracker accuracy and speed on voices with an exactly known F0 (WORLD resyntheses), clean and degraded.
 
-    python benchmarks/bench_pitch.py                      # every registered method + two hybrids
-    python benchmarks/bench_pitch.py -m harvest,pm,fcpe   # a selection
-    python benchmarks/bench_pitch.py --snr 20,10 --threads 2
-    python benchmarks/bench_pitch.py -m crepe --snr ''   # clean only (full CREPE is slow on CPU)
+    python benchmarks/bench_pitch.py --quick     # 9 clips of <= 1.5 s, 6 conditions (a few minutes on 2 vCPUs)
+    python benchmarks/bench_pitch.py             # the full table: 36 clips (about 100 s), every condition
+    python benchmarks/bench_pitch.py -m harvest,fcpe,swift --conditions clean,white10
+    python benchmarks/bench_pitch.py --json out.json --save-tracks DIR   # machine-readable results, raw F0s
 
-The test signal (about 13 s per condition) strings together, with 0.25 s gaps that alternate between
-digital silence and fricative-like noise: steady notes (110 Hz vowel, 220 Hz harmonic tone, 440 Hz
-vowel), glides (90->360 Hz vowel, 600->150 Hz tone), vibrato (260 Hz +-60 cents at 5.5 Hz vowel,
-140 Hz +-40 cents at 6 Hz tone) and a speech-like intonation contour around 180 Hz. "Vowels" are
-harmonics below 4 kHz shaped by a 3-formant envelope with a -6 dB/octave tilt; "tones" have 1/k
-harmonics. Conditions: clean, then white noise at each SNR (relative to the voiced-signal power),
-and with --telephone the clean signal band-passed to 300-3400 Hz.
+Corpus (``pitch_corpus.py``): the bundled recordings (assets/voices, else ../shared/data/voices) analysed
+with WORLD, their F0 replaced (as analysed; +-12 semitones; vibrato 40-100 cents at 4.5-6.5 Hz; glides;
+octave jumps; breathy = raised aperiodicity; low voices 60-90 Hz; high voices 600-1000 Hz) and resynthesised.
+Conditions: clean; white and speech-shaped noise at 20 / 10 / 0 dB SNR (relative to the voiced frames);
+a synthetic room reverb (RT60 0.5 s); telephone band (300-3400 Hz); an MP3 round trip (32 kbit/s, PyAV);
+and ``tones``, the synthetic harmonic/formant tones of the first version of this benchmark.
 
-Metrics (per method and condition; frames within 20 ms of a voicing change are not scored):
-  RPA   raw pitch accuracy: reference-voiced frames estimated voiced and within 50 cents
-  VR    voicing recall: reference-voiced frames estimated voiced
-  VFA   voicing false alarm: reference-unvoiced frames estimated voiced
-  GPE   gross pitch error: frames voiced in both with |f_est / f_ref - 1| > 20 %
-  s/s   wall seconds of compute() per audio second (after one warm-up call; model loading excluded)
+Scores (frames with a well-defined pitch only: voiced and periodic, 30 ms away from voicing changes):
+  RPA   raw pitch accuracy: voiced frames estimated voiced and within 50 cents
+  RCA   raw chroma accuracy: the same, octave errors forgiven
+  VR    voicing recall;  VFA  voicing false alarm (on unvoiced frames 30 ms from any voicing)
+  GPE   gross pitch error: of frames voiced in both, the share more than 20 % off
+  s/s   wall seconds of compute() per audio second over all conditions (after a warm-up; loading excluded)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pitch_corpus as pc  # noqa: E402
 
 SR = 16000
 HOP = 160
@@ -98,23 +101,6 @@ def build_clean(rng: np.random.Generator) -> Signal:
     return Signal(np.concatenate(audio).astype(np.float32), np.concatenate(f0))
 
 
-def add_noise(sig: Signal, snr_db: float, rng: np.random.Generator) -> Signal:
-    power = np.mean(sig.audio[sig.f0 > 0].astype(np.float64) ** 2)
-    noise = rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(sig.audio))
-    audio = sig.audio + noise
-    audio = audio / max(1.0, np.abs(audio).max() / 0.99)
-    return Signal(audio.astype(np.float32), sig.f0)
-
-
-def telephone(sig: Signal) -> Signal:
-    """300-3400 Hz band (4th-order Butterworth, zero phase): the fundamental of low voices is gone."""
-    from scipy.signal import butter, sosfiltfilt
-
-    sos = butter(4, [300, 3400], btype="band", fs=SR, output="sos")
-    audio = sosfiltfilt(sos, sig.audio.astype(np.float64))
-    return Signal((audio / np.abs(audio).max() * 0.5).astype(np.float32), sig.f0)
-
-
 def reference_frames(sig: Signal, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Reference F0 at frame centres ``i*HOP`` and a mask of scored frames (away from voicing changes)."""
     idx = np.minimum(np.arange(n_frames) * HOP, len(sig.f0) - 1)
@@ -128,79 +114,139 @@ def reference_frames(sig: Signal, n_frames: int) -> tuple[np.ndarray, np.ndarray
     return ref, scored
 
 
-def score(est: np.ndarray, ref: np.ndarray, scored: np.ndarray) -> dict[str, float]:
-    est, ref = est[scored], ref[scored]
-    rv, ev = ref > 0, est > 0
-    both = rv & ev
-    cents = np.zeros_like(ref)
-    cents[both] = 1200 * np.abs(np.log2(est[both] / ref[both]))
-    return {
-        "RPA": float(np.mean(both[rv] & (cents[rv] <= 50))),
-        "VR": float(np.mean(ev[rv])),
-        "VFA": float(np.mean(ev[~rv])) if (~rv).any() else 0.0,
-        "GPE": float(np.mean(np.abs(est[both] / ref[both] - 1) > 0.2)) if both.any() else float("nan"),
-    }
+def tones_track(seed: int = 0) -> "pc.Track":
+    """The synthetic tones as a corpus Track (frames within 20 ms of a voicing change unscored)."""
+    sig = build_clean(np.random.default_rng(seed))
+    n = len(sig.audio) // HOP
+    ref, scored = reference_frames(sig, n)
+    return pc.Track(sig.audio[: n * HOP], ref.astype(np.float64), scored & (ref > 0), scored & (ref == 0))
+
+
+CONDITIONS = ("clean", "white20", "white10", "white0", "speech20", "speech10", "speech0", "reverb", "tel", "mp3",
+              "tones")
+QUICK = ("clean", "white10", "speech10", "reverb", "tel", "mp3")
+DEFAULT_HYBRIDS = ("hybrid[harvest+pm+swipe]", "hybrid[crepe-tiny+fcpe+swift]")
+
+
+def make_conditions(clean: "pc.Track", names, seed: int = 0) -> dict[str, "pc.Track"]:
+    """Each named condition of ``clean`` (see CONDITIONS); its noise depends only on ``seed`` and the name."""
+    out = {}
+    for i, name in enumerate(CONDITIONS):
+        if name not in names:
+            continue
+        rng = np.random.default_rng([seed, i])
+        if name == "clean":
+            out[name] = clean
+        elif name.startswith("white"):
+            out[name] = pc.white_noise(clean, float(name[5:]), rng)
+        elif name.startswith("speech"):
+            out[name] = pc.speech_noise(clean, float(name[6:]), rng)
+        elif name == "reverb":
+            out[name] = pc.reverb(clean, rng)
+        elif name == "tel":
+            out[name] = pc.telephone(clean)
+        elif name == "mp3":
+            try:
+                out[name] = pc.mp3(clean)
+            except Exception as e:  # no MP3 encoder in this PyAV build: say so, skip the condition
+                print(f"mp3 condition skipped: {type(e).__name__}: {e}")
+        elif name == "tones":
+            out[name] = tones_track(seed)
+    return out
+
+
+def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None):
+    """Scores per condition and seconds per audio second of ``name``; None when it cannot be built."""
+    from arvc.errors import ArvcError
+    from arvc.features.f0 import get_f0_method
+
+    t0 = time.perf_counter()
+    try:
+        method = get_f0_method(name, device=device)
+    except (ArvcError, ImportError) as e:
+        print(f"{name:32s} skipped: {e}", flush=True)
+        return None
+    load_s = time.perf_counter() - t0
+    method.compute(next(iter(conds.values())).audio[:SR])  # warm-up (numba JIT, lazy init)
+    rows, busy, seconds = {}, 0.0, 0.0
+    for cond, track in conds.items():
+        t0 = time.perf_counter()
+        est = method.compute(track.audio, len(track.f0))
+        busy += time.perf_counter() - t0
+        seconds += len(track.audio) / SR
+        rows[cond] = pc.score(est, track)
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            np.save(save_dir / f"{name}__{cond}.npy", est)
+    return rows, busy / seconds, load_s
+
+
+def print_table(results: dict, conds) -> None:
+    header = f"{'method':32s} {'cond':>8s} {'RPA':>6s} {'RCA':>6s} {'VR':>6s} {'VFA':>6s} {'GPE':>6s}"
+    print(header + "\n" + "-" * len(header))
+    for name, (rows, rtf, load_s) in results.items():
+        for cond, m in rows.items():
+            print(f"{name:32s} {cond:>8s} " + " ".join(f"{m[k]:6.3f}" for k in ("RPA", "RCA", "VR", "VFA", "GPE")))
+    cols = [c for c in ("clean", "white10", "speech10", "reverb", "tel", "mp3", "tones") if c in conds]
+    print("\nRPA summary (mean = over every condition run)")
+    print(f"{'method':32s} " + " ".join(f"{c:>8s}" for c in cols) + f" {'mean':>6s} {'s/s':>7s} {'load s':>6s}")
+    for name, (rows, rtf, load_s) in sorted(results.items(), key=lambda kv: -np.mean([m["RPA"] for m in kv[1][0].values()])):
+        mean = np.mean([m["RPA"] for m in rows.values()])
+        print(f"{name:32s} " + " ".join(f"{rows[c]['RPA']:8.3f}" for c in cols) + f" {mean:6.3f} {rtf:7.4f} {load_s:6.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-m", "--methods", default="all",
-                   help="comma list of F0 methods (hybrid[a+b] allowed); 'all' = every registered one + two hybrids")
-    p.add_argument("--snr", default="20,10,0", help="comma list of SNRs in dB for the noisy conditions ('' for none)")
-    p.add_argument("--telephone", action="store_true",
-                   help="add a 300-3400 Hz band-passed condition (missing fundamental below 300 Hz)")
+                   help="comma list of F0 methods (hybrid[a+b] allowed); 'all' = every registered one + hybrids")
+    p.add_argument("--conditions", default=None,
+                   help=f"comma list from {','.join(CONDITIONS)} (default: all; with --quick {','.join(QUICK)})")
+    p.add_argument("--quick", action="store_true", help="one clip of at most 1.5 s per variant and fewer conditions")
+    p.add_argument("--variants", default=",".join(pc.VARIANTS), help="comma list of corpus variants")
+    p.add_argument("--clips", type=int, default=4, help="clips per variant in the full corpus")
+    p.add_argument("--voices", default=None, help="voice folder root (default: assets/voices, else ../shared/data/voices)")
     p.add_argument("--threads", type=int, default=2, help="torch / BLAS threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
+    p.add_argument("--json", default=None, help="write the scores here as JSON")
+    p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth)")
     args = p.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    from arvc.errors import ArvcError
-    from arvc.features.f0 import F0_METHODS, f0_method_names, get_f0_method
+    from arvc.features.f0 import F0_METHODS, f0_method_names
 
+    t_start = time.perf_counter()
     f0_method_names()
-    names = (
-        F0_METHODS.names() + ["hybrid[harvest+pm+swipe]", "hybrid[crepe-tiny+fcpe+swift]"]
-        if args.methods == "all"
-        else [n.strip() for n in args.methods.split(",") if n.strip()]
-    )
-    rng = np.random.default_rng(args.seed)
-    clean = build_clean(rng)
-    conditions = [("clean", clean)] + [
-        (f"{float(s):g}dB", add_noise(clean, float(s), np.random.default_rng([args.seed, int(float(s) * 10) + 1000])))
-        for s in args.snr.split(",")
-        if s.strip()
-    ]
-    if args.telephone:
-        conditions.append(("tel", telephone(clean)))
-    seconds = len(clean.audio) / SR
-    print(f"signal: {seconds:.2f} s per condition, conditions: {', '.join(c for c, _ in conditions)}; "
-          f"torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
-          "(timings are pessimistic on a busy machine)")
-
-    header = f"{'method':32s} {'cond':>6s} {'RPA':>6s} {'VR':>6s} {'VFA':>6s} {'GPE':>6s} {'s/s':>7s} {'load s':>7s}"
-    print(header)
-    print("-" * len(header))
+    names = (F0_METHODS.names() + list(DEFAULT_HYBRIDS) if args.methods == "all"
+             else [n.strip() for n in args.methods.split(",") if n.strip()])
+    root = Path(__file__).resolve().parents[1]
+    roots = [Path(args.voices)] if args.voices else [root / "assets" / "voices", root.parent / "shared" / "data" / "voices"]
+    clean, lines = pc.build_corpus(roots, 1 if args.quick else args.clips, 1.5 if args.quick else None, args.seed,
+                                  [v.strip() for v in args.variants.split(",") if v.strip()])
+    wanted = args.conditions.split(",") if args.conditions else (QUICK if args.quick else CONDITIONS)
+    conds = make_conditions(clean, [c.strip() for c in wanted], args.seed)
+    save_dir = Path(args.save_tracks) if args.save_tracks else None
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        for cond, tr in conds.items():
+            np.savez(save_dir / f"truth__{cond}.npz", audio=tr.audio, f0=tr.f0, voiced=tr.voiced, unvoiced=tr.unvoiced)
+    print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {int(clean.voiced.sum())} scored "
+          f"voiced / {int(clean.unvoiced.sum())} unvoiced frames (built in {time.perf_counter() - t_start:.0f} s); "
+          f"conditions: {', '.join(conds)}; torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs (timings are pessimistic on a busy machine)", flush=True)
+    results = {}
     for name in names:
-        t0 = time.perf_counter()
-        try:
-            method = get_f0_method(name, device=args.device)
-        except ArvcError as e:
-            print(f"{name:32s} skipped: {e}")
-            continue
-        load_s = time.perf_counter() - t0
-        method.compute(clean.audio[:SR])  # warm-up (numba JIT, lazy init)
-        for cond, sig in conditions:
-            n_frames = len(sig.audio) // HOP
-            t0 = time.perf_counter()
-            est = method.compute(sig.audio, n_frames)
-            rtf = (time.perf_counter() - t0) / seconds
-            ref, scored = reference_frames(sig, n_frames)
-            m = score(est, ref, scored)
-            print(f"{name:32s} {cond:>6s} {m['RPA']:6.3f} {m['VR']:6.3f} {m['VFA']:6.3f} {m['GPE']:6.3f} "
-                  f"{rtf:7.4f} {load_s:7.2f}", flush=True)
+        r = run_method(name, conds, args.device, save_dir)
+        if r is not None:
+            results[name] = r
+            print(f"  {name}: done ({r[1]:.4f} s/s)", flush=True)
+    print_table(results, conds)
+    print(f"\ntotal run time {time.perf_counter() - t_start:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({n: {"scores": r[0], "s_per_s": r[1], "load_s": r[2]}
+                                               for n, r in results.items()}, indent=1))
     return 0
 
 

@@ -3,7 +3,6 @@ flag in both spellings; --version; an unknown flag is named. Command lines follo
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import pytest

@@ -1,82 +1,172 @@
-"""The pitch benchmark's own checks: its signals hold what it claims and its metrics can fail."""
+"""The pitch benchmark's own checks: its corpus holds what it claims and its scores can fail."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_pitch.py"
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pitch", BENCH)
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
 
 
 @pytest.fixture(scope="module")
-def clean(bench):
-    return bench.build_clean(np.random.default_rng(0))
+def pc():
+    return _load("pitch_corpus")
 
 
-def test_signal_has_voiced_and_both_kinds_of_gap(bench, clean):
-    voiced = clean.f0 > 0
-    assert 0.7 < voiced.mean() < 0.95
-    gaps = ~voiced
-    assert np.any(clean.audio[gaps] == 0) and np.any(np.abs(clean.audio[gaps]) > 0.01)  # silence and noise
-    f = clean.f0[voiced]
-    assert f.min() < 95 and f.max() > 590  # the glides reach 90 and 600 Hz
-    # the audio's period follows the reference: autocorrelation peak of the steady 220 Hz note
-    start = int((2 * bench.GAP + 1 + 0.3) * bench.SR)  # inside the second segment (220 Hz tone)
-    assert np.allclose(clean.f0[start:start + 2000], 220.0)
-    x = clean.audio[start:start + 2000].astype(np.float64)
-    ac = np.correlate(x, x, "full")[len(x) - 1:]
-    lag = 40 + int(np.argmax(ac[40:200]))
-    assert abs(bench.SR / lag - 220) < 3
+@pytest.fixture(scope="module")
+def bench(pc):
+    return _load("bench_pitch")
 
 
-@pytest.mark.parametrize("snr", [20.0, 10.0, 0.0])
-def test_noise_is_at_the_stated_snr(bench, clean, snr):
-    noisy = bench.add_noise(clean, snr, np.random.default_rng(1))
-    voiced = clean.f0 > 0
-    # the noisy signal may be rescaled to avoid clipping: undo the scale before measuring
-    scale = np.dot(noisy.audio, clean.audio) / np.dot(clean.audio, clean.audio)
-    noise = noisy.audio / scale - clean.audio
-    measured = 10 * np.log10(np.mean(clean.audio[voiced].astype(np.float64) ** 2) / np.mean(noise.astype(np.float64) ** 2))
-    assert abs(measured - snr) < 0.3
+def _track(pc, f0, voiced=None):
+    f0 = np.asarray(f0, float)
+    voiced = f0 > 0 if voiced is None else voiced
+    return pc.Track(np.zeros(len(f0) * pc.HOP, np.float32), f0, voiced, f0 == 0)
 
 
-def test_metrics_fail_on_wrong_estimates(bench, clean):
-    n = len(clean.audio) // bench.HOP
-    ref, scored = bench.reference_frames(clean, n)
-    assert scored.mean() > 0.9 and (ref[scored] == 0).sum() > 100
-    perfect = bench.score(ref, ref, scored)
-    assert perfect == {"RPA": 1.0, "VR": 1.0, "VFA": 0.0, "GPE": 0.0}
-    assert bench.score(ref * 2 ** (60 / 1200), ref, scored)["RPA"] == 0.0  # 60 cents off
-    assert bench.score(ref * 2 ** (40 / 1200), ref, scored)["RPA"] == 1.0  # 40 cents: within 50
-    octave = bench.score(ref * 2, ref, scored)
-    assert octave["RPA"] == 0.0 and octave["GPE"] == 1.0 and octave["VR"] == 1.0
-    silent = bench.score(np.zeros(n), ref, scored)
+def test_scores_of_known_contours(pc):
+    ref = np.concatenate([np.zeros(20), 100 * 2 ** (np.arange(200) / 100), np.zeros(20)])
+    tr = _track(pc, ref)
+    assert pc.score(ref, tr) == {"RPA": 1.0, "RCA": 1.0, "VR": 1.0, "VFA": 0.0, "GPE": 0.0}
+    octave = pc.score(ref * 2, tr)
+    assert octave["RPA"] == 0.0 and octave["RCA"] == 1.0 and octave["GPE"] == 1.0
+    assert pc.score(ref / 2, tr)["RCA"] == 1.0
+    assert pc.score(ref * 2 ** (40 / 1200), tr)["RPA"] == 1.0
+    off = pc.score(ref * 2 ** (60 / 1200), tr)
+    assert off["RPA"] == 0.0 and off["RCA"] == 0.0 and off["GPE"] == 0.0
+    silent = pc.score(np.zeros_like(ref), tr)
     assert silent["RPA"] == 0.0 and silent["VR"] == 0.0 and silent["VFA"] == 0.0
-    always = bench.score(np.where(ref > 0, ref, 200.0), ref, scored)
-    assert always["VFA"] == 1.0 and always["RPA"] == 1.0
-    late = bench.score(np.roll(ref, 5), ref, scored)  # 50 ms late: glides and vibrato fall out
-    assert late["RPA"] < 0.8
+    assert pc.score(np.where(ref > 0, ref, 150.0), tr)["VFA"] == 1.0
+    half = ref.copy()
+    half[20:120] *= 1.3  # 100 frames 454 cents off: gross errors
+    m = pc.score(half, tr)
+    assert m["RPA"] == pytest.approx(0.5) and m["GPE"] == pytest.approx(0.5)
 
 
-def test_main_prints_a_row_per_condition(bench, capsys):
+def test_scored_masks_skip_voicing_edges_and_aperiodic_frames(pc):
+    f0 = np.r_[np.zeros(10), np.full(20, 200.0), np.zeros(10)]
+    periodic = np.ones(40, bool)
+    periodic[15] = False
+    v, u = pc.scored_masks(f0, periodic, 3)
+    assert np.flatnonzero(v).tolist() == [13, 14] + list(range(16, 27))
+    assert np.flatnonzero(u).tolist() == list(range(0, 7)) + list(range(33, 40))
+
+
+def test_concat_gaps_are_unvoiced_silence(pc):
+    a = _track(pc, np.full(30, 220.0))
+    a.audio[:] = 0.1
+    joined = pc.concat([a, a], gap_s=0.1)
+    assert len(joined.f0) == 30 * 2 + 10 * 3 and len(joined.audio) == len(joined.f0) * pc.HOP
+    assert not joined.voiced[:10].any() and joined.unvoiced[:10].all() and (joined.audio[:1600] == 0).all()
+    assert joined.voiced[10:40].all()
+
+
+@pytest.mark.parametrize("variant", ["orig", "up12", "down12", "vibrato", "glide", "octave", "breathy", "low", "high"])
+def test_variants_keep_voicing_and_do_what_they_say(pc, variant):
+    rng = np.random.default_rng(3)
+    t = np.arange(600) * 0.005
+    f0 = np.where((t > 0.2) & (t < 2.8), 150 * 2 ** (0.1 * np.sin(t)), 0.0)
+    ap = np.full((600, 257), 0.04)
+    new, ap2 = pc.modify(variant, f0, ap, rng)
+    assert np.array_equal(new > 0, f0 > 0)
+    v = f0 > 0
+    c = 1200 * np.log2(new[v] / f0[v])
+    if variant in ("up12", "down12"):
+        assert np.allclose(c, 1200 if variant == "up12" else -1200)
+    elif variant == "vibrato":
+        assert 40 * 0.95 < np.abs(c).max() <= 100
+    elif variant == "octave":
+        assert set(np.round(c).astype(int)) == {0, 1200}
+    elif variant == "breathy":
+        assert np.allclose(ap2, 0.2) and np.array_equal(new, f0)
+    elif variant == "low":
+        assert 60 <= np.median(new[v]) <= 90
+    elif variant == "high":
+        assert 600 <= np.median(new[v]) <= 1000
+    elif variant == "glide":
+        assert np.ptp(np.log2(new[v])) > 0.5
+    else:
+        assert np.array_equal(new, f0)
+
+
+def test_world_resynthesis_has_the_stated_pitch(pc):
+    """A 220 Hz WORLD resynthesis of a real voice: its autocorrelation period is the reference's."""
+    pytest.importorskip("pyworld")
+    from arvc.audio.io import load_audio
+
+    root = Path(__file__).resolve().parents[1] / "assets" / "voices" / "kal"
+    x = load_audio(root / "kal_51.flac", pc.SR, dtype=np.float64)[: int(1.2 * pc.SR)]
+    f0, sp, ap = pc.world_analyse(x)
+    f0 = np.where(pc.smooth_contour(f0) > 0, 220.0, 0.0)
+    tr = pc.resynth(f0, sp, ap)
+    assert tr.voiced.sum() > 20 and np.all(tr.f0[tr.voiced] == 220.0)
+    i = np.flatnonzero(tr.voiced)[len(np.flatnonzero(tr.voiced)) // 2]
+    seg = tr.audio[i * pc.HOP - 400 : i * pc.HOP + 400].astype(np.float64)
+    ac = np.correlate(seg, seg, "full")[len(seg) - 1 :]
+    lag = 40 + int(np.argmax(ac[40:120]))
+    assert abs(pc.SR / lag - 220) < 4
+
+
+@pytest.mark.parametrize("kind", ["white", "speech"])
+@pytest.mark.parametrize("snr", [20.0, 0.0])
+def test_noise_is_at_the_stated_snr(pc, kind, snr):
+    rng = np.random.default_rng(0)
+    f0 = np.r_[np.zeros(50), np.full(200, 200.0), np.zeros(50)]
+    tr = _track(pc, f0)
+    n = np.arange(len(tr.audio))
+    tr.audio[:] = np.where(np.repeat(f0 > 0, pc.HOP), 0.3 * np.sin(2 * np.pi * 200 * n / pc.SR), 0)
+    noisy = (pc.white_noise if kind == "white" else pc.speech_noise)(tr, snr, rng)
+    scale = np.dot(noisy.audio, tr.audio) / np.dot(tr.audio, tr.audio)  # undo the anti-clipping rescale
+    noise = noisy.audio / scale - tr.audio
+    v = np.repeat(f0 > 0, pc.HOP)
+    measured = 10 * np.log10(np.mean(tr.audio[v] ** 2) / np.mean(noise.astype(np.float64) ** 2))
+    assert abs(measured - snr) < 0.5
+
+
+def test_mp3_round_trip_is_aligned(pc):
+    pytest.importorskip("av")
+    rng = np.random.default_rng(0)
+    n = np.arange(16000)
+    x = (0.3 * np.sin(2 * np.pi * 180 * n / pc.SR) * (1 + 0.5 * np.sin(2 * np.pi * 3 * n / pc.SR))).astype(np.float32)
+    x += 0.01 * rng.normal(size=len(x)).astype(np.float32)
+    y = pc.mp3_roundtrip(x)
+    assert len(y) == len(x)
+    assert np.corrcoef(x[1000:-1000], y[1000:-1000])[0, 1] > 0.95
+
+
+def test_tones_condition_and_reverb(bench, pc):
+    tones = bench.tones_track(0)
+    assert len(tones.audio) == len(tones.f0) * pc.HOP
+    assert tones.voiced.sum() > 800 and tones.unvoiced.sum() > 100
+    assert tones.f0[tones.voiced].min() < 95 and tones.f0[tones.voiced].max() > 580
+    rir = pc.room_response(np.random.default_rng(0))
+    assert rir[0] == 1.0 and 10 * np.log10(1 / np.sum(rir[1:] ** 2)) == pytest.approx(3.0)
+
+
+def test_main_prints_rows_per_condition(bench, tmp_path, capsys):
+    import json
+
     import torch
 
     threads = torch.get_num_threads()
     try:
-        assert bench.main(["-m", "pm", "--snr", "10", "--threads", str(threads)]) == 0
+        assert bench.main(["-m", "pm", "--quick", "--variants", "orig,low", "--conditions", "clean,tones", "--threads", str(threads),
+                           "--json", str(tmp_path / "r.json")]) == 0
     finally:
         torch.set_num_threads(threads)
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("pm ")]
-    assert [r[1] for r in rows] == ["clean", "10dB"]
-    assert float(rows[0][2]) > 0.95  # pm's RPA on the clean set
+    assert [r[1] for r in rows[:2]] == ["clean", "tones"]
+    scores = json.loads((tmp_path / "r.json").read_text())["pm"]["scores"]
+    assert scores["tones"]["RPA"] > 0.95 and 0.5 < scores["clean"]["RPA"] < 1.0

@@ -5,7 +5,6 @@ long-poll routes need the login too."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -32,7 +31,10 @@ def ctx(tmp_path):
             self.submitted = []
 
         def submit(self, kind, title, steps, module="arvc.api.cli"):
-            job = type("J", (), {"finished": False, "steps": steps, "title": title})()
+            done = threading.Event()
+            done.set()
+            job = type("J", (), {"finished": False, "steps": steps, "title": title, "done": done,
+                                 "status": lambda self: "done", "log": lambda self, n=None: ""})()
             self.submitted.append((kind, steps, module))
             return job
 
@@ -234,3 +236,24 @@ def test_ipv6_loopback_host_serves(tmp_path):
         out = proc.communicate(timeout=30)[0]
     assert "Traceback" not in out, out
 
+
+
+def test_download_fields_are_never_parsed_as_options(ctx):
+    """The Downloads tab puts ``--`` before the pretrain name and the URL; names are plain names."""
+    import gradio as gr_
+
+    from arvc.api.cli import build_parser
+    from arvc.ui.downloads import downloads_tab
+
+    with gr_.Blocks() as demo:
+        downloads_tab(ctx)
+    fns = {d.get("api_name"): demo.fns[i].fn for i, d in enumerate(demo.config["dependencies"])
+           if d.get("api_name")}
+    with pytest.raises(gr.Error, match="not a plain folder name"):
+        list(fns["download_pretrain"]("../../x", "40000"))
+    with pytest.raises(gr.Error):
+        list(fns["download_model"]("--catalog_url=http://evil", "", ""))
+    list(fns["download_pretrain"]("-h", "40000"))
+    argv = ctx.jobs.submitted[-1][1][0]
+    args = build_parser("download")[0].parse_args(argv[1:])
+    assert args.name == "-h" and args.sample_rate == [40000]

@@ -251,12 +251,9 @@ def test_overtrain_detector():
 
 
 def test_seed_command_flags_parse():
-    import argparse
+    from arvc.api.cli import build_parser
 
-    from arvc.api.commands import train as cmd
-
-    parser = argparse.ArgumentParser()
-    cmd.add_arguments(parser)
+    parser, cmd = build_parser("train")
     args = parser.parse_args("my_model --fast_train true --bf16_adamw true --epochs 300 --batch_size 4 "
                              "--multiscale_loss --cosine_lr --overtrain_detect --overtrain_threshold 50 "
                              "--save_every 25 --gpu 0".split())

@@ -79,8 +79,22 @@ def _effect_options() -> tuple[Option, ...]:
     return tuple(fx)
 
 
+# so-vits-svc voices (issue 28): their own entries, spliced into INFER's table below.
+SVC_INFER_OPTIONS = (
+    _o("--config", field="svc_config", group="so-vits-svc", ui=False,
+       help="so-vits-svc config.json, when -m is a G_*.pth (a voice folder, or config.json beside it, needs none)"),
+    _o("--speaker", group="so-vits-svc", ui=False, help="so-vits-svc speaker name or id (from the config's spk map)"),
+    _o("--cluster_model", group="so-vits-svc", ui=False,
+       help="so-vits-svc k-means model (kmeans*.pt); a voice folder's own is used when --cluster_ratio > 0"),
+    _o("--cluster_ratio", type=float, range=(0, 1), group="so-vits-svc", ui=False,
+       help="0..1, how far content frames move to their nearest k-means centre (so-vits-svc; default 0)"),
+    _o("--noise_scale", type=float, range=(0, 2), ui=False,
+       help="prior sampling temperature (default: RVC 0.66666, so-vits-svc 0.4)"),
+)
+
 INFER = CommandOptions("infer", config=InferenceConfig, options=(
-    _o("-m", "--model", required=True, field=None, applio=("pth_path",), help="voice model (.pth, RVC/Applio inference format)", ui=False),
+    _o("-m", "--model", required=True, field=None, applio=("pth_path",), ui=False,
+       help="voice model: RVC/Applio .pth, a so-vits-svc voice folder / G_*.pth, or a library voice name"),
     _o("--index", field=None, help="retrieval index (.index) of the model; omit to skip retrieval", ui=False),
     _o("-i", "--input", nargs="+", required=True, field=None, applio=("input_path", "input_folder"), help="audio file(s) and/or folder(s) to convert", ui=False),
     _o("-o", "--output", field=None, ui=False, applio=("output_path", "output_folder"),
@@ -129,6 +143,7 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
        help="transpose the source towards --proposed_pitch_threshold (Applio's)"),
     _o("--proposed_pitch_threshold", type=float, range=(20, 2000), group="pitch helpers", ui="advanced",
        help="target median F0 in Hz of --proposed_pitch (155 male, 255 female; default 155)"),
+    *SVC_INFER_OPTIONS,
     *_effect_options(),
     _o("--skip_existing", type=bool, field=None, ui=False, help="leave inputs whose output file already exists alone"),
     _o("--quiet", type=bool, field=None, ui=False, help="no per-file lines or progress bar (errors are still printed)"),

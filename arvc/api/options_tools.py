@@ -17,7 +17,8 @@ PORT = (1, 65535)
 
 MODEL_INFO = CommandOptions("model-info", options=(
     _o("model", applio=("pth_path",), help="RVC inference model (.pth from arvc/Applio/RVC WebUI, or arvc "
-                                           ".safetensors); G_/D_ checkpoints are summarised too"),
+                                           ".safetensors), a so-vits-svc voice (folder, or G_*.pth with config.json "
+                                           "beside it); other G_/D_ checkpoints are summarised too"),
     _o("--json", type=bool, switch=True, ui=False, help="print one JSON object instead of text"),
 ))
 
@@ -102,11 +103,12 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
     CommandOptions("models info", help="info.json and the model summary of one voice", options=(
         _o("name", help="voice name"),
     )),
-    CommandOptions("models add", help="add an experiment folder (logs/my_model) or a model file to the library",
-                   options=(
+    CommandOptions("models add", help="add an experiment folder (logs/my_model), a model file or a so-vits-svc "
+                                      "voice (folder or .zip) to the library", options=(
         _o("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and the "
-                          ".index), a .pth/.safetensors model file, a .zip of models and indexes, or an .index "
-                          "to attach to the voice --name"),
+                          ".index), a .pth/.safetensors model file, a .zip of models and indexes, an .index to "
+                          "attach to the voice --name, or a so-vits-svc voice folder / .zip (G_*.pth + config.json, "
+                          "optional kmeans*.pt / .index)"),
         _o("--name", help="voice name (default: the folder or model name)"),
         _o("--weights", help="the weights file to take from the experiment folder"),
         _o("--index", help="index file to go with a model file"),

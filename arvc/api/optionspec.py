@@ -33,6 +33,10 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 def other_spelling(flag: str) -> str:
     """``--a_b`` <-> ``--a-b``."""
     body = flag[2:]
@@ -133,9 +137,9 @@ class Option:
         lo, hi = self.range
         if (lo is None or value >= lo) and (hi is None or value <= hi):
             return
-        want = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None
-                else f">= {lo:g}" if lo is not None else f"<= {hi:g}")
-        raise ArvcError(f"{self.flag} must be {want}, got {value:g}")
+        want = (f"between {_num(lo)} and {_num(hi)}" if lo is not None and hi is not None
+                else f">= {_num(lo)}" if lo is not None else f"<= {_num(hi)}")
+        raise ArvcError(f"{self.flag} must be {want}, got {_num(value)}")
 
     def _converter(self) -> Callable[[str], Any]:
         conv: Callable[[str], Any] = self.parse or self.type
@@ -175,8 +179,6 @@ class Option:
         spelling never shadows another option's flag."""
         kw = self.argparse_kwargs(config)
         if self.positional:
-            if self.nargs is None and not self.required and self.default is not _UNSET:
-                kw["nargs"] = "?"
             parser.add_argument(self.flags[0], **kw)
             return
         hidden = [other_spelling(f) for f in self.flags if f.startswith("--") and any(c in f[2:] for c in "-_")]
@@ -192,7 +194,8 @@ class Option:
 
 
 class OptionParser(argparse.ArgumentParser):
-    """An argparse parser that checks the table's required options itself (so either spelling satisfies them)."""
+    """An argparse parser that checks the table's required options itself (so either spelling satisfies them) and
+    reports a bad command line in one line (exit code 2), without the usage text."""
 
     def __init__(self, *args, required: tuple[Option, ...] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -204,6 +207,9 @@ class OptionParser(argparse.ArgumentParser):
         if missing:
             self.error("the following arguments are required: " + ", ".join("/".join(o.flags) for o in missing))
         return ns, extra
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 @dataclass(frozen=True)
@@ -284,10 +290,11 @@ class CommandOptions:
         if unknown:
             raise KeyError(f"{self.command}: no option {', '.join(sorted(unknown))}")
         argv: list[str] = []
+        positionals: list[str] = []
         for o in self.options:
             if o.dest in values and not self._unset(o, values[o.dest]):
-                argv += _tokens(o, values[o.dest])
-        return argv
+                (positionals if o.positional else argv).extend(_tokens(o, values[o.dest]))
+        return [*argv, "--", *positionals] if positionals else argv  # after "--" no value is read as an option
 
     def _unset(self, o: Option, v: Any) -> bool:
         if v is None or (isinstance(v, (list, tuple)) and not v):
@@ -306,6 +313,8 @@ def _tokens(o: Option, v: Any) -> list[str]:
         return [o.flag, *map(str, v)]
     if o.type is int and isinstance(v, float) and v.is_integer():
         v = int(v)
+    if o.type is str and str(v).startswith("-"):  # "--name=-x": a value that looks like a flag stays a value
+        return [f"{o.flag}={v}"]
     return [o.flag, str(v)]
 
 

@@ -16,6 +16,7 @@ import soxr
 
 from arvc.atomic import atomic_path
 from arvc.audio.sniff import non_audio_kind
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 
 AUDIO_EXTENSIONS = (
@@ -23,7 +24,7 @@ AUDIO_EXTENSIONS = (
     ".alac", ".wma", ".aiff", ".aif", ".webm", ".ac3",
 )
 SAVE_FORMATS = ("wav", "flac", "mp3", "ogg")
-MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
+MP3_RATES = (8000, 11025, 12000, SR_16K, 22050, 24000, 32000, 44100, 48000)  # others are resampled up (40 kHz -> 44.1 kHz)
 _MAX_CODEC_PADDING = 4096  # samples; a larger gap to the declared length is distrusted metadata, not padding
 _SOUNDFILE_FIRST = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif"}
 
@@ -86,6 +87,10 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int, quality: str = "VH
     return soxr.resample(audio, orig_sr, target_sr, quality=quality)
 
 
+MIN_INPUT_RATE = 4_000
+MAX_INPUT_RATE = 768_000
+
+
 def load_audio(
     path: str | os.PathLike,
     sr: int | None = None,
@@ -116,6 +121,8 @@ def load_audio(
         raise AudioReadError(f"{p}: cannot decode audio ({errors[-1].splitlines()[0] if errors else 'unknown'})")
     if data.size == 0 or data.shape[-1] == 0:
         raise AudioReadError(f"{p}: file holds no audio samples")
+    if not MIN_INPUT_RATE <= int(native_sr) <= MAX_INPUT_RATE:  # a 1 Hz file would resample to hours of samples
+        raise AudioReadError(f"{p}: sample rate {native_sr} Hz is outside {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz")
     mono = data.mean(axis=0) if data.shape[0] > 1 else data[0]
     if not np.all(np.isfinite(mono)):
         raise AudioReadError(f"{p}: audio contains NaN or infinite samples")
@@ -139,6 +146,12 @@ def audio_info(path: str | os.PathLike) -> tuple[int, float]:
         return int(rate), len(x) / rate
 
 
+def check_finite_audio(x: np.ndarray, path: str | os.PathLike) -> None:
+    """ArvcError naming ``path`` when ``x`` holds NaN or infinite samples (every audio write calls this first)."""
+    if x.size and not np.isfinite(x).all():
+        raise ArvcError(f"{path}: the audio holds NaN or infinite samples; nothing was written")
+
+
 def save_audio(
     path: str | os.PathLike,
     audio: np.ndarray,
@@ -146,7 +159,8 @@ def save_audio(
     format: str | None = None,
     subtype: str | None = None,
 ) -> Path:
-    """Write mono ``audio`` atomically as wav (PCM_16 unless ``subtype``), flac, mp3 or ogg (vorbis).
+    """Write ``audio`` (N,) mono or (N, C) atomically as wav (PCM_16 unless ``subtype``), flac (PCM_24), mp3 or
+    ogg (vorbis); non-finite samples are refused.
 
     The format is taken from ``format`` or the file suffix. MPEG audio has no 40 kHz mode: an mp3 at a
     rate it lacks is resampled to the next supported one.
@@ -155,9 +169,11 @@ def save_audio(
     fmt = (format or p.suffix.lstrip(".") or "wav").lower()
     if fmt not in SAVE_FORMATS:
         raise ArvcError(f"{p}: cannot write format {fmt!r}; choices: {', '.join(SAVE_FORMATS)}")
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    x = np.asarray(audio, dtype=np.float32)
+    x = x if x.ndim == 2 else x.reshape(-1)
+    check_finite_audio(x, p)
     sf_format = {"wav": "WAV", "flac": "FLAC", "mp3": "MP3", "ogg": "OGG"}[fmt]
-    sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_16", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
+    sf_subtype = subtype or {"wav": "PCM_16", "flac": "PCM_24", "mp3": "MPEG_LAYER_III", "ogg": "VORBIS"}[fmt]
     if sf_subtype.startswith("PCM"):
         x = np.clip(x, -1.0, 1.0)
     sr = int(sr)

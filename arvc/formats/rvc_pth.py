@@ -30,11 +30,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from arvc.atomic import atomic_path
-from arvc.constants import SAMPLE_RATES, VOCODER_NAMES, find_vocoder, format_duration, parse_sample_rate, version_of_content_dim
+from arvc.constants import (
+    SAMPLE_RATES,
+    VOCODER_NAMES,
+    find_vocoder,
+    format_duration,
+    parse_sample_rate,
+    version_of_content_dim,
+)
 from arvc.errors import ArvcError
 from arvc.formats.finite import check_finite
-from arvc.formats.naming import to_legacy_names, to_module_names
+from arvc.formats.naming import to_legacy_names
 from arvc.formats.safe_load import safe_torch_load
+from arvc.formats.state_fit import assign_state, fit_shapes, fit_state
 from arvc.models.config import MAX_PARAMS, ModelConfig, check_hop
 from arvc.models.synthesizer import Synthesizer
 
@@ -325,14 +333,10 @@ def check_weights_fit(config: "ModelConfig", weights: Mapping[str, "torch.Tensor
     n = sum(math.prod(s) for s in shapes.values())
     if n > MAX_PARAMS:
         raise ArvcError(f"{source}: its config describes {n:,} parameters, more than the limit of {MAX_PARAMS:,}")
-    state = to_module_names(weights, shapes.keys())
-    missing = [k for k in shapes if k not in state]
-    unexpected = [k for k in state if k not in shapes]
-    wrong = [f"{k} {tuple(state[k].shape)} vs {shapes[k]} from the config" for k in shapes
-             if k in state and tuple(state[k].shape) != shapes[k]]
-    if missing or unexpected or wrong:
+    fit = fit_shapes(weights, shapes)
+    if not fit.ok:
         raise ArvcError(f"{source}: weights do not fit the architecture its config describes: "
-                        f"{mismatch_summary(missing, unexpected, wrong)}")
+                        f"{fit.summary(' from the config')}")
     return n
 
 
@@ -347,33 +351,12 @@ def build_synthesizer(config: "ModelConfig") -> "Synthesizer":
     return net
 
 
-def mismatch_summary(missing: list[str], unexpected: list[str], wrong: list[str]) -> str:
-    """``"3 missing (e.g. a); 1 with other shapes (e.g. b (2,) vs (3,))"``: what differs between two state dicts."""
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-    if wrong:
-        parts.append(f"{len(wrong)} with other shapes (e.g. {wrong[0]})")
-    return "; ".join(parts)
-
-
 def load_weights_into(net: "torch.nn.Module", weights: Mapping[str, "torch.Tensor"], source: str = "model") -> None:
     """Strictly load file weights (either naming) into ``net``; names the first mismatches on failure."""
-    import torch
-
-    own = net.state_dict()
-    state = to_module_names(weights, own.keys())
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
-             if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or wrong:
-        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: "
-                        f"{mismatch_summary(missing, unexpected, wrong)}")
-    with torch.no_grad():
-        net.load_state_dict(OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()), strict=True)
+    fit = fit_state(net, weights)
+    if not fit.ok:
+        raise ArvcError(f"{source}: weights do not fit the architecture its config describes: {fit.summary()}")
+    assign_state(net, fit.state)
 
 
 # ---------------------------------------------------------------------------------------------------------- writing

@@ -42,12 +42,29 @@ def _is_torchscript(path: Path) -> bool:
     return any("/code/" in n for n in names) and any(n.endswith("/constants.pkl") for n in names)
 
 
-def safe_torch_load(path: str | os.PathLike, *, what: str = "file") -> Any:
+def _numpy_array_globals() -> list:
+    """What unpickling a plain numpy array needs (array reconstruction, ndarray, dtype), under both module names
+    numpy 1.x and 2.x write; nothing that calls anything else."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core
+    reconstruct = core.multiarray._reconstruct
+    allowed: list = [np.ndarray, np.dtype, (reconstruct, "numpy.core.multiarray._reconstruct"),
+                     (reconstruct, "numpy._core.multiarray._reconstruct")]
+    dtypes = getattr(np, "dtypes", None)
+    for name in ("Float32DType", "Float64DType", "Float16DType", "Int64DType", "Int32DType"):
+        if dtypes is not None and hasattr(dtypes, name):
+            allowed.append(getattr(dtypes, name))
+    return allowed
+
+
+def safe_torch_load(path: str | os.PathLike, *, what: str = "file", allow_numpy: bool = False) -> Any:
     """``torch.load(path, weights_only=True, map_location="cpu")`` with one-line errors.
 
     A pickle that would import or call anything beyond tensors and plain containers is refused (nothing from it
     runs); a missing, empty, truncated or corrupt file gives an ArvcError naming ``path``. ``what`` names the file's
-    role in messages ("model", "checkpoint", ...).
+    role in messages ("model", "checkpoint", ...). ``allow_numpy`` also accepts plain numpy arrays (so-vits'
+    k-means files store their centres that way).
     """
     import torch
 
@@ -69,6 +86,9 @@ def safe_torch_load(path: str | os.PathLike, *, what: str = "file") -> Any:
         raise ArvcError(f"{what} {path} is a TorchScript program (torch.jit.save), not a {what} of weights; "
                         "arvc reads RVC .pth files and state dicts")
     try:
+        if allow_numpy:
+            with torch.serialization.safe_globals(_numpy_array_globals()):
+                return torch.load(path, map_location="cpu", weights_only=True)
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)

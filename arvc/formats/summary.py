@@ -13,11 +13,18 @@ from arvc.formats.safe_load import safe_torch_load
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:
-    """:func:`describe_model` for inference models, :func:`describe_checkpoint` for G_/D_ checkpoints."""
+    """:func:`describe_model` for inference models, :func:`describe_sovits` for so-vits-svc voices (a folder, or a
+    ``G_*.pth`` with ``config.json`` beside it), :func:`describe_checkpoint` for other G_/D_ checkpoints."""
+    from arvc.formats.sovits import is_sovits_checkpoint
+
     path = Path(path)
+    if path.is_dir():
+        return describe_sovits(path)
     if path.suffix.lower() == SAFETENSORS_SUFFIX:
         return describe_model(path)
     raw = safe_torch_load(path, what="model")
+    if is_sovits_checkpoint(raw) and (path.parent / "config.json").is_file():
+        return describe_sovits(path)
     if isinstance(raw, dict) and "model" in raw and "weight" not in raw:
         return describe_checkpoint(path, raw)
     return describe_model(path, raw)
@@ -38,6 +45,40 @@ def describe_checkpoint(path: Path, raw: Any) -> dict[str, Any]:
         "dtypes": dict(Counter(str(t.dtype).removeprefix("torch.") for t in ck.model.values())),
         "content_dim": int(ck.model["enc_p.emb_phone.weight"].shape[1]) if "enc_p.emb_phone.weight" in ck.model else None,
         "speakers": int(ck.model["emb_g.weight"].shape[0]) if "emb_g.weight" in ck.model else None,
+    }
+
+
+def describe_sovits(path: str | os.PathLike, config: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Architecture, rate, encoder and speakers of a so-vits-svc voice (folder or G_*.pth + config.json)."""
+    from arvc.formats.sovits import read_sovits
+
+    m = read_sovits(path, config)
+    c = m.config
+    groups: Counter[str] = Counter()
+    for k, t in m.weights.items():
+        groups[k.split(".", 1)[0]] += int(t.numel())
+    return {
+        "file": str(m.path),
+        "file_bytes": m.path.stat().st_size,
+        "type": "so-vits-svc voice",
+        "architecture": f"so-vits-svc {c.version}",
+        "config": str(m.config_path),
+        "sample_rate": c.sample_rate,
+        "hop_length": c.hop_length,
+        "speech_encoder": c.speech_encoder,
+        "content_dim": c.ssl_dim,
+        "speakers": c.n_speakers,
+        "speaker_names": c.speaker_names(),
+        "vol_embedding": c.vol_embedding,
+        "flow": f"4 couplings, WaveNet of {c.n_flow_layer} layers" + (" (shared)" if c.flow_share_parameter else ""),
+        "step": m.step,
+        "cluster_model": str(m.cluster_path) if m.cluster_path else None,
+        "index": str(m.index_path) if m.index_path else None,
+        "training_only": m.ignored,
+        "n_tensors": len(m.weights),
+        "n_params": m.n_params,
+        "params_by_module": dict(groups),
+        "weights_sha256": weights_sha256(m.weights),
     }
 
 
@@ -87,7 +128,7 @@ def format_description(d: dict[str, Any]) -> str:
     def fmt(v: Any) -> str:
         return "-" if v is None else str(v)
 
-    if "type" in d:  # a checkpoint: one line per entry
+    if "type" in d:  # a checkpoint or a so-vits voice: one line per entry
         return "\n".join(f"{k:<20}{fmt(v)}" for k, v in d.items())
 
     lines = [

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arvc.constants import SR_16K
+from arvc.constants import F0_HOP, SR_16K
 
-WINDOW = 160  # samples per F0 frame at 16 kHz
+WINDOW = F0_HOP  # samples per F0 frame at 16 kHz
 
 
 @dataclass(frozen=True)

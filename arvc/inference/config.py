@@ -25,7 +25,7 @@ class InferenceConfig:
     resample_sr: output rate (0 = the model's rate).
     batch_size: chunks of one long file synthesized together (None: 1 on the CPU, 4 on a GPU).
     precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, fp32 elsewhere; arvc.device.auto_precision), fp32, fp16 or bf16.
-    noise_scale: prior sampling temperature of the synthesizer (RVC: 0.66666).
+    noise_scale: prior sampling temperature of the synthesizer (None: the model family's, RVC 0.66666, so-vits 0.4).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     pitch_auto: transpose the source's median F0 to the training voice's (``f0_median`` in the model), plus ``pitch``.
     proposed_pitch: Applio's: transpose the source's median F0 towards ``proposed_pitch_threshold`` Hz
@@ -33,6 +33,10 @@ class InferenceConfig:
     effects: formant shifting, cleaning and post-processing (:mod:`arvc.inference.effects`).
     deterministic: no random draws at all (prior mean, NSF source without random phase or noise), the
         convention of the Applio parity fixtures; output is then a pure function of the input.
+    svc_config: a so-vits-svc voice's config.json, when ``-m`` is its G_*.pth (a voice folder holds its own).
+    speaker: so-vits-svc speaker name or id (from the config's ``spk`` map); None = ``speaker_id``.
+    cluster_model: so-vits-svc k-means file (kmeans*.pt); a voice folder's own is used when ``cluster_ratio`` > 0.
+    cluster_ratio: 0..1, how far each content frame moves to its nearest k-means centre (so-vits' cluster ratio).
     silence_gate_db: output is muted (10 ms fades) where the input stays below this RMS level for 0.1 s or
         more (None = off, RVC's behaviour: pauses come out as low noise).
     """
@@ -58,7 +62,7 @@ class InferenceConfig:
     gpu: str | None = None
     batch_size: int | None = None
     nprobe: int | None = None
-    noise_scale: float = 0.66666
+    noise_scale: float | None = None
     seed: int | None = None
     deterministic: bool = False
     silence_gate_db: float | None = -60.0  # mute output where the input is below this (dBFS); None = off
@@ -67,6 +71,10 @@ class InferenceConfig:
     proposed_pitch: bool = False
     proposed_pitch_threshold: float = 155.0
     effects: EffectsConfig = field(default_factory=EffectsConfig)
+    svc_config: str | None = None
+    speaker: str | None = None
+    cluster_model: str | None = None
+    cluster_ratio: float = 0.0
 
     def validate(self) -> "InferenceConfig":
         checks = [
@@ -87,6 +95,9 @@ class InferenceConfig:
              f"--proposed_pitch_threshold must be > 0 Hz, got {self.proposed_pitch_threshold}"),
             (0.0 <= self.effects.clean_strength <= 1.0,
              f"--clean_strength must be between 0 and 1, got {self.effects.clean_strength}"),
+            (0.0 <= self.cluster_ratio <= 1.0, f"--cluster_ratio must be between 0 and 1, got {self.cluster_ratio}"),
+            (self.noise_scale is None or 0.0 <= self.noise_scale <= 2.0,
+             f"--noise_scale must be between 0 and 2, got {self.noise_scale}"),
             (self.silence_gate_db is None or -120 <= self.silence_gate_db <= 0,
              f"--silence_gate_db must be between -120 and 0 dBFS or off, got {self.silence_gate_db}"),
         ]

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 INPUT_PEAK = 0.95
 OUTPUT_PEAK = 0.99
 MIN_INPUT_SAMPLES = 1600  # 0.1 s at 16 kHz
+RVC_NOISE_SCALE = 0.66666
 
 
 @dataclass
@@ -110,7 +111,47 @@ class VoiceConverter:
         self.times = StageTimes()
         self.on_chunks = None  # callable(done, total) after each synthesized group of chunks (progress bars)
         t0 = time.perf_counter()
+        self._load_model(model_path)
+        self._load_embedder()
+        self.f0_method = None
+        if self.use_f0 and not self.cfg.f0_file:
+            from arvc.features.f0 import F0Options, get_f0_method
+
+            self.f0_method = get_f0_method(self.cfg.f0_method, F0Options(), device=self.device)
+        self.retriever = None
+        if index_path and self.cfg.index_rate > 0:
+            self.retriever = self._load_retriever(index_path)
+            if self.retriever.dim != self.content_dim:
+                raise ArvcError(
+                    f"{index_path}: index holds {self.retriever.dim}-dim features but the model reads "
+                    f"{self.content_dim}-dim content features"
+                )
+        self.times.add("load", time.perf_counter() - t0)
+
+    def _load_model(self, model_path) -> None:
+        """Synthesizer, model file, rates and content width of an RVC model (subclasses load other families)."""
         self.synth, self.model = load_synthesizer(model_path, device=self.device)
+        self._prepare_synth()
+        mc = self.model.config
+        self.tgt_sr = int(mc.sample_rate)
+        self.hop = int(mc.hop_length)
+        self.use_f0 = bool(mc.use_f0)
+        self.version = mc.version
+        self.content_dim = int(mc.content_dim)
+        self.default_noise_scale = RVC_NOISE_SCALE
+        if self.cfg.speaker_id >= int(mc.spk_embed_dim):
+            raise ArvcError(f"--speaker_id {self.cfg.speaker_id}: {model_path} has {mc.spk_embed_dim} speaker(s)")
+        if self.cfg.pitch_auto and not self.model.metadata.f0_median:
+            raise ArvcError(f"--pitch auto: {model_path} does not record its training voice's median F0 "
+                            "(models trained by arvc do); give --pitch in semitones")
+
+    def _load_retriever(self, index_path):
+        from arvc.index import IndexRetriever
+
+        return IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
+
+    def _prepare_synth(self) -> None:
+        """Inference form of ``self.synth``: eval, weight norm folded (fp32), decoder dtype and tiles, noise."""
         self.synth.eval()
         if hasattr(self.synth, "remove_weight_norm"):
             self.synth.remove_weight_norm()  # fold g·v/||v|| once, in fp32
@@ -121,47 +162,35 @@ class VoiceConverter:
         self.synth.decode_tile = decoder_tile_frames(self.device)
         if self.cfg.deterministic and hasattr(self.synth, "set_deterministic"):
             self.synth.set_deterministic(True)
-        mc = self.model.config
-        self.tgt_sr = int(mc.sample_rate)
-        self.hop = int(mc.hop_length)
-        self.use_f0 = bool(mc.use_f0)
-        self.version = mc.version
-        if self.cfg.speaker_id >= int(mc.spk_embed_dim):
-            raise ArvcError(f"--speaker_id {self.cfg.speaker_id}: {model_path} has {mc.spk_embed_dim} speaker(s)")
-        if self.cfg.pitch_auto and not self.model.metadata.f0_median:
-            raise ArvcError(f"--pitch auto: {model_path} does not record its training voice's median F0 "
-                            "(models trained by arvc do); give --pitch in semitones")
-        self._load_embedder()
-        self.f0_method = None
-        if self.use_f0 and not self.cfg.f0_file:
-            from arvc.features.f0 import F0Options, get_f0_method
 
-            self.f0_method = get_f0_method(self.cfg.f0_method, F0Options(), device=self.device)
-        self.retriever = None
-        if index_path and self.cfg.index_rate > 0:
-            from arvc.index import IndexRetriever
-
-            self.retriever = IndexRetriever.load(index_path, nprobe=self.cfg.nprobe)
-            if self.retriever.dim != mc.content_dim:
-                raise ArvcError(
-                    f"{index_path}: index holds {self.retriever.dim}-dim features but the model is "
-                    f"{self.version} ({mc.content_dim}-dim)"
-                )
-        self.times.add("load", time.perf_counter() - t0)
+    @property
+    def noise_scale(self) -> float:
+        """Prior temperature of this run: 0 when deterministic, else ``--noise_scale`` or the family's default."""
+        if self.cfg.deterministic:
+            return 0.0
+        return self.default_noise_scale if self.cfg.noise_scale is None else float(self.cfg.noise_scale)
 
     def _load_embedder(self) -> None:
-        name = self.cfg.embedder_model or getattr(self.model.metadata, "embedder_model", None) or "contentvec"
+        stored = getattr(getattr(self.model, "metadata", None), "embedder_model", None)
+        name = self.cfg.embedder_model or stored or "contentvec"
         if self.cfg.embedder_path and not self.cfg.embedder_model:
             name = "custom"
+        elif not self.cfg.embedder_model and stored:  # a name from the file, not the command line: no paths
+            from arvc.safe_paths import name_problem
+
+            if name_problem(stored) and not (stored.count("/") == 1 and not stored.startswith((".", "/"))
+                                             and ".." not in stored):
+                raise ArvcError(f"{self.model.path}: embedder_model {stored[:60]!r} is not an embedder name; "
+                                "pass --embedder_model")
         self.embedder_name = name
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")
         self.embedder = load_embedder(
             name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
         )
-        if self.embedder.dim != self.model.config.content_dim:
+        if self.embedder.dim != self.content_dim:
             raise ArvcError(
-                f"embedder {name} gives {self.embedder.dim}-dim features but the model expects {self.model.config.content_dim}"
+                f"embedder {name} gives {self.embedder.dim}-dim features but the model expects {self.content_dim}"
             )
 
     # ----------------------------------------------------------------------------------- F0
@@ -238,7 +267,7 @@ class VoiceConverter:
                 phone.to(dev), lengths.to(dev),
                 pitch.to(dev) if pitch is not None else None,
                 pitchf.to(dev) if pitchf is not None else None,
-                sid, noise_scale=0.0 if self.cfg.deterministic else self.cfg.noise_scale,
+                sid, noise_scale=self.noise_scale,
             )[0]
         audio = audio.float().cpu().numpy()
         return [audio[i, 0, : it.frames * self.hop] for i, it in enumerate(items)]

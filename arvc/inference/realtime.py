@@ -205,6 +205,9 @@ class BlockConverter:
         frames = self._frames_now
         skip = frames - self.ret_frames
         audio = np.pad(self.window[-frames * WINDOW :], (0, REFLECT_PAD), mode="reflect")
+        if hasattr(vc, "window_tail"):  # so-vits-svc: its own frame grid; the whole window is synthesized
+            wav = vc.window_tail(audio, self.pitchf[-frames:], frames, self.ret_frames)
+            return self._finish(wav)
         item = vc.chunk_inputs(audio, self.pitch[-frames:] if vc.use_f0 else None,
                                self.pitchf[-frames:] if vc.use_f0 else None)
         if item.frames != frames:
@@ -215,7 +218,7 @@ class BlockConverter:
         pitch = item.pitch.unsqueeze(0).to(dev) if vc.use_f0 else None
         fh = max(skip - FLOW_MARGIN, 0)
         dh = max(skip - DEC_MARGIN, 0)
-        noise = 0.0 if vc.cfg.deterministic else vc.cfg.noise_scale
+        noise = vc.noise_scale
         with autocast(dev, vc.precision):
             g = synth._g(self.sid)
             m_p, logs_p, x_mask = synth.enc_p(phone, pitch, lengths)
@@ -224,7 +227,11 @@ class BlockConverter:
             z = synth.flow(z_p, x_mask, g=g, reverse=True)[:, :, dh - fh :]
             f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
             wav = synth.dec(z, f0, g=g)
-        wav = wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :]
+        return self._finish(wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :])
+
+    def _finish(self, wav: np.ndarray) -> np.ndarray:
+        """Volume envelope (``rms_mix_rate``) and output limit of a tail ``(ret_frames · tgt_sr / 100,)``."""
+        vc = self.vc
         if vc.cfg.rms_mix_rate < 1:
             wav = mix_rms(self.window[-self.ret_frames * WINDOW :].astype(np.float64), SR_16K, wav, vc.tgt_sr,
                           vc.cfg.rms_mix_rate)

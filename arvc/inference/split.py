@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from arvc.constants import SR_16K
+from arvc.constants import F0_HOP, SR_16K
 
 FRAME = 400  # 25 ms analysis frames
-HOP = 160  # 10 ms
+HOP = F0_HOP  # 10 ms
 SILENCE_DB = -60.0  # frame RMS below this (dBFS) counts as silence
 MIN_GAP = 0.5  # seconds of silence that separate two segments
 MARGIN = 0.1  # seconds kept on both sides of each segment

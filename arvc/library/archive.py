@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from arvc.errors import ArvcError
+from arvc.safe_paths import is_within
 
 DEFAULT_MAX_SIZE = 4 * 1024 ** 3
 
@@ -66,7 +67,7 @@ def safe_extract(archive: str | Path, target: str | Path, *, max_size: int = DEF
                 if info.is_dir():
                     continue
                 out = (target / info.filename.replace("\\", "/")).resolve()
-                if root not in out.parents:
+                if not is_within(out, root, strictly=True):
                     raise ArvcError(f"{where}: refused: entry {info.filename!r} leaves the target folder")
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(out, "wb") as dst:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from arvc.errors import ArvcError
-from arvc.paths import models_root
+from arvc.paths import WEIGHTS_NAME, models_root
 
 INFO_FILE = "info.json"
 MODEL_SUFFIXES = (".pth", ".safetensors")
@@ -65,6 +65,9 @@ class VoiceInfo:
     embedder: str | None = None
     pretrain: str | None = None
     size_bytes: int = 0
+    family: str | None = None  # None: RVC; "so-vits-svc": a generator + config.json voice
+    speakers: list[str] | None = None
+    cluster_file: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -116,6 +119,20 @@ def read_voice(name: str) -> VoiceInfo:
         return VoiceInfo(**{**{k: v for k, v in raw.items() if k in known}, "name": folder.name})
     except TypeError as e:
         raise ArvcError(f"{info_path}: not a voice's info.json ({e})") from None
+
+
+def resolve_model_arg(model: str | Path, index: str | Path | None = None) -> tuple[Path, Path | None]:
+    """``-m``: a path as given, or the name of a library voice -> (its model file, or its folder for a so-vits
+    voice; its index unless ``index`` is given)."""
+    path = Path(model)
+    if path.exists() or path.suffix or "/" in str(model) or "\\" in str(model):
+        return path, Path(index) if index else None
+    folder = voice_dir(sanitize_name(str(model)))
+    if not (folder / INFO_FILE).is_file():
+        return path, Path(index) if index else None
+    info = read_voice(folder.name)
+    chosen = Path(index) if index else info.index_path
+    return (info.folder if info.family == "so-vits-svc" else info.model_path), chosen
 
 
 def list_voices() -> list[VoiceInfo]:
@@ -193,7 +210,6 @@ def remove_voice(name: str) -> Path:
     return remove_below(folder, voices_root(), "voice folder")
 
 
-_WEIGHTS = re.compile(r"^(?P<name>.+)_(?P<epoch>\d+)e_(?P<step>\d+)s$")
 
 
 def experiment_files(folder: str | Path, weights: str | Path | None = None) -> tuple[Path, Path | None]:
@@ -214,7 +230,7 @@ def experiment_files(folder: str | Path, weights: str | Path | None = None) -> t
         model = folder / f"{name}.pth"
     else:
         saved = [(int(m["epoch"]), int(m["step"]), p) for p in folder.glob("*.pth")
-                 if (m := _WEIGHTS.match(p.stem))]
+                 if (m := WEIGHTS_NAME.match(p.name))]
         if not saved:
             raise ArvcError(f"{folder}: no weights file ({name}.pth or {name}_<E>e_<S>s.pth); train it first "
                             "or pass --weights")

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from arvc import events
+from arvc.audio.separation import DEFAULT_VOCAL_MODEL
 from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
+from arvc.library.download import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class CoverRun:
     vocals: str | os.PathLike | None = None
     instrumental: str | os.PathLike | None = None
     index: str | os.PathLike | None = None
-    separator_model: str = "model_bs_roformer_ep_317_sdr_12.9755.ckpt"
+    separator_model: str = DEFAULT_VOCAL_MODEL
     backing_model: str | None = None
     dereverb_model: str | None = None
     separator_dir: str | os.PathLike | None = None
@@ -60,14 +62,6 @@ class CoverResult:
     peak_scale: float  # 1.0 unless the mix was scaled down to avoid clipping
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cache_root(override: str | os.PathLike | None = None) -> Path:
     from arvc.paths import models_root
 
@@ -78,7 +72,7 @@ def _cached_step(cache: Path, source: Path, model: str, separator_dir, kind: str
     """Run (or reuse) one separation step; the key is the source's content hash, the model and the step."""
     from arvc.audio.separation import separate
 
-    key = hashlib.sha256(json.dumps([_sha256(source), model, kind]).encode()).hexdigest()[:20]
+    key = hashlib.sha256(json.dumps([sha256_of(source), model, kind]).encode()).hexdigest()[:20]
     folder = cache / key
     manifest = folder / "stems.json"
     if manifest.is_file():
@@ -130,24 +124,18 @@ def _shift(x: np.ndarray, sr: int, semitones: float) -> np.ndarray:
 
 
 def _write(path: Path, x: np.ndarray, sr: int, fmt: str) -> Path:
-    import soundfile as sf
+    """A stem or the mix: float WAV (headroom for remixing), else the format's own subtype."""
+    from arvc.audio.io import save_audio
 
-    from arvc.atomic import atomic_path
-
-    sub = {"wav": "FLOAT", "flac": "PCM_24", "ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}[fmt]
-    try:
-        with atomic_path(path) as tmp:
-            sf.write(str(tmp), x, sr, format=fmt.upper() if fmt != "ogg" else "OGG", subtype=sub)
-    except Exception as e:  # noqa: BLE001
-        raise ArvcError(f"{path}: cannot write {fmt} ({e})") from e
-    return path
+    return save_audio(path, x, sr, format=fmt, subtype="FLOAT" if fmt == "wav" else None)
 
 
 @events.staged("cover")
 def cover(run: CoverRun) -> CoverResult:
     from arvc.audio.io import resample
     from arvc.audio.separation import pick
-    from arvc.inference.pipeline import VoiceConverter, load_input
+    from arvc.inference.pipeline import load_input
+    from arvc.inference.sovits import open_converter
 
     if run.format not in ("wav", "flac", "ogg"):
         raise ArvcError(f"--format {run.format}: cover writes wav, flac or ogg")
@@ -158,10 +146,18 @@ def cover(run: CoverRun) -> CoverResult:
     for p in (run.song, run.vocals, run.instrumental):
         if p is not None and not Path(p).is_file():
             raise ArvcError(f"{p}: file not found")
+    from arvc.safe_paths import plain_name
+    from arvc.stages.config import check_range
+
+    for flag, gain in (("--vocal_gain", run.vocal_gain), ("--instrumental_gain", run.instrumental_gain),
+                       ("--backing_gain", run.backing_gain)):
+        check_range(flag, gain, -60.0, 24.0)
+    if run.name is not None:
+        plain_name(run.name, "--name")
     cfg = run.config.validate()
     if run.pitch_all and cfg.pitch_auto:
         raise ArvcError("--pitch_all needs a number of semitones, not --pitch auto")
-    converter = VoiceConverter(run.model, run.index, cfg)  # a bad model fails before any separation
+    converter = open_converter(run.model, run.index, cfg)  # a bad model fails before any separation
     out = Path(run.output_dir)
     name = run.name or Path(run.song or run.vocals).stem
     cache = cache_root(run.cache_dir)

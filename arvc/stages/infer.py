@@ -10,7 +10,7 @@ from arvc import events
 from arvc.atomic import check_writable_dir, remove_stale_temporaries
 from arvc.inference.batch import BatchResult, plan_jobs, run_jobs
 from arvc.inference.config import InferenceConfig
-from arvc.inference.pipeline import VoiceConverter
+from arvc.inference.sovits import open_converter
 
 log = logging.getLogger(__name__)
 
@@ -40,5 +40,5 @@ def infer(run: InferRun) -> BatchResult:
     for folder in sorted({j.target.parent for j in jobs}):
         check_writable_dir(folder)  # a read-only or full output folder fails now, not after converting
         remove_stale_temporaries(folder, recursive=False)  # left by a killed run
-    converter = VoiceConverter(run.model, run.index, cfg)
+    converter = open_converter(run.model, run.index, cfg)
     return run_jobs(converter, jobs, progress=not run.quiet, skip_existing=run.skip_existing)

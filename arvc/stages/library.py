@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -42,21 +43,37 @@ def _url_filename(url: str) -> str:
     return sanitize_name(name, fallback="download")
 
 
-def _pair_indexes(models: list[Path], indexes: list[Path]) -> dict[Path, Path | None]:
-    """Each model's index: the one in its own folder, else the one whose name holds the model's name, else the
-    only index when there is one model."""
-    pairs: dict[Path, Path | None] = {}
-    free = list(indexes)
-    for m in models:
-        same_dir = [i for i in free if i.parent == m.parent]
-        named = [i for i in free if m.stem.lower() in i.stem.lower()]
-        pick = (same_dir[0] if len(same_dir) == 1 else None) or (named[0] if len(named) == 1 else None)
-        if pick is None and len(models) == 1 and len(free) == 1:
-            pick = free[0]
-        if pick is not None:
-            free.remove(pick)
-        pairs[m] = pick
-    return pairs
+def _base_name(model: Path) -> str:
+    """``beta_v2`` / ``beta_300e_6000s`` / ``beta_e300`` -> ``beta``: the voice's name in a model file's stem."""
+    return re.sub(r"(_v[12]|_\d+e_\d+s|_e\d+|_\d+e|_s\d+)$", "", model.stem.lower()) or model.stem.lower()
+
+
+def _pair_indexes(models: list[Path], indexes: list[Path]) -> tuple[dict[Path, Path | None], list[Path]]:
+    """Each model's index and the indexes no model could take.
+
+    An index belongs to the model whose folder is its nearest ancestor (same folder or below it; among several
+    models there, the one whose name it holds); the rest go by name (the index's name holds the model's); a
+    lone model takes a lone index. An ``added_*`` index wins over others for the same model."""
+    pairs: dict[Path, Path | None] = {m: None for m in models}
+    free: list[Path] = []
+    for i in sorted(indexes, key=lambda i: ("added" not in i.name.lower(), str(i))):
+        owners = [m for m in models if m.parent == i.parent or m.parent in i.parents]
+        if owners:
+            depth = max(len(m.parent.parts) for m in owners)
+            owners = [m for m in owners if len(m.parent.parts) == depth]
+            if len(owners) > 1:
+                owners = [m for m in owners if _base_name(m) in i.stem.lower()]
+        if len(owners) == 1 and pairs[owners[0]] is None:
+            pairs[owners[0]] = i
+        else:
+            free.append(i)
+    for i in list(free):
+        named = [m for m in models if pairs[m] is None and _base_name(m) in i.stem.lower()]
+        if len(named) == 1:
+            pairs[named[0]], free = i, [f for f in free if f != i]
+    if len(models) == 1 and len(free) == 1 and pairs[models[0]] is None:
+        pairs[models[0]], free = free[0], []
+    return pairs, free
 
 
 def _voice_names(models: list[Path], name: str | None) -> dict[Path, str]:
@@ -103,12 +120,18 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
 
 def _add_files_of(got: Path, work: Path, where: str, name: str | None, max_size: int) -> list[VoiceInfo]:
     """Voices from one downloaded or uploaded file (a model, an index or a zip of them, unpacked into ``work``),
-    every torch file judged by the safe loader first: a refused pickle refuses the whole file."""
+    every torch file judged by the safe loader first: a refused pickle refuses the whole file. A zip holding a
+    so-vits-svc voice (generator + config.json) becomes that voice."""
     from arvc.library.identify import _is_torch_file, identify
 
     files = [got]
     if zipfile.is_zipfile(got) and not _is_torch_file(got):
         files = safe_extract(got, work / "unpacked", max_size=max_size, where=where)
+        from arvc.library.sovits_voice import add_sovits_voice, find_sovits_folder
+
+        svc_folder = find_sovits_folder(work / "unpacked")
+        if svc_folder is not None:  # a so-vits-svc voice: generator + config.json (+ kmeans, index)
+            return [add_sovits_voice(svc_folder, name=name or Path(got).stem, source_label=where)]
     try:
         found = [identify(f) for f in files]  # raises on a refused pickle
     except ArvcError as e:  # name the entry as the archive has it, not our work folder
@@ -118,12 +141,15 @@ def _add_files_of(got: Path, work: Path, where: str, name: str | None, max_size:
     indexes = [f.path for f in found if f.kind == "index"]
     if not models:
         return [_attach_index(where, indexes, name)]
-    pairs = _pair_indexes(models, indexes)
+    pairs, unpaired = _pair_indexes(models, indexes)
+    for i in unpaired:  # reported, never dropped silently
+        log.warning("%s: the index %s could not be paired with a model and was not installed (attach it: "
+                    "add it alone with a voice name)", where, i.name)
     names = _voice_names(models, name)
     taken = [n for n in names.values() if voice_dir(n).exists()]
     if taken:
-        raise ArvcError(f"{where}: a voice named {taken[0]!r} already exists; give another name or remove "
-                        f"{taken[0]!r} first")
+        raise ArvcError(f"{where}: a voice named {taken[0]!r} already exists; pass --name or run "
+                        f"`arvc models remove {taken[0]} --yes`")
     return [add_voice(m, pairs[m], name=names[m], source=where, move=work in m.parents) for m in models]
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from arvc import events
 from arvc.atomic import write_json
 from arvc.audio.io import load_audio
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.evaluation.report import render_table
 from arvc.features.embedders import load_embedder
@@ -93,7 +94,7 @@ def choose_pretrains(cfg: QuickstartConfig, embedder: str) -> tuple[str | None, 
 def median_f0(files: list[Path], f0_method) -> float:
     voiced = []
     for f in files:
-        f0 = f0_method.compute(load_audio(f, 16000))
+        f0 = f0_method.compute(load_audio(f, SR_16K))
         voiced.append(f0[f0 > 0])
     v = np.concatenate(voiced) if voiced else np.zeros(0)
     return float(np.median(v)) if len(v) else 0.0

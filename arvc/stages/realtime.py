@@ -51,10 +51,10 @@ def latency_line(cfg: RealtimeConfig, resampling_ms: float = 0.0, live: bool = F
 
 
 def _converter(run: RealtimeRun):
-    from arvc.inference.pipeline import VoiceConverter
     from arvc.inference.realtime import BlockConverter
+    from arvc.inference.sovits import open_converter
 
-    vc = VoiceConverter(run.model, run.index, run.config.inference)
+    vc = open_converter(run.model, run.index, run.config.inference)
     return BlockConverter(vc, run.config)
 
 
@@ -63,7 +63,11 @@ def check(run: RealtimeRun) -> None:
     run.config.validate()
     if run.pace not in ("realtime", "fast"):
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
-    if not os.path.isfile(run.model):
+    from arvc.library.models_dir import resolve_model_arg
+    from arvc.models.sovits_config import is_sovits_voice
+
+    model = resolve_model_arg(run.model)[0] if run.model else None
+    if model is None or not (model.is_file() or is_sovits_voice(model, run.config.inference.svc_config)):
         raise ArvcError(f"{run.model}: model file not found")
     if run.index and not os.path.isfile(run.index):
         raise ArvcError(f"{run.index}: index file not found")

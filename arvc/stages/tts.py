@@ -14,6 +14,8 @@ from arvc.inference.config import InferenceConfig
 
 log = logging.getLogger(__name__)
 
+MAX_TTS_CHARS = 10_000  # about ten minutes of speech; longer texts are refused (split them into several runs)
+
 
 @dataclass
 class TtsRun:
@@ -40,30 +42,44 @@ class TtsResult:
 
 
 def read_text(text: str | None, text_file: str | os.PathLike | None) -> str:
-    """The text to speak: the file's content when a file is given (Applio's rule), else ``text``."""
+    """The text to speak: the file's content when a file is given (Applio's rule), else ``text``; at most
+    :data:`MAX_TTS_CHARS` characters of UTF-8 text (a binary file is refused by its bytes, never echoed)."""
     if text_file:
         p = Path(text_file)
         if not p.is_file():
             raise ArvcError(f"--tts_file {p}: file not found")
-        text = p.read_text(encoding="utf-8")
+        if p.stat().st_size > 4 * MAX_TTS_CHARS:
+            raise ArvcError(f"--tts_file {p}: {p.stat().st_size} bytes, more than the {MAX_TTS_CHARS}-character "
+                            "limit of one run; split the text")
+        data = p.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ArvcError(f"--tts_file {p}: not UTF-8 text") from None
+        if any(c in text for c in "\0\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x1b\x7f"):
+            raise ArvcError(f"--tts_file {p}: holds control characters; not a text file")
     text = (text or "").strip()
     if not text:
         raise ArvcError("nothing to say: give the text or --tts_file")
+    if len(text) > MAX_TTS_CHARS:
+        raise ArvcError(f"the text has {len(text)} characters, more than the limit of {MAX_TTS_CHARS} for one run; "
+                        "split it")
     return text
 
 
 @events.staged("tts")
 def tts(run: TtsRun) -> TtsResult:
     """Synthesize ``run.text`` with the TTS engine, then convert it with the voice model."""
-    from arvc.inference.pipeline import VoiceConverter
+    from arvc.inference.sovits import open_converter
     from arvc.tts import pick_engine
 
     if not -100 <= run.rate <= 100:
         raise ArvcError(f"--tts_rate must be between -100 and 100, got {run.rate}")
+    run.text = read_text(run.text, None)  # the same limits for text given directly (API, UI)
     cfg = run.config.validate()
     engine = pick_engine(run.engine, run.voice)
     voice = run.voice or engine.default_voice
-    converter = VoiceConverter(run.model, run.index, cfg)
+    converter = open_converter(run.model, run.index, cfg)
     with tempfile.TemporaryDirectory(prefix="arvc-tts-") as tmp:
         speech = Path(run.output_tts) if run.output_tts else Path(tmp) / ("speech.mp3" if engine.name == "edge" else "speech.wav")
         if run.output_tts:

@@ -7,7 +7,6 @@ and then ``train_state_e.json``; a pair counts as resumable once both G and D ex
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
 
@@ -16,8 +15,8 @@ import torch
 from arvc.atomic import write_text
 from arvc.constants import version_of_content_dim
 from arvc.errors import ArvcError
-from arvc.formats import load_checkpoint, save_checkpoint, to_module_names
-from arvc.formats.rvc_pth import mismatch_summary
+from arvc.formats import load_checkpoint, save_checkpoint
+from arvc.formats.state_fit import StateFit, assign_state, fit_state
 from arvc.paths import ExperimentPaths
 from arvc.training.state import TrainState
 
@@ -50,15 +49,11 @@ def save_training_checkpoint(paths: ExperimentPaths, epoch: int, *, net_g: torch
 
 
 def _load_module_state(net: torch.nn.Module, weights: Mapping[str, torch.Tensor], source: str) -> None:
-    own = net.state_dict()
-    state = to_module_names(weights, own.keys())
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        raise ArvcError(f"{source}: does not fit this model ({len(missing)} missing, {len(unexpected)} unexpected, "
-                        f"{len(wrong)} other shapes); delete it or train under another model name")
-    net.load_state_dict(OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()))
+    fit = fit_state(net, weights)
+    if not fit.ok:
+        raise ArvcError(f"{source}: does not fit this model ({fit.summary()}); delete it or train under another "
+                        "model name")
+    assign_state(net, fit.state)
 
 
 def resume(paths: ExperimentPaths, epoch: int, *, net_g: torch.nn.Module, net_d: torch.nn.Module,
@@ -98,7 +93,7 @@ def _describe_mismatch(kind: str, path: str, wrong: list[tuple[str, tuple, tuple
             return (f"--pretrained_g {path} has another decoder shape ({wrong[0][0]} {wrong[0][1]} vs {wrong[0][2]}): "
                     f"it was made for another sample rate or vocoder; this run trains {expect}")
     flag = "--pretrained_g" if kind == "G" else "--pretrained_d"
-    summary = mismatch_summary(missing, unexpected, [f"{k} {a} vs {b}" for k, a, b in wrong])
+    summary = StateFit({}, missing, unexpected, wrong).summary()
     return f"{flag} {path} does not fit {expect}: {summary}"
 
 
@@ -113,13 +108,10 @@ def load_pretrained(net: torch.nn.Module, path: str | Path, kind: str, expect: s
     if ckpt.kind not in (kind, "?"):
         raise ArvcError(f"--pretrained_{kind.lower()} {path} is a {ckpt.kind} checkpoint, expected {kind}")
     own = net.state_dict()
-    state = to_module_names(ckpt.model, own.keys())
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in own
-             if k in state and state[k].shape != own[k].shape and k != "emb_g.weight"]
-    if missing or unexpected or wrong:
-        raise ArvcError(_describe_mismatch(kind, str(path), wrong, missing, unexpected, expect))
+    fit = fit_state(net, ckpt.model, allow_shape=("emb_g.weight",))
+    state = fit.state
+    if not fit.ok:
+        raise ArvcError(_describe_mismatch(kind, str(path), fit.wrong, fit.missing, fit.unexpected, expect))
     if "emb_g.weight" in own and "emb_g.weight" in state and state["emb_g.weight"].shape != own["emb_g.weight"].shape:
         theirs, ours = state["emb_g.weight"], own["emb_g.weight"].clone()
         if theirs.shape[1] != ours.shape[1]:
@@ -128,5 +120,4 @@ def load_pretrained(net: torch.nn.Module, path: str | Path, kind: str, expect: s
         ours[:n] = theirs[:n]
         log.info("pretrain speaker embedding resized from %d to %d rows", theirs.shape[0], ours.shape[0])
         state["emb_g.weight"] = ours
-    with torch.no_grad():
-        net.load_state_dict(OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()))
+    assign_state(net, state)

@@ -57,6 +57,7 @@ def downloads_tab(ctx) -> None:
         def get_pretrain(n, sr):
             if not n:
                 raise gr.Error("choose a pretrain")
+            n = ctx.name(n, "pretrain")
             yield from _follow(ctx.jobs.submit("tool", f"download pretrain {n}",
                                                [argv_for("download pretrain", {"name": n, "sample_rate": [sr]})]))
 
@@ -74,7 +75,10 @@ def downloads_tab(ctx) -> None:
         def get_model(u, n, s):
             if not u or not u.strip():
                 raise gr.Error("give a URL")
-            argv = argv_for("download model", {"url": u.strip(), "name": (n or "").strip() or None,
+            u = u.strip()
+            if not u.lower().startswith(("http://", "https://")):
+                raise gr.Error("give an http:// or https:// link")
+            argv = argv_for("download model", {"url": u, "name": ctx.name(n, "voice name") if (n or "").strip() else None,
                                                "sha256": (s or "").strip() or None})
             yield from _follow(ctx.jobs.submit("tool", "download model", [argv]))
 

@@ -102,10 +102,12 @@ class JobManager:
     """Runs :class:`Job` s in threads; each step is a child process in a new session (its own process group)."""
 
     def __init__(self, python: str = sys.executable, env: dict[str, str] | None = None,
-                 workdir: str | os.PathLike | None = None):
+                 workdir: str | os.PathLike | None = None, isolated: bool = True):
         """``workdir``: the fixed folder every job runs in (default: a private temporary folder); jobs run in
-        Python's isolated mode, so nothing there (an ``onnx.py``, ``torch.py``) is ever imported."""
+        Python's isolated mode, so nothing there (an ``onnx.py``, ``torch.py``) is ever imported. ``isolated=False``
+        (tests only) honours ``$PYTHONPATH`` and the working folder, as a plain ``python -m`` does."""
         self.python = python
+        self.isolated = isolated
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         if workdir is None:
             import tempfile
@@ -219,7 +221,8 @@ class JobManager:
             read_fd, write_fd = os.pipe()
             argv = [*argv[:3], "--events", f"fd:{write_fd}", *argv[3:]]
         try:
-            proc = subprocess.Popen(isolated_command(self.python, argv), stdout=subprocess.PIPE, cwd=self.workdir,
+            command = isolated_command(self.python, argv) if self.isolated else [self.python, *argv]
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=self.workdir,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
                                     env=self.env, start_new_session=True, errors="replace",
                                     pass_fds=() if write_fd is None else (write_fd,))

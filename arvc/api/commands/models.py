@@ -35,22 +35,26 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(voices))
         return 0
     if args.action == "info":
-        from arvc.formats.summary import describe_model, format_description
+        from arvc.formats.summary import describe_model, describe_sovits, format_description
 
         v = models_dir.read_voice(args.name)
         print(json.dumps(v.to_dict(), indent=2, ensure_ascii=False))
-        print(format_description(describe_model(v.model_path)))
+        described = describe_sovits(v.folder) if v.family == "so-vits-svc" else describe_model(v.model_path)
+        print(format_description(described))
         return 0
     if args.action == "add":
         from pathlib import Path
 
         from arvc import events
+        from arvc.library.sovits_voice import add_sovits_voice, is_sovits_source
         from arvc.stages.library import add_experiment, add_files, add_upload
 
         src = Path(args.source)
-        if src.is_dir():
+        if src.is_dir() and is_sovits_source(src):
+            added = [add_sovits_voice(src, name=args.name)]
+        elif src.is_dir():
             added = [add_experiment(src, args.name, args.weights)]
-        elif src.suffix.lower() in (".zip", ".index"):
+        elif src.suffix.lower() in (".zip", ".index"):  # RVC or so-vits-svc zips, judged by their content
             added = add_upload(src, args.name)
         else:
             added = [add_files(src, args.index, args.name)]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from arvc.constants import CONTENT_DIMS
+from arvc.constants import CONTENT_DIMS, SR_16K
 from arvc.device import dtype_of
 from arvc.errors import ArvcError
 from arvc.features.embedders.base import Embedder, LayerMix
@@ -186,9 +186,9 @@ def load_hubert_model(path: Path):
 
 def guard_probe_audio(seconds: float = 1.0) -> torch.Tensor:
     """(1, N) 16 kHz speech-like probe: a gliding 8-harmonic tone with a noise floor (fixed seed)."""
-    n = int(16000 * seconds)
-    t = torch.arange(n, dtype=torch.float64) / 16000
-    phase = 2 * torch.pi * torch.cumsum(torch.linspace(110.0, 260.0, n, dtype=torch.float64), 0) / 16000
+    n = int(SR_16K * seconds)
+    t = torch.arange(n, dtype=torch.float64) / SR_16K
+    phase = 2 * torch.pi * torch.cumsum(torch.linspace(110.0, 260.0, n, dtype=torch.float64), 0) / SR_16K
     tone = sum(torch.sin(k * phase) / k for k in range(1, 9)) * (0.5 + 0.5 * torch.sin(2 * torch.pi * 3 * t))
     noise = torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     return (0.2 * tone + 0.01 * noise).float().unsqueeze(0)

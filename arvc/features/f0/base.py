@@ -8,15 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from arvc.constants import F0_HOP, SR_16K
+
 
 @dataclass
 class F0Options:
     """Options shared by every F0 method (training and inference alike)."""
 
-    hop_length: int = 160  # samples at 16 kHz between frames (160 = 10 ms, RVC's frame rate)
+    hop_length: int = F0_HOP  # samples at 16 kHz between frames (160 = 10 ms, RVC's frame rate)
     f0_min: float = 50.0
     f0_max: float = 1100.0
-    sample_rate: int = 16000
+    sample_rate: int = SR_16K
 
 
 class F0Method(ABC):

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
@@ -201,7 +202,7 @@ class CrepeF0(F0Method):
 
     def __init__(self, options: F0Options | None = None, device=None, batch_frames: int = BATCH_FRAMES):
         super().__init__(options, device)
-        if self.options.sample_rate != 16000:
+        if self.options.sample_rate != SR_16K:
             raise ArvcError(f"{self.name} needs 16 kHz audio, got sample_rate={self.options.sample_rate}")
         self.net = load_crepe(self.model, self.device)
         self.batch_frames = batch_frames  # Viterbi decoding block (Applio: 512)

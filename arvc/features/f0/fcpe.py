@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from arvc.audio import spectrogram as S
+from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict, packaged_file
@@ -32,8 +33,8 @@ class FcpeConfig:
     n_mels: int = 128
     n_fft: int = 1024
     win_size: int = 1024
-    hop_size: int = 160
-    sample_rate: int = 16000
+    hop_size: int = F0_HOP
+    sample_rate: int = SR_16K
     fmin: float = 0.0
     fmax: float = 8000.0
     hidden: int = 512

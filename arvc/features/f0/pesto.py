@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_restricted, packaged_file, plain
@@ -32,8 +33,8 @@ from arvc.features.f0.base import F0Method, F0Options
 class PestoConfig:
     """Hyper-parameters of the shipped ``mir-1k_g7`` model (CQT + encoder)."""
 
-    sample_rate: int = 16000
-    hop_length: int = 160
+    sample_rate: int = SR_16K
+    hop_length: int = F0_HOP
     fmin: float = 27.5
     bins_per_semitone: int = 3
     n_bins: int = 251
@@ -208,7 +209,7 @@ def alwa(probs: torch.Tensor, bps: int) -> torch.Tensor:
     return (p * pitches[idx]).sum(-1) / p.sum(-1)
 
 
-def load_pesto(device: torch.device | str = "cpu", sample_rate: int = 16000, hop_length: int = 160) -> Pesto:
+def load_pesto(device: torch.device | str = "cpu", sample_rate: int = SR_16K, hop_length: int = F0_HOP) -> Pesto:
     """PESTO with pesto-pitch's shipped ``mir-1k_g7`` weights, eval mode."""
     path = packaged_file("pesto", "weights/mir-1k_g7.ckpt", pip_name="pesto-pitch")
     ckpt = load_restricted(path)

@@ -135,7 +135,7 @@ def load_f0_file(path: str | os.PathLike, n_frames: int, frame_period: float = 0
                 continue  # a header line such as "time,f0"
             raise ArvcError(f"F0 file {path} line {lineno}: not a 'time_seconds,f0_hz' line") from None
         if not (np.isfinite(t) and np.isfinite(f)) or t < 0:
-            raise ArvcError(f"F0 file {path} line {lineno}: times must be >= 0 and values finite")
+            raise ArvcError(f"F0 file {path} line {lineno}: invalid values (times must be >= 0, values finite)")
         rows.append((t, f))
     if not rows:
         raise ArvcError(f"F0 file {path} has no 'time_seconds,f0_hz' lines")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from arvc.audio.spectrogram import log_mel, magnitude, mel_filterbank, stft
+from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0._weights import load_state_dict
@@ -172,8 +173,8 @@ class E2E(nn.Module):
 
 def rmvpe_mel(audio: torch.Tensor) -> torch.Tensor:
     """(B, N) 16 kHz -> (B, 128, 1 + N // 160) natural-log mel magnitudes (floor 1e-5), centred STFT."""
-    mag = magnitude(stft(audio, 1024, 160, center=True, pad_mode="reflect"))
-    return log_mel(mag, mel_filterbank(16000, 1024, N_MELS, 30, 8000, True, device=str(audio.device)))
+    mag = magnitude(stft(audio, 1024, F0_HOP, center=True, pad_mode="reflect"))
+    return log_mel(mag, mel_filterbank(SR_16K, 1024, N_MELS, 30, 8000, True, device=str(audio.device)))
 
 
 def salience_to_hz(salience: np.ndarray, threshold: float = 0.03) -> np.ndarray:
@@ -238,7 +239,7 @@ class RmvpeF0(F0Method):
     def __init__(self, options: F0Options | None = None, device=None, path: str | Path | None = None,
                  threshold: float = 0.03, net: E2E | None = None):
         super().__init__(options, device)
-        if self.options.sample_rate != 16000:
+        if self.options.sample_rate != SR_16K:
             raise ArvcError(f"rmvpe works at 16 kHz; got sample_rate={self.options.sample_rate}")
         self.net = net.eval().to(self.device) if net is not None else load_rmvpe(path, self.device)
         self.threshold = threshold
@@ -259,7 +260,7 @@ class RmvpeF0(F0Method):
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         f0 = salience_to_hz(self.salience(audio), self.threshold).astype(np.float32)
         f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0  # Applio keeps RMVPE's full range
-        return to_hop(f0, 160, self.options, n_frames)  # 10 ms frames; other hops are resampled
+        return to_hop(f0, F0_HOP, self.options, n_frames)  # 10 ms frames; other hops are resampled
 
 
 F0_METHODS.add("rmvpe", RmvpeF0)

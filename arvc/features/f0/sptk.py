@@ -15,8 +15,9 @@ RAPT_LOW_MARGIN = 1.5  # RAPT searches from f0_min / 1.5 (see RaptF0)
 
 def _pysptk():
     try:
-        import setuptools  # noqa: F401  (pysptk imports pkg_resources, shipped by setuptools < 81)
         import warnings
+
+        import setuptools  # noqa: F401  (pysptk imports pkg_resources, shipped by setuptools < 81)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

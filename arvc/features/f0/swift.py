@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from arvc.constants import SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method
@@ -24,7 +25,7 @@ class SwiftF0Method(F0Method):
             from swift_f0.core import FMAX, FMIN, FRAME_PERIOD
         except ImportError as e:
             raise ArvcError(f"the swift F0 method needs the swift-f0 package ({e})") from None
-        if self.options.sample_rate != 16000:
+        if self.options.sample_rate != SR_16K:
             raise ArvcError("the swift F0 method works on 16 kHz audio only")
         self.threshold = threshold
         self.fmin = max(self.options.f0_min, FMIN)
@@ -35,7 +36,7 @@ class SwiftF0Method(F0Method):
     def _compute(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
         if len(audio) == 0:
             return np.zeros(n_frames, dtype=np.float32)
-        result = self._detector.detect(audio, 16000, fmin=self.fmin, fmax=self.fmax)
+        result = self._detector.detect(audio, SR_16K, fmin=self.fmin, fmax=self.fmax)
         f0 = np.where(result.confidence >= self.threshold, result.pitch_hz, 0.0)
         grid = np.arange(n_frames) * self.options.hop_length / self.options.sample_rate
         return limit_range(contour_to_grid(result.timestamps, f0, grid), self.fmin, self.fmax)
