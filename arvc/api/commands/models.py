@@ -20,6 +20,17 @@ def format_table(voices) -> str:
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[-1]) for r in [head, *rows])
 
 
+def _zip_has_config(path) -> bool:
+    """Whether a zip holds a ``config.json`` (a so-vits-svc voice; RVC zips hold only models and indexes)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.rsplit("/", 1)[-1] == "config.json" for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return True  # the so-vits reader names the file and the problem
+
+
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.library import models_dir
@@ -50,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
         from arvc.stages.library import add_experiment, add_files, add_upload
 
         src = Path(args.source)
-        if src.is_dir() and is_sovits_source(src):
+        if is_sovits_source(src) and (src.is_dir() or _zip_has_config(src)):
             added = [add_sovits_voice(src, name=args.name)]
         elif src.is_dir():
             added = [add_experiment(src, args.name, args.weights)]
-        elif src.suffix.lower() in (".zip", ".index"):  # RVC or so-vits-svc zips, judged by their content
+        elif src.suffix.lower() in (".zip", ".index"):  # RVC models and indexes, judged by their content
             added = add_upload(src, args.name)
         else:
             added = [add_files(src, args.index, args.name)]
