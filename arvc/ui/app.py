@@ -127,17 +127,14 @@ def jobs_panel(ctx: UIContext, shell: Shell) -> None:
             stop = gr.Button("Stop job", variant="stop", scale=1)
             stop_all = gr.Button("Stop all", variant="stop", scale=1, elem_id="stop-all")
 
-        shown_ids = gr.State([])
-
-        def listing(ids=None):
+        def listing():
             jobs = ctx.jobs.jobs()
             active = [j for j in jobs if not j.finished]
             shown = active + [j for j in reversed(jobs) if j.finished][:max(0, 8 - len(active))]
             text = "\n".join(f"- {j.status()}" for j in shown) or "no jobs yet"
             more = len(jobs) - len(shown)
-            now = [j.id for j in active]
-            choices = gr.skip() if now == ids else gr.update(choices=[(j.title, j.id) for j in active])
-            return text + (f"\n\n({more} older jobs not shown)" if more > 0 else ""), choices, now
+            return (text + (f"\n\n({more} older jobs not shown)" if more > 0 else ""),
+                    gr.update(choices=[(j.title, j.id) for j in active]))
 
         def stop_job(i):
             ctx.scan_cancel.set()  # a server-folder scan in progress ends too
@@ -155,10 +152,9 @@ def jobs_panel(ctx: UIContext, shell: Shell) -> None:
                     threading.Thread(target=ctx.jobs.stop, args=(job.id,), daemon=True).start()
             return listing()
 
-        stop.click(stop_job, inputs=running, outputs=[view, running, shown_ids], api_name=False)
-        stop_all.click(stop_everything, outputs=[view, running, shown_ids], api_name="stop_all")
-        gr.Timer(2.0).tick(listing, inputs=shown_ids, outputs=[view, running, shown_ids], api_name=False,
-                           show_progress="hidden")
+        stop.click(stop_job, inputs=running, outputs=[view, running], api_name=False)
+        stop_all.click(stop_everything, outputs=[view, running], api_name="stop_all")
+        gr.Timer(2.0).tick(listing, outputs=[view, running], api_name=False, show_progress="hidden")
 
 
 def _watch_jobs(ctx: UIContext, shell: Shell, demo) -> None:
@@ -171,8 +167,8 @@ def _watch_jobs(ctx: UIContext, shell: Shell, demo) -> None:
 
     def on_tick(count, *current):
         now = sum(j.finished for j in ctx.jobs.jobs())
-        if now == count:  # nothing ended: leave the lists alone (an update re-renders an open list)
-            return [gr.skip(), *(gr.skip() for _ in components)]
+        if now == count:
+            return [count, *(gr.update() for _ in components)]
         return [now, *refreshed(shell, list(current))]
 
     demo.load(on_load, inputs=components, outputs=[seen, *components], api_name=False)
