@@ -101,11 +101,6 @@ def _watch_training(page, timeout: float = 1800) -> dict:
 def _voice_options(page) -> list[str]:
     box = page.locator("#convert-model input").first
     box.click()
-    try:  # the list opens a moment after the click
-        page.wait_for_selector("ul[role='listbox'] li", state="attached", timeout=3000)
-        time.sleep(0.3)
-    except Exception:  # no options at all
-        pass
     options = page.locator("ul[role='listbox'] li").all_inner_texts()
     page.keyboard.press("Escape")
     return [o.split("\n")[-1].strip() for o in options]  # the chosen one is "✓\nname"
