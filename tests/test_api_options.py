@@ -214,8 +214,9 @@ def test_ui_builds_no_command_line_by_hand():
     """No flag literal ("--x", "-m") and no list starting with a command name in arvc/ui: argv comes from the
     tables (argv_for / Controls.command_argv)."""
     flag = re.compile(r"^-{1,2}[A-Za-z]")
-    # the job runner's own: `python -m <module>` and the global --events (arvc.api.tables.EVENTS) of every job
-    runner = {("jobs.py", "-m"), ("jobs.py", "--events")}
+    # the job runner's own: `python -I -u -c <boot> <module>` / `-m <module>` (isolated mode) and the global
+    # --events (arvc.api.tables.EVENTS) of every job
+    runner = {("jobs.py", "-m"), ("jobs.py", "--events"), ("jobs.py", "-I"), ("jobs.py", "-u"), ("jobs.py", "-c")}
     offenders = []
     for path in sorted((PACKAGE / "ui").rglob("*.py")):
         tree = ast.parse(path.read_text())

@@ -151,7 +151,7 @@ def scrambled_jobs(tmp_path):
     site.mkdir()
     (site / "sitecustomize.py").write_text(_ROT13)
     env = {"PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "OMP_NUM_THREADS": "1"}
-    manager = JobManager(python=sys.executable, env=env)
+    manager = JobManager(python=sys.executable, env=env, isolated=False)  # the scrambler comes via PYTHONPATH
     yield manager
     manager.shutdown()
 
@@ -159,7 +159,7 @@ def scrambled_jobs(tmp_path):
 @pytest.mark.slow
 def test_ui_reads_conversion_and_training_through_events_only(scrambled_jobs, tmp_path, fixtures_dir):
     """Log wording scrambled: the Convert rows and the Train view still show results, progress and losses."""
-    from arvc.ui.app import _convert_rows
+    from arvc.ui.convert_tab import convert_rows
 
     pt = fixtures_dir / "pipeline_tiny"
     good, bad = tmp_path / "speech.wav", tmp_path / "broken.wav"
@@ -171,9 +171,9 @@ def test_ui_reads_conversion_and_training_through_events_only(scrambled_jobs, tm
         "--embedder_model", "custom", "--embedder_path", str(pt / "embedder")]])
     assert conv.done.wait(300)
     assert not any("converting" in ln for ln in conv.lines)  # the wording really is gone
-    rows, done = _convert_rows([(good, out / "speech.wav", conv), (bad, out / "broken.wav", conv)])
+    rows, done = convert_rows(conv, [(good, good), (bad, bad)], out, "wav")
     assert [r[1] for r in rows] == ["done", "failed"], rows
-    assert done == [str(out / "speech.wav")] and "broken.wav" in rows[1][2]
+    assert done == [str((out / "speech.wav").resolve())] and "broken.wav" in rows[1][2]
 
     make_experiment(tmp_path / "logs" / "tiny", n_items=8, seconds=0.4)
     train = scrambled_jobs.submit("train", "train tiny", [[

@@ -65,7 +65,7 @@ def test_symlink_out_of_an_allowed_root_is_refused(ctx, tmp_path):
 
 
 def test_server_folder_of_root_is_refused_without_scanning(ctx):
-    from arvc.ui.app import _audio_files
+    from arvc.ui.common import audio_files as _audio_files
 
     t0 = time.monotonic()
     with pytest.raises(gr.Error, match="outside the allowed folders"):
@@ -95,7 +95,7 @@ def test_folder_scan_is_bounded_and_cancellable(tmp_path):
 
 def test_evaluate_folder_is_never_parsed_as_an_option(ctx):
     from arvc.api.cli import build_parser
-    from arvc.ui.app import _eval_argv
+    from arvc.ui.tools_tab import eval_argv as _eval_argv
 
     with pytest.raises(gr.Error):
         _eval_argv(ctx, ctx.new_dir("eval"), None, "--f0_method=bogus", "", "", "", 0, False, False)
@@ -119,13 +119,13 @@ def test_path_options_of_the_controls_are_checked(ctx):
         controls = build_controls(INFER)
     raw = [c.value for c in controls.components.values()]
     raw[list(controls.components).index("f0_file")] = "/etc/passwd"
-    with pytest.raises(gr.Error, match="f0_file /etc/passwd: outside the allowed folders"):
+    with pytest.raises(gr.Error, match="f0 file /etc/passwd: outside the allowed folders"):
         ctx.argv(controls, raw)
 
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "x\ny", ".."])
 def test_tensorboard_name_is_a_plain_name(name, ctx):
-    from arvc.ui.app import _open_tensorboard
+    from arvc.ui.train_tab import _open_tensorboard
 
     with pytest.raises(gr.Error, match="not a plain folder name"):
         _open_tensorboard(ctx, name)
@@ -133,7 +133,7 @@ def test_tensorboard_name_is_a_plain_name(name, ctx):
 
 
 def test_one_tensorboard_per_run(ctx, monkeypatch):
-    from arvc.ui.app import _open_tensorboard
+    from arvc.ui.train_tab import _open_tensorboard
 
     monkeypatch.setenv("ARVC_LOGS_DIR", str(ctx.roots[0] / "logs"))
     (ctx.roots[0] / "logs" / "voice" / "eval").mkdir(parents=True)
@@ -143,10 +143,11 @@ def test_one_tensorboard_per_run(ctx, monkeypatch):
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "x\ny"])
 def test_train_model_name_is_a_plain_name(name, ctx):
-    from arvc.ui.app import _train_steps
+    from arvc.ui.train_tab import train_steps
 
     with pytest.raises(gr.Error, match="not a plain folder name"):
-        _train_steps(ctx, (None,) * 4, [0, 0, 0, 0], (name, "", None, False, None, None), ("train",))
+        train_steps(ctx, (None,) * 4, [0, 0, 0, 0], (name, "", None, 40000, "from scratch", False, None, None),
+                    ("train",))
 
 
 # ------------------------------------------------------------------------------ errors never echo contents

@@ -193,9 +193,9 @@ def _file_server(folder: Path):
 
 
 def _fixture_values(pt: Path) -> dict[str, object]:
-    return {"pitch": 2, "f0_method": "pm", "index_rate": 0.5, "rms_mix_rate": 0.5, "protect": 0.33,
-            "embedder_model": "custom", "embedder_path": str(pt / "embedder"), "seed": 7, "precision": "fp32",
-            "format": "wav"}
+    return {"Pitch": 2, "Pitch method": "pm", "Index rate": 0.5, "Rms mix rate": 0.5, "Protect": 0.33,
+            "Embedder model": "custom", "Embedder path": str(pt / "embedder"), "Seed": 7, "Precision": "fp32",
+            "Format": "wav"}
 
 
 def _call_args(client, endpoint: str, by_label: dict[str, object]) -> list[object]:
@@ -229,12 +229,12 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
 
     with ui_server(tmp_path) as (url, _):
         client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
-        labels = {"model": str(pt / "model.pth"), "index": str(pt / "model.index"), **values}
+        labels = {"Voice": str(pt / "model.pth"), "Index": str(pt / "model.index"), **values}
         t0 = time.time()
         files, audio, status = client.predict(*_call_args(client, "/convert", {
-            **labels, "audio files": [handle_file(str(corrupt)), handle_file(str(src))]}), api_name="/convert")
+            **labels, "Audio files": [handle_file(str(corrupt)), handle_file(str(src))]}), api_name="/convert")
         print(f"batch of 2 (one corrupt) through the UI: {time.time() - t0:.1f} s")
-        assert "broken_upload.wav" in status and "failed" in status, status
+        assert "broken_upload.wav" in status and "done with 1 failure" in status, status
         assert len(files) == 1 and Path(files[0]).name == "speech.wav"
         assert Path(files[0]).read_bytes() == cli_out.read_bytes()
         assert audio
@@ -255,7 +255,7 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
         assert any("fetched" in p.parts for p in Path(os.environ["ARVC_MODELS_DIR"]).rglob("*.pth"))
 
         files2, _, status2 = client.predict(*_call_args(client, "/convert", {
-            **labels, "audio files": [handle_file(str(src))]}), api_name="/convert")
+            **labels, "Audio files": [handle_file(str(src))]}), api_name="/convert")
         assert "1 converted, 0 failed" in status2, status2
         assert Path(files2[0]).read_bytes() == cli_out.read_bytes()
     y, sr = sf.read(str(cli_out))
@@ -433,3 +433,114 @@ def test_realtime_tab_refuses_a_second_start_and_stops(realtime_ui, fixtures_dir
     assert not list((ctx.output_dir / "realtime").rglob("*.wav"))
     assert tab.stop().startswith("nothing is running")
     assert "choose a model" in tab.start(*[None, *values[1:]])  # a new start is not refused as running
+
+
+# ------------------------------------------------------------------------------------ safe to expose
+def test_jobs_never_import_modules_planted_in_their_working_folder(tmp_path, fixtures_dir):
+    from arvc.ui.jobs import JobManager
+
+    work = tmp_path / "work"
+    work.mkdir()
+    marker = tmp_path / "PLANTED"
+    for name in ("onnx", "torch", "arvc"):
+        (work / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write('{name} ')\nraise SystemExit(3)\n")
+    model = fixtures_dir / "pipeline_tiny" / "model.pth"
+    # the planted files do run when a job is started the old way (``python -m`` in that folder)
+    old = subprocess.run([sys.executable, "-m", "arvc.api.cli", "model-info", str(model)], cwd=work,
+                         capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert marker.is_file() and old.returncode != 0
+    marker.unlink()
+    jobs = JobManager(workdir=work)
+    job = jobs.submit("tool", "export", [["export-onnx", str(model), "-o", str(tmp_path / "m.onnx")]])
+    assert job.done.wait(300) and job.state == "done", job.log()
+    assert not marker.exists() and (tmp_path / "m.onnx").stat().st_size > 1000
+    assert job.artifacts() or job.of_type("run_end")  # the event stream still works in isolated mode
+
+
+def _login(url: str, user: str, password: str) -> int:
+    req = urllib.request.Request(url + "login", data=f"username={user}&password={password}".encode(),
+                                 method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def _evil_zip(folder: Path, pt: Path) -> Path:
+    import zipfile
+
+    import torch
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {folder / 'PWNED'}",))
+
+    torch.save({"weight": Evil()}, folder / "evil.pth")
+    out = folder / "evil.zip"
+    with zipfile.ZipFile(out, "w") as z:
+        z.write(folder / "evil.pth", "evil.pth")
+        z.write(pt / "model.index", "evil.index")
+    return out
+
+
+@pytest.mark.slow
+def test_auth_file_voice_upload_tts_cover_and_login_throttling(tmp_path, fixtures_dir):
+    import zipfile
+
+    from gradio_client import Client, handle_file
+
+    pt = fixtures_dir / "pipeline_tiny"
+    logins = tmp_path / "logins.txt"
+    logins.write_text("# the UI's users\nann:s3cret\n")
+    good = tmp_path / "voice.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.write(pt / "model.pth", "uploaded/uploaded.pth")
+        z.write(pt / "model.index", "uploaded/added_uploaded.index")
+    evil = _evil_zip(tmp_path, pt)
+    with ui_server(tmp_path, "--auth_file", str(logins)) as (url, _):
+        client = Client(url, auth=("ann", "s3cret"), verbose=False, download_files=str(tmp_path / "dl"))
+        message, listed = client.predict(handle_file(str(good)), "", None, api_name="/add_voice")
+        voice = listed["value"]  # the Voice list, refreshed with the new voice chosen
+        assert "uploaded" in message and Path(voice).is_file() and ["uploaded", voice] in listed["choices"], listed
+        voices = Path(os.environ["ARVC_MODELS_DIR"]) / "voices"
+        assert (voices / "uploaded" / "uploaded.index").is_file()
+        with pytest.raises(Exception, match="pickle would import or run code"):
+            client.predict(handle_file(str(evil)), "evil", None, api_name="/add_voice")
+        assert not (tmp_path / "PWNED").exists() and not (voices / "evil").exists()
+
+        # TTS tab: espeak-ng speech converted by the uploaded voice
+        args = _call_args(client, "/tts", {"Voice": voice, "Text": "Hello from the web page.", "Pitch method": "pm",
+                                           "Embedder model": "custom", "Embedder path": str(pt / "embedder"),
+                                           "TTS engine": "espeak"})
+        spoken, plain, status = client.predict(*args, api_name="/tts")
+        y, sr = sf.read(spoken)
+        assert sr == 40000 and len(y) / sr > 0.5 and np.abs(y).max() > 1e-3, status
+        assert abs(len(y) / sr - sf.info(plain).duration) < 0.05
+
+        # Cover tab with the stems given: the converted vocal mixed over the instrumental, every stem playable
+        vocals = pt / "input_short.wav"
+        y, sr = sf.read(str(vocals))
+        instrumental = tmp_path / "instrumental.wav"
+        sf.write(str(instrumental), 0.1 * np.sin(2 * np.pi * 220 * np.arange(len(y)) / sr), sr)
+        args = _call_args(client, "/cover", {"Voice": voice, "or its vocals": handle_file(str(vocals)),
+                                             "and its instrumental": handle_file(str(instrumental)),
+                                             "Pitch method": "pm", "Embedder model": "custom",
+                                             "Embedder path": str(pt / "embedder")})
+        status, mix, converted, _, inst = client.predict(*args, api_name="/cover")
+        for stem in (mix, converted, inst):
+            a, rate = sf.read(stem)
+            assert abs(len(a) / rate - len(y) / sr) < 0.05 and np.abs(a).max() > 1e-3, (stem, status)
+
+        # five wrong passwords in a minute are answered, the sixth is refused with 429, then even the right one
+        codes = [_login(url, "ann", f"wrong{i}") for i in range(6)]
+        assert codes[:5] == [400] * 5 and codes[5] == 429, codes
+        assert _login(url, "ann", "s3cret") == 429
+
+
+def test_credentials_from_the_environment(tmp_path):
+    with ui_server(tmp_path, host="0.0.0.0", env={"ARVC_UI_AUTH": "bob:pa55"}) as (url, _):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert e.value.code == 401
+        assert _login(url, "bob", "wrong") == 400 and _login(url, "bob", "pa55") == 200

@@ -102,7 +102,8 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
             "beside the input"),
     _o("--pitch", type=float, range=PITCH_RANGE, parse=pitch_value,
        help="transpose in semitones (+12 = one octave up), or 'auto': to the model's training voice"),
-    _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"), strict=False,
+    _o("--f0_method", label="pitch method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"),
+       strict=False,
        help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, swipe, "
             "rapt, swift, pesto, fusion (fcpe + swift + pm fused), hybrid[a+b] (candidates fused by confidence)"),
     _o("--index_rate", type=float, range=(0, 1),
@@ -177,7 +178,8 @@ PREPROCESS = CommandOptions("preprocess", config=PreprocessConfig, options=(
 
 EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("model_name", applio=("model_name",), help="experiment name (a folder made by 'arvc preprocess')"),
-    _o("--f0_method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]",), strict=False, group="extract",
+    _o("--f0_method", label="pitch method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]",), strict=False,
+       group="extract",
        help="pitch method: rmvpe, crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, piptrack, swipe, rapt, "
             "swift, pesto, fusion (fcpe + swift + pm fused), or hybrid[a+b+...] (the members' candidates fused by "
             "confidence, octave errors corrected, Viterbi-smoothed, voicing with hysteresis) (default rmvpe)"),
@@ -294,12 +296,12 @@ CONVERSION = borrowed(INFER, "input", "output", "skip_existing", "quiet")
 TTS = CommandOptions("tts", config=TtsRun, options=(
     _o("text", nargs="?", field=None, applio=("tts_text",), help="what to say (or --tts_file)"),
     _o("--tts_file", field=None, help="UTF-8 text file to say (used instead of the text when given)"),
-    _o("--tts_engine", field="engine", choices=("auto", "espeak", "edge"),
+    _o("--tts_engine", field="engine", label="TTS engine", choices=("auto", "espeak", "edge"),
        help="espeak: espeak-ng, offline; edge: Microsoft Edge voices via edge-tts, online (Applio's); auto "
             "(default): edge for an Edge voice name like en-US-AriaNeural, else espeak"),
-    _o("--tts_voice", field="voice",
+    _o("--tts_voice", field="voice", label="TTS voice",
        help="voice: espeak-ng's (en-us, de, fr, en+f3 ...; espeak-ng --voices) or Edge's (en-US-AriaNeural)"),
-    _o("--tts_rate", field="rate", type=int, range=(-100, 100),
+    _o("--tts_rate", field="rate", label="TTS speaking rate", type=int, range=(-100, 100),
        help="speaking rate -100..100, percent slower/faster (default 0)"),
     _o("-o", "--output", required=True, field=None, applio=("output_rvc_path",), ui=False,
        help="converted speech file (.wav/.flac/.mp3/.ogg)"),

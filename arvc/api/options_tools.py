@@ -107,8 +107,9 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
     CommandOptions("models add", help="add an experiment folder (logs/my_model), a model file or a so-vits-svc "
                                       "voice (folder or .zip) to the library", options=(
         _o("source", help="experiment folder (picks <model>.pth or the newest <model>_<E>e_<S>s.pth and the "
-                          ".index), a .pth/.safetensors model file, or a so-vits-svc voice folder / .zip "
-                          "(G_*.pth + config.json, optional kmeans*.pt / .index)"),
+                          ".index), a .pth/.safetensors model file, a .zip of models and indexes, an .index to "
+                          "attach to the voice --name, or a so-vits-svc voice folder / .zip (G_*.pth + config.json, "
+                          "optional kmeans*.pt / .index)"),
         _o("--name", help="voice name (default: the folder or model name)"),
         _o("--weights", help="the weights file to take from the experiment folder"),
         _o("--index", help="index file to go with a model file"),
@@ -167,7 +168,8 @@ TENSORBOARD = CommandOptions("tensorboard", options=(
 UI = CommandOptions("ui", options=(
     _o("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"),
     _o("--port", type=int, default=7865, range=PORT, help="port (default 7865)"),
-    _o("--auth", metavar="USER:PASSWORD", help="require this login"),
+    _o("--auth", metavar="USER:PASSWORD", help="require this login (visible in ps: prefer --auth_file or "
+                                                 "$ARVC_UI_AUTH)"),
     _o("--auth_file", help="file of 'user:password' lines (one login per line), instead of --auth"),
     _o("--insecure", type=bool, help="allow a non-loopback --host or --share without a login"),
     _o("--share", type=bool, help="also publish a temporary public gradio.live link (needs a login)"),

@@ -102,40 +102,13 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
     refuses the whole download, and nothing of it is kept). A zip holding several models gives several voices,
     each with the index found beside it. An ``.index`` alone is attached to the existing voice ``name``.
     """
-    from arvc.library.identify import _is_torch_file, identify
 
     work = _work_dir(url)
     work.mkdir(parents=True, exist_ok=True)
     try:
         got = download(url, work / _url_filename(url), sha256=sha256, progress=progress, show_bar=show_bar,
                        max_bytes=max_size)
-        files = [got]
-        if zipfile.is_zipfile(got) and not _is_torch_file(got):
-            files = safe_extract(got, work / "unpacked", max_size=max_size, where=url)
-            from arvc.library.sovits_voice import add_sovits_voice, find_sovits_folder
-
-            svc_folder = find_sovits_folder(work / "unpacked")
-            if svc_folder is not None:  # a so-vits-svc voice: generator + config.json (+ kmeans, index)
-                return [add_sovits_voice(svc_folder, name=name or Path(got).stem, source_label=url)]
-        try:
-            found = [identify(f) for f in files]  # raises on a refused pickle
-        except ArvcError as e:  # name the entry as the download has it, not our work folder
-            text = str(e).replace(f"{work / 'unpacked'}/", "").replace(f"{work}/", "")
-            raise ArvcError(f"{url}: {text}") from None
-        models = [f.path for f in found if f.kind == "model"]
-        indexes = [f.path for f in found if f.kind == "index"]
-        if not models:
-            return [_attach_index(url, indexes, name)]
-        pairs, unpaired = _pair_indexes(models, indexes)
-        for i in unpaired:  # reported, never dropped silently
-            log.warning("%s: the index %s could not be paired with a model and was not installed (attach it: "
-                        "download it alone with --name VOICE)", url, i.name)
-        names = _voice_names(models, name)
-        taken = [n for n in names.values() if voice_dir(n).exists()]
-        if taken:
-            raise ArvcError(f"{url}: a voice named {taken[0]!r} already exists; pass --name or run "
-                            f"`arvc models remove {taken[0]} --yes`")
-        return [add_voice(m, pairs[m], name=names[m], source=url, move=True) for m in models]
+        return _add_files_of(got, work, url, name, max_size)
     except BaseException as e:
         if not (isinstance(e, ArvcError) and str(e).startswith("download failed")):
             shutil.rmtree(work, ignore_errors=True)  # keep only a resumable .part of a dropped download
@@ -143,6 +116,56 @@ def download_model(url: str, name: str | None = None, *, max_size: int = DEFAULT
     finally:
         if work.exists() and not any(work.glob("*.part")) and not any(work.glob(".*.hub")):  # resumable leftovers
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _add_files_of(got: Path, work: Path, where: str, name: str | None, max_size: int) -> list[VoiceInfo]:
+    """Voices from one downloaded or uploaded file (a model, an index or a zip of them, unpacked into ``work``),
+    every torch file judged by the safe loader first: a refused pickle refuses the whole file. A zip holding a
+    so-vits-svc voice (generator + config.json) becomes that voice."""
+    from arvc.library.identify import _is_torch_file, identify
+
+    files = [got]
+    if zipfile.is_zipfile(got) and not _is_torch_file(got):
+        files = safe_extract(got, work / "unpacked", max_size=max_size, where=where)
+        from arvc.library.sovits_voice import add_sovits_voice, find_sovits_folder
+
+        svc_folder = find_sovits_folder(work / "unpacked")
+        if svc_folder is not None:  # a so-vits-svc voice: generator + config.json (+ kmeans, index)
+            return [add_sovits_voice(svc_folder, name=name or Path(got).stem, source_label=where)]
+    try:
+        found = [identify(f) for f in files]  # raises on a refused pickle
+    except ArvcError as e:  # name the entry as the archive has it, not our work folder
+        text = str(e).replace(f"{work / 'unpacked'}/", "").replace(f"{work}/", "")
+        raise ArvcError(f"{where}: {text}") from None
+    models = [f.path for f in found if f.kind == "model"]
+    indexes = [f.path for f in found if f.kind == "index"]
+    if not models:
+        return [_attach_index(where, indexes, name)]
+    pairs, unpaired = _pair_indexes(models, indexes)
+    for i in unpaired:  # reported, never dropped silently
+        log.warning("%s: the index %s could not be paired with a model and was not installed (attach it: "
+                    "add it alone with a voice name)", where, i.name)
+    names = _voice_names(models, name)
+    taken = [n for n in names.values() if voice_dir(n).exists()]
+    if taken:
+        raise ArvcError(f"{where}: a voice named {taken[0]!r} already exists; pass --name or run "
+                        f"`arvc models remove {taken[0]} --yes`")
+    return [add_voice(m, pairs[m], name=names[m], source=where, move=work in m.parents) for m in models]
+
+
+def add_upload(path: str | Path, name: str | None = None, *, max_size: int = DEFAULT_MAX_SIZE) -> list[VoiceInfo]:
+    """``arvc models add FILE`` for a ``.zip`` (unpacked with the archive limits) or an ``.index`` (attached to the
+    voice ``name``); models in it become voices as :func:`download_model` makes them."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArvcError(f"{path}: no such file")
+    work = voices_root() / f".upload-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        return _add_files_of(path, work, path.name, name, max_size)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _attach_index(url: str, indexes: list[Path], name: str | None) -> VoiceInfo:

@@ -30,6 +30,7 @@ from arvc.errors import ArvcError
 from arvc.evaluation.report import render_table
 from arvc.features.embedders import load_embedder
 from arvc.features.f0 import get_f0_method
+from arvc.library.available import default_f0
 from arvc.inference.config import InferenceConfig
 from arvc.paths import ExperimentPaths
 from arvc.stages.config import QuickstartConfig
@@ -75,13 +76,11 @@ def choose_embedder(cfg: QuickstartConfig, version: str = "v2") -> tuple[str, st
 
 
 def choose_f0(cfg: QuickstartConfig) -> tuple[str, str]:
+    """rmvpe when its weights are in the models folder, else fcpe (:mod:`arvc.library.available`, as the UI)."""
     if cfg.f0_method:
         return cfg.f0_method, "as requested"
-    try:
-        get_f0_method("rmvpe")
-        return "rmvpe", "RMVPE weights found"
-    except ArvcError as e:
-        return "fcpe", f"RMVPE weights unavailable ({str(e)[:100]}); using FCPE (weights shipped in the torchfcpe wheel)"
+    choice = default_f0()
+    return choice.value, choice.why
 
 
 def choose_pretrains(cfg: QuickstartConfig, embedder: str) -> tuple[str | None, str | None, str, str]:

@@ -112,3 +112,51 @@ class AuthGate:
                 await send({"type": "http.response.body", "body": b'{"detail": "Not authenticated"}'})
                 return
         await self.app(scope, receive, send)
+
+
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 60.0
+
+
+class LoginThrottle:
+    """ASGI middleware: after :data:`LOGIN_FAILURES` failed logins within :data:`LOGIN_WINDOW` seconds, a client
+    (by address) gets 429 on the login route until the window has passed; a success clears its count."""
+
+    def __init__(self, app, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
+        self.app, self.failures, self.window = app, failures, window
+        self._failed: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        times = [t for t in self._failed.get(client, []) if now - t < self.window]
+        if times:
+            self._failed[client] = times
+        else:
+            self._failed.pop(client, None)
+        return times
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").rstrip("/").endswith("/login") \
+                or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("?", 0))[0]
+        with self._lock:
+            blocked = len(self._recent(client, time.monotonic())) >= self.failures
+        if blocked:
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"60")]})
+            await send({"type": "http.response.body",
+                        "body": b'{"detail": "Too many failed logins; wait a minute."}'})
+            return
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                with self._lock:
+                    if 400 <= message["status"] < 500:
+                        self._failed.setdefault(client, []).append(time.monotonic())
+                    elif message["status"] < 400:
+                        self._failed.pop(client, None)
+            await send(message)
+
+        await self.app(scope, receive, watch)

@@ -101,9 +101,20 @@ class Job:
 class JobManager:
     """Runs :class:`Job` s in threads; each step is a child process in a new session (its own process group)."""
 
-    def __init__(self, python: str = sys.executable, env: dict[str, str] | None = None):
+    def __init__(self, python: str = sys.executable, env: dict[str, str] | None = None,
+                 workdir: str | os.PathLike | None = None, isolated: bool = True):
+        """``workdir``: the fixed folder every job runs in (default: a private temporary folder); jobs run in
+        Python's isolated mode, so nothing there (an ``onnx.py``, ``torch.py``) is ever imported. ``isolated=False``
+        (tests only) honours ``$PYTHONPATH`` and the working folder, as a plain ``python -m`` does."""
         self.python = python
+        self.isolated = isolated
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        if workdir is None:
+            import tempfile
+
+            workdir = tempfile.mkdtemp(prefix="arvc-jobs-")
+        self.workdir = os.path.abspath(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -210,7 +221,8 @@ class JobManager:
             read_fd, write_fd = os.pipe()
             argv = [*argv[:3], "--events", f"fd:{write_fd}", *argv[3:]]
         try:
-            proc = subprocess.Popen([self.python, *argv], stdout=subprocess.PIPE,
+            command = isolated_command(self.python, argv) if self.isolated else [self.python, *argv]
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=self.workdir,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
                                     env=self.env, start_new_session=True, errors="replace",
                                     pass_fds=() if write_fd is None else (write_fd,))
@@ -236,6 +248,21 @@ class JobManager:
         if reader is not None:
             reader.join(timeout=10)
         return code
+
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# run a module with the arvc package's own location first on sys.path (isolated mode puts neither the working
+# folder nor $PYTHONPATH there)
+_BOOT = ("import runpy, sys; sys.path.insert(0, {root!r}); m = sys.argv[1]; sys.argv = [m, *sys.argv[2:]]; "
+         "runpy.run_module(m, run_name='__main__', alter_sys=True)")
+
+
+def isolated_command(python: str, argv: list[str]) -> list[str]:
+    """The child's command line: ``python -I -u`` (isolated: no working folder, no PYTHON* variables, no user
+    site-packages on the path), ``-m module args`` run from the installed arvc's location."""
+    if argv[:1] == ["-m"] and len(argv) > 1:
+        return [python, "-I", "-u", "-c", _BOOT.format(root=PACKAGE_ROOT), argv[1], *argv[2:]]
+    return [python, "-I", "-u", *argv]
 
 
 def _read_events(fd: int, job: Job) -> None:

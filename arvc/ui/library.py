@@ -52,3 +52,36 @@ def paired_index(model: str | None) -> str | None:
     if named:
         return str(named[0])
     return str(indexes[0]) if len(indexes) == 1 else None
+
+
+def voice_label(path: str | Path, models_dir: Path, logs_dir: Path) -> str:
+    """The name a voice is shown by: its library folder (``voices/<name>/``), its experiment under ``logs/``
+    (``name (training, 10e_50s)`` for an intermediate weights file), else the file's name."""
+    p = Path(path)
+    for root, tag in ((logs_dir, "training"), (models_dir, "")):
+        try:
+            rel = p.resolve().relative_to(root.resolve())
+        except (ValueError, OSError):
+            continue
+        if tag:
+            name = rel.parts[0]
+        elif rel.parts[0] == "voices" and len(rel.parts) > 2:
+            name = rel.parts[1]
+        else:
+            name = rel.parts[-2] if len(rel.parts) > 1 else p.stem
+        extra = p.stem[len(name) + 1:] if p.stem.startswith(name + "_") else ("" if p.stem == name else p.stem)
+        detail = ", ".join(x for x in (tag, extra) if x)
+        return f"{name} ({detail})" if detail else name
+    return p.stem
+
+
+def voice_choices(models_dir: Path, logs_dir: Path, extra: tuple[Path, ...] = ()) -> list[tuple[str, str]]:
+    """``(name, path)`` of every voice: the dropdowns show names, the commands get paths."""
+    paths = voice_models(models_dir, logs_dir, extra)
+    labels = [voice_label(p, models_dir, logs_dir) for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for label, p in zip(labels, paths):
+        seen[label] = seen.get(label, 0) + 1
+        out.append((label if labels.count(label) == 1 else f"{label} [{seen[label]}]", p))
+    return sorted(out, key=lambda c: c[0].lower())

@@ -6,8 +6,8 @@ import signal
 import sys
 from pathlib import Path
 
-from arvc.ui.app import ASSETS, UIContext, build_app
-from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, check_output_dir, default_roots
+from arvc.ui.app import ASSETS, CSS, UIContext, build_app, job_env
+from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, LoginThrottle, check_output_dir, default_roots
 from arvc.ui.jobs import JobManager
 from arvc.ui.ws_audio import for_ui
 
@@ -22,7 +22,7 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
     roots = tuple(Path(p).resolve() for p in allowed_dirs) if allowed_dirs else tuple(default_roots())
     output_dir = check_output_dir(Path(output_dir), roots)
     output_dir.mkdir(parents=True, exist_ok=True)
-    ctx = UIContext(output_dir=output_dir, jobs=JobManager(), roots=roots)
+    ctx = UIContext(output_dir=output_dir, jobs=JobManager(env=job_env(), workdir=output_dir / "jobs"), roots=roots)
     demo = build_app(ctx)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
     shown = f"[{host.strip('[]')}]" if ":" in host else host  # IPv6: Gradio and browsers want [::1]
@@ -32,8 +32,8 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
         demo.queue(default_concurrency_limit=4).launch(
             server_name=shown, server_port=port, auth=logins or None, share=share, favicon_path=ASSETS / "favicon.png",
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
-            max_file_size=f"{int(max_upload_mb)}mb",
-            app_kwargs={"middleware": [Middleware(AuthGate)],
+            max_file_size=f"{int(max_upload_mb)}mb", css=CSS,
+            app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(AuthGate)],
                         "routes": [for_ui(ctx).route()]},  # /api/ws-audio: realtime from the browser
         )
     finally:

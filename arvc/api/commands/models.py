@@ -20,6 +20,17 @@ def format_table(voices) -> str:
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[-1]) for r in [head, *rows])
 
 
+def _zip_has_config(path) -> bool:
+    """Whether a zip holds a ``config.json`` (a so-vits-svc voice; RVC zips hold only models and indexes)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.rsplit("/", 1)[-1] == "config.json" for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return True  # the so-vits reader names the file and the problem
+
+
 def run(args: argparse.Namespace) -> int:
     from arvc.errors import ArvcError
     from arvc.library import models_dir
@@ -45,18 +56,22 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "add":
         from pathlib import Path
 
-        from arvc.stages.library import add_experiment, add_files
-
+        from arvc import events
         from arvc.library.sovits_voice import add_sovits_voice, is_sovits_source
+        from arvc.stages.library import add_experiment, add_files, add_upload
 
         src = Path(args.source)
-        if is_sovits_source(src):
-            v = add_sovits_voice(src, name=args.name)
+        if is_sovits_source(src) and (src.is_dir() or _zip_has_config(src)):
+            added = [add_sovits_voice(src, name=args.name)]
         elif src.is_dir():
-            v = add_experiment(src, args.name, args.weights)
+            added = [add_experiment(src, args.name, args.weights)]
+        elif src.suffix.lower() in (".zip", ".index"):  # RVC models and indexes, judged by their content
+            added = add_upload(src, args.name)
         else:
-            v = add_files(src, args.index, args.name)
-        print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
+            added = [add_files(src, args.index, args.name)]
+        for v in added:
+            events.artifact("model", v.model_path, name=v.name)
+            print(f"added {v.name}: {v.model_path}" + (f" + {v.index_path.name}" if v.index_file else " (no index)"))
         return 0
     folder = models_dir.voice_dir(args.name)
     if not (folder / models_dir.INFO_FILE).is_file():

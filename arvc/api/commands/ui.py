@@ -18,10 +18,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_logins(auth: str | None, auth_file: Path | None) -> list[tuple[str, str]]:
-    """``[(user, password)]`` from ``--auth user:password`` and the lines of ``--auth_file``."""
+AUTH_ENV = "ARVC_UI_AUTH"
+
+
+def parse_logins(auth: str | None, auth_file: Path | None, env: str | None = None) -> list[tuple[str, str]]:
+    """``[(user, password)]`` from ``--auth user:password``, the lines of ``--auth_file`` and ``$ARVC_UI_AUTH``
+    (``user:password``, several separated by newlines): the last two keep the password out of ``ps``."""
     entries: list[tuple[str, str]] = []
     sources = [("--auth", auth)] if auth else []
+    if env and env.strip():
+        sources += [(f"${AUTH_ENV}", ln.strip()) for ln in env.splitlines() if ln.strip()]
     if auth_file is not None:
         try:
             text = auth_file.read_text(encoding="utf-8")
@@ -51,7 +57,10 @@ def check_exposure(host: str, share: bool, logins: list, insecure: bool) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    logins = parse_logins(args.auth, Path(args.auth_file) if args.auth_file else None)
+    import os
+
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry
+    logins = parse_logins(args.auth, Path(args.auth_file) if args.auth_file else None, os.environ.get(AUTH_ENV))
     check_exposure(args.host, args.share, logins, args.insecure)
     from arvc.ui.server import serve
 

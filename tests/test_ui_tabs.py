@@ -1,0 +1,88 @@
+"""The tabs' logic without a server: batch rows from events, unique output names, field names in errors,
+voice names, list refreshes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+gr = pytest.importorskip("gradio")
+
+
+def _job(state: str, events: list[dict]):
+    from arvc.ui.jobs import Job
+
+    job = Job(1, "convert", "convert 3 file(s)", [["infer"]], state=state)
+    job.events.extend({"v": 1, "time": time.time(), **e} for e in events)
+    return job
+
+
+def test_a_batch_with_one_bad_file_is_done_with_one_failure(tmp_path):
+    from arvc.ui.common import batch_state, file_rows
+    from arvc.ui.convert_tab import convert_rows
+
+    srcs = [tmp_path / n for n in ("a.wav", "b.wav", "c.wav")]
+    for s in srcs:
+        s.write_bytes(b"")
+    out = tmp_path / "out"
+    items = [(s, s) for s in srcs]
+    job = _job("running", [{"type": "artifact", "kind": "audio", "path": str((out / "a.wav").resolve())},
+                           {"type": "error", "message": f"{srcs[1].resolve()}: not audio", "file": str(srcs[1].resolve())},
+                           {"type": "progress", "stage": "infer", "done": 2, "total": 3, "unit": "file"}])
+    rows, done = convert_rows(job, items, out, "wav")
+    assert [r[1] for r in rows] == ["done", "failed", "running"] and rows[1][2] == "b.wav: not audio"
+    assert batch_state(job, len(done), 1) == "running"
+    job.events.append({"type": "artifact", "kind": "audio", "path": str((out / "c.wav").resolve())})
+    job.state = "failed"  # infer exits 1 when a file failed
+    rows, done = convert_rows(job, items, out, "wav")
+    assert [r[1] for r in rows] == ["done", "failed", "done"]
+    assert batch_state(job, len(done), 1) == "done with 1 failure"
+    assert batch_state(_job("failed", []), 0, 3) == "failed"
+    assert "class='failed'" in file_rows(rows) and file_rows(rows).count("class='failed'") == 1
+
+
+def test_inputs_with_the_same_stem_get_their_own_output_names(tmp_path):
+    from arvc.ui.convert_tab import _unique_inputs
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    a, b = tmp_path / "x" / "take.wav", tmp_path / "y" / "take.flac"
+    a.write_bytes(b"a")
+    b.write_bytes(b"b")
+    items = _unique_inputs([a, b], tmp_path / "staging")
+    assert items[0] == (a, a) and items[1][1].stem == "take_2" and items[1][1].read_bytes() == b"b"
+
+
+def test_errors_name_the_fields_on_the_page():
+    from arvc.api.options import EXTRACT, INFER
+    from arvc.ui.controls import page_words
+
+    text = page_words("embedder 'custom' needs --embedder_path; run `arvc prerequisites --embedders x`", [INFER])
+    assert "--" not in text and "“embedder path”" in text and "Downloads tab" in text
+    assert page_words("--f0_method must be x", [EXTRACT]) == "“pitch method” must be x"
+
+
+def test_voices_are_shown_by_name(tmp_path):
+    from arvc.ui.library import voice_choices
+
+    models, logs = tmp_path / "models", tmp_path / "logs"
+    for p in (models / "voices" / "anna" / "anna.pth", logs / "bob" / "bob.pth", logs / "bob" / "bob_1e_8s.pth",
+              logs / "bob" / "G_8.pth", models / "pretrains" / "x" / "f0G40k.pth"):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+    names = [n for n, _ in voice_choices(models, logs)]
+    assert names == ["anna", "bob (training)", "bob (training, 1e_8s)"]
+
+
+def test_lists_keep_the_choice_while_it_exists():
+    from arvc.ui.app import Shell, refreshed
+
+    shell = Shell()
+    items = [("a", "/a.pth"), ("b", "/b.pth")]
+    shell.lists.append((None, lambda: items))
+    assert refreshed(shell, ["/b.pth"])[0]["value"] == "/b.pth"
+    assert refreshed(shell, ["/gone.pth"])[0]["value"] == "/a.pth"
+    items.clear()
+    assert refreshed(shell, ["/a.pth"])[0]["value"] is None
