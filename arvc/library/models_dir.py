@@ -12,12 +12,14 @@ and what the model says about itself (sample rate, version, vocoder, F0, embedde
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
 import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Iterator
 
 from arvc.errors import ArvcError
 from arvc.paths import WEIGHTS_NAME, models_root
@@ -170,14 +172,7 @@ def add_voice(model: str | Path, index: str | Path | None = None, *, name: str |
     if index is not None:
         read_index(index)
     name = sanitize_name(name or parsed.metadata.model_name or model.stem)
-    final = voice_dir(name)
-    if final.exists():
-        raise ArvcError(f"a voice named {name!r} already exists in {voices_root()}; pick another --name "
-                        f"or run `arvc models remove {name} --yes` first")
-    staging = voices_root() / f".{name}.adding"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with assembling_voice(name) as staging:
         model_file = f"{name}{model.suffix.lower() if model.suffix.lower() in MODEL_SUFFIXES else '.pth'}"
         (shutil.move if move else shutil.copy2)(str(model), str(staging / model_file))
         index_file = None
@@ -192,11 +187,26 @@ def add_voice(model: str | Path, index: str | Path | None = None, *, name: str |
             pretrain=md.pretrain,
             size_bytes=sum(p.stat().st_size for p in staging.iterdir()))
         write_json(staging / INFO_FILE, info.to_dict())
+    return info
+
+
+@contextlib.contextmanager
+def assembling_voice(name: str) -> Iterator[Path]:
+    """A hidden folder beside ``voices/<name>/`` to assemble a new voice in: renamed into place when the block
+    ends, removed when it raises (ArvcError at once when the name is taken)."""
+    final = voice_dir(name)
+    if final.exists():
+        raise ArvcError(f"a voice named {name!r} already exists in {voices_root()}; pick another --name "
+                        f"or run `arvc models remove {name} --yes` first")
+    staging = voices_root() / f".{name}.adding"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return info
 
 
 def remove_voice(name: str) -> Path:

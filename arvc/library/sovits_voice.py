@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from arvc.errors import ArvcError
-from arvc.library.models_dir import INFO_FILE, VoiceInfo, sanitize_name, voice_dir, voices_root
+from arvc.library.models_dir import INFO_FILE, VoiceInfo, assembling_voice, sanitize_name, voices_root
 from arvc.models.sovits_config import looks_like_sovits_config
 
 CONFIG_FILE = "config.json"
@@ -76,14 +76,7 @@ def _add_folder(folder: Path, name: str, source: str) -> VoiceInfo:
     if model.index_path is not None:
         read_feature_index(model.index_path) if model.index_path.suffix == ".pkl" else read_index(model.index_path)
     name = sanitize_name(name)
-    final = voice_dir(name)
-    if final.exists():
-        raise ArvcError(f"a voice named {name!r} already exists in {voices_root()}; pick another --name "
-                        f"or run `arvc models remove {name} --yes` first")
-    staging = voices_root() / f".{name}.adding"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with assembling_voice(name) as staging:
         shutil.copy2(model.path, staging / f"{name}.pth")
         shutil.copy2(model.config_path, staging / CONFIG_FILE)
         if model.cluster_path is not None:
@@ -101,8 +94,4 @@ def _add_folder(folder: Path, name: str, source: str) -> VoiceInfo:
             cluster_file=CLUSTER_FILE if model.cluster_path is not None else None,
             size_bytes=sum(p.stat().st_size for p in staging.iterdir()))
         write_json(staging / INFO_FILE, info.to_dict())
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return info
