@@ -107,6 +107,13 @@ class Shell:
         self.lists.append((component, ctx.voices))
         return component
 
+    def voice_dropdown(self, ctx: UIContext, label: str = "Voice", preselect: bool = False, **kw):
+        """A voice picker kept current with the library (``preselect``: the first voice chosen)."""
+        voices = ctx.voices()
+        value = voices[0][1] if (preselect and voices) else None
+        return self.voice_list(ctx, gr.Dropdown(choices=voices, value=value, label=label, allow_custom_value=True,
+                                                **kw))
+
 
 def refreshed(shell: Shell, current: list) -> list:
     """A fresh choices update per list of ``shell``: its current value kept while it still exists, else the

@@ -15,11 +15,8 @@ STEMS = ("mix", "converted_vocals", "vocals", "instrumental")
 
 
 def build(ctx, shell) -> None:
-    voices = ctx.voices()
     with gr.Row():
-        voice = shell.voice_list(ctx, gr.Dropdown(choices=voices, value=voices[0][1] if voices else None,
-                                                  label="Voice", elem_id="cover-model", scale=3,
-                                                  allow_custom_value=True))
+        voice = shell.voice_dropdown(ctx, preselect=True, elem_id="cover-model", scale=3)
         pitch = control(COVER.get("pitch"), 0, elem_id="cover-pitch", table=COVER)
     with gr.Row():
         song = gr.File(label="Song", file_types=["audio"], elem_id="cover-song", height=120)

@@ -23,15 +23,15 @@ def build(ctx, shell) -> None:
         return "\n".join(lines[-60:])
 
     with gr.Tab("Model info"):
-        m = shell.voice_list(ctx, gr.Dropdown(choices=ctx.voices(), label="Voice", allow_custom_value=True))
+        m = shell.voice_dropdown(ctx)
         b = gr.Button("Show info")
         out = gr.Textbox(label="info", lines=14)
         b.click(lambda p: result_text(run_tool("model-info", argv_for("model-info", {"model": ctx.path(p, "model")})))
                 if p else "choose a model", inputs=m, outputs=out, api_name="model_info")
     with gr.Tab("Voice blender"):
         with gr.Row():
-            a = shell.voice_list(ctx, gr.Dropdown(choices=ctx.voices(), label="Voice A", allow_custom_value=True))
-            bm = shell.voice_list(ctx, gr.Dropdown(choices=ctx.voices(), label="Voice B", allow_custom_value=True))
+            a = shell.voice_dropdown(ctx, "Voice A")
+            bm = shell.voice_dropdown(ctx, "Voice B")
         ratio = control(MODEL_MERGE.get("ratio"), MODEL_MERGE.get("ratio").default_from(MODEL_MERGE.config),
                         table=MODEL_MERGE)
         new_name = gr.Textbox(label="name of the blend", value="blend")
@@ -52,7 +52,7 @@ def build(ctx, shell) -> None:
 
         b2.click(merge, inputs=[a, bm, ratio, new_name], outputs=[log2, file2], api_name="model_merge")
     with gr.Tab("ONNX export"):
-        m3 = shell.voice_list(ctx, gr.Dropdown(choices=ctx.voices(), label="Voice", allow_custom_value=True))
+        m3 = shell.voice_dropdown(ctx)
         b3 = gr.Button("Export")
         log3 = gr.Textbox(label="result", lines=4)
         file3 = gr.File(label="ONNX file", interactive=False)

@@ -12,11 +12,8 @@ from arvc.ui.controls import build_controls, page_words
 
 
 def build(ctx, shell) -> None:
-    voices = ctx.voices()
     with gr.Row():
-        voice = shell.voice_list(ctx, gr.Dropdown(choices=voices, value=voices[0][1] if voices else None,
-                                                  label="Voice", elem_id="tts-model", scale=2,
-                                                  allow_custom_value=True))
+        voice = shell.voice_dropdown(ctx, preselect=True, elem_id="tts-model", scale=2)
         text = gr.Textbox(label="Text", lines=3, elem_id="tts-text", scale=3)
     with gr.Row():
         engine = build_controls(TTS, only=("tts_engine", "tts_voice", "tts_rate"), advanced=False)
