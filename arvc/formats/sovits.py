@@ -88,9 +88,15 @@ def find_voice_files(folder: str | os.PathLike, config: str | os.PathLike | None
     cfg = Path(config) if config else folder / CONFIG_NAME
     if not cfg.is_file():
         raise ArvcError(f"{folder}: no {CONFIG_NAME} beside {generator.name} (pass --config)")
+    return SovitsVoice(generator, cfg, *companions(folder))
+
+
+def companions(folder: Path) -> tuple[Path | None, Path | None]:
+    """``(kmeans*.pt, the feature index)`` beside a generator: the first k-means file, the only ``*.index``
+    (else 4.1's ``feature_and_index.pkl``); None where there is none."""
     clusters = sorted(folder.glob("kmeans*.pt"))
     indexes = sorted(folder.glob("*.index")) or sorted(folder.glob(FEATURE_INDEX_NAME))
-    return SovitsVoice(generator, cfg, clusters[0] if clusters else None, indexes[0] if len(indexes) == 1 else None)
+    return clusters[0] if clusters else None, indexes[0] if len(indexes) == 1 else None
 
 
 def weights_of(raw: Any, path: Path) -> tuple["OrderedDict[str, Any]", list[str]]:
@@ -112,7 +118,8 @@ def weights_of(raw: Any, path: Path) -> tuple["OrderedDict[str, Any]", list[str]
 
 
 def read_sovits(path: str | os.PathLike, config: str | os.PathLike | None = None) -> SovitsModelFile:
-    """Read a so-vits voice: a folder, or a ``G_*.pth`` with ``config`` (default: ``config.json`` beside it).
+    """Read a so-vits voice: a folder, or a ``G_*.pth`` with ``config`` (default: ``config.json`` beside it; a
+    k-means model and feature index beside the file are its companions, as in a folder).
 
     The config is read and validated first, then the checkpoint (safe loader); the ``model`` tensors must match
     what the config describes (checked when they are loaded into :class:`~arvc.models.sovits.SovitsSynthesizer`).
@@ -124,7 +131,7 @@ def read_sovits(path: str | os.PathLike, config: str | os.PathLike | None = None
         cfg = Path(config) if config else path.parent / CONFIG_NAME
         if not cfg.is_file():
             raise ArvcError(f"{path}: a so-vits generator needs its config.json (none at {cfg}; pass --config)")
-        files = SovitsVoice(path, cfg)
+        files = SovitsVoice(path, cfg, *companions(path.parent))
     cfg = SovitsConfig.read(files.config)
     raw = safe_torch_load(files.generator, what="so-vits model")
     weights, ignored = weights_of(raw, files.generator)

@@ -29,7 +29,7 @@ from arvc.inference.sovits_features import (
     frame_volume,
     resample_track,
 )
-from arvc.models.sovits_config import is_sovits_voice
+from arvc.library.voice_kind import is_sovits_voice
 
 SOVITS_NOISE_SCALE = 0.4
 F0_RATE = SR_16K / WINDOW  # 100 frames/s
@@ -168,10 +168,11 @@ def open_converter(model: str | Path, index: str | Path | None = None, config=No
     model, index = resolve_model_arg(model, index)
     svc_config = getattr(config, "svc_config", None)
     if is_sovits_voice(model, svc_config):
-        if index is None and Path(model).is_dir():
-            from arvc.formats.sovits import find_voice_files
+        if index is None:
+            from arvc.formats.sovits import companions, find_voice_files
 
-            index = find_voice_files(model, svc_config).index
+            path = Path(model)
+            index = find_voice_files(path, svc_config).index if path.is_dir() else companions(path.parent)[1]
         return SovitsConverter(model, index, config)
     if getattr(config, "cluster_model", None) or getattr(config, "speaker", None) not in (None, ""):
         raise ArvcError(f"{model}: --cluster_model/--speaker apply to so-vits-svc voices (a folder with config.json, "

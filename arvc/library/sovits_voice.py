@@ -14,7 +14,7 @@ from pathlib import Path
 
 from arvc.errors import ArvcError
 from arvc.library.models_dir import INFO_FILE, VoiceInfo, assembling_voice, sanitize_name, voices_root
-from arvc.models.sovits_config import looks_like_sovits_config
+from arvc.library.voice_kind import looks_like_sovits_config
 
 CONFIG_FILE = "config.json"
 CLUSTER_FILE = "kmeans.pt"

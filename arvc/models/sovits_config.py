@@ -174,31 +174,6 @@ class SovitsConfig:
         return cls.from_dict(raw, str(path))
 
 
-def looks_like_sovits_config(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a JSON file with so-vits' ``data`` and ``model.ssl_dim`` (RVC/Applio experiment
-    folders also hold a ``config.json``, without ``ssl_dim``)."""
-    path = Path(path)
-    try:
-        if not path.is_file() or path.stat().st_size > 1 << 20:
-            return False
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(raw, Mapping) and isinstance(raw.get("data"), Mapping) and \
-        isinstance(raw.get("model"), Mapping) and "ssl_dim" in raw["model"]
-
-
-def is_sovits_voice(model: str | Path, svc_config: str | Path | None = None) -> bool:
-    """Whether ``model`` names a so-vits voice: a folder with a so-vits ``config.json`` and a ``.pth``, a
-    ``--config`` given, or a ``G_<step>.pth`` with a so-vits ``config.json`` beside it."""
-    path = Path(model)
-    if svc_config:
-        return True
-    if path.is_dir():
-        return looks_like_sovits_config(path / "config.json") and any(path.glob("*.pth"))
-    return path.is_file() and path.name.startswith("G_") and looks_like_sovits_config(path.parent / "config.json")
-
-
 def _check_supported(model: Mapping, where: str) -> None:
     """Switches whose networks arvc does not implement: one line naming the switch."""
     if model.get("type_", "hifi-gan") != "hifi-gan":

@@ -67,7 +67,7 @@ def check(run: RealtimeRun) -> None:
     if run.pace not in ("realtime", "fast"):
         raise ArvcError(f"--pace {run.pace!r}: choices are realtime, fast")
     from arvc.library.models_dir import resolve_model_arg
-    from arvc.models.sovits_config import is_sovits_voice
+    from arvc.library.voice_kind import is_sovits_voice
 
     model = resolve_model_arg(run.model)[0] if run.model else None
     if model is None or not (model.is_file() or is_sovits_voice(model, run.config.inference.svc_config)):
