@@ -20,6 +20,7 @@ from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
 from arvc.inference.effects import POST_EFFECTS
 from arvc.inference.realtime_config import RealtimeConfig
+from arvc.library.voice_kind import SOVITS
 from arvc.stages.config import CreateIndexConfig, ExtractConfig, PreprocessConfig
 from arvc.stages.cover import CoverRun
 from arvc.stages.tts import TtsRun
@@ -79,16 +80,18 @@ def _effect_options() -> tuple[Option, ...]:
     return tuple(fx)
 
 
-# so-vits-svc voices (issue 28): their own entries, spliced into INFER's table below.
+# so-vits-svc voices (issue 28): their own entries, spliced into INFER's and REALTIME's tables below; the web UI
+# shows the speaker, cluster ratio and noise scale only while a so-vits voice is chosen (family=SOVITS).
 SVC_INFER_OPTIONS = (
     _o("--config", field="svc_config", group="so-vits-svc", ui=False,
        help="so-vits-svc config.json, when -m is a G_*.pth (a voice folder, or config.json beside it, needs none)"),
-    _o("--speaker", group="so-vits-svc", ui=False, help="so-vits-svc speaker name or id (from the config's spk map)"),
+    _o("--speaker", group="so-vits-svc", family=SOVITS, widget="choices",
+       help="so-vits-svc speaker name or id (from the config's spk map)"),
     _o("--cluster_model", group="so-vits-svc", ui=False,
        help="so-vits-svc k-means model (kmeans*.pt); a voice folder's own is used when --cluster_ratio > 0"),
-    _o("--cluster_ratio", type=float, range=(0, 1), group="so-vits-svc", ui=False,
+    _o("--cluster_ratio", type=float, range=(0, 1), group="so-vits-svc", family=SOVITS, ui="advanced",
        help="0..1, how far content frames move to their nearest k-means centre (so-vits-svc; default 0)"),
-    _o("--noise_scale", type=float, range=(0, 2), ui=False,
+    _o("--noise_scale", type=float, range=(0, 2), family=SOVITS, ui="advanced",
        help="prior sampling temperature (default: RVC 0.66666, so-vits-svc 0.4)"),
 )
 
@@ -228,12 +231,16 @@ CREATE_INDEX = CommandOptions("create-index", config=CreateIndexConfig, options=
 
 def _live(*flags: str, **kw) -> Option:
     """A conversion option of ``arvc realtime``: an :class:`InferenceConfig` field, default the realtime one."""
-    o = _o(*flags, **kw)
+    return _live_of(_o(*flags, **kw))
+
+
+def _live_of(o: Option) -> Option:
     return dataclasses.replace(o, default=getattr(RealtimeConfig().inference, o.config_field()))
 
 
 REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
-    _o("-m", "--model", field=None, help="voice model (.pth, RVC/Applio inference format)", ui=False),
+    _o("-m", "--model", field=None, ui=False,
+       help="voice model: RVC/Applio .pth, a so-vits-svc voice folder / G_*.pth, or a library voice name"),
     _o("--index", field=None, help="retrieval index (.index); omit to skip retrieval", ui=False),
     _o("--list_devices", type=bool, field=None, help="print the audio devices and exit", ui=False),
     _o("--input_device", field=None, help="input device index or name (default: the system's)", ui=False),
@@ -283,6 +290,7 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
     _o("--threads", type=int, range=(1, None), field=None, ui=False, help="torch CPU threads (default: torch's)"),
     _live("--deterministic", type=bool, group="conversion", ui="advanced",
           help="no random noise (prior mean, noiseless NSF source)"),
+    *map(_live_of, SVC_INFER_OPTIONS),
 ))
 
 

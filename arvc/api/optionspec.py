@@ -60,7 +60,10 @@ class Option:
     parse: converts the command-line text when ``type`` alone cannot (e.g. a level in dB or ``off``).
     metavar: the value's name(s) in ``--help`` (e.g. ``("IN", "OUT")`` for ``nargs=2``).
     applio: Applio's spellings of this option (``pth_path`` for ``--model``), translated by :mod:`arvc.api.applio`.
-    widget: ``"text"`` makes the web UI show a text box (a level that may also be ``off``).
+    widget: ``"text"`` makes the web UI show a text box (a level that may also be ``off``); ``"choices"`` a
+        dropdown whose choices the page fills in (a voice's speakers), a value may also be typed.
+    family: the voice family (``"so-vits-svc"``) whose web UI controls these are: shown only while such a voice is
+        chosen, and built apart from the others (``build_controls(..., family=...)``).
     """
 
     flags: tuple[str, ...]
@@ -82,6 +85,7 @@ class Option:
     switch: bool = False
     applio: tuple[str, ...] = ()
     widget: str = ""
+    family: str = ""
 
     def __post_init__(self) -> None:
         if self.range is None and self.numeric and self.choices and self.strict:  # a number from a list

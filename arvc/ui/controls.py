@@ -50,10 +50,14 @@ def page_words(text: str, options: Iterable[CommandOptions] = ()) -> str:
     return _FLAG.sub(field, text)
 
 
-def control(opt: Option, default: Any, elem_id: str | None = None, table: CommandOptions | None = None) -> Any:
-    """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox, labelled in words."""
+def control(opt: Option, default: Any, elem_id: str | None = None, table: CommandOptions | None = None,
+            **extra: Any) -> Any:
+    """One Gradio component for ``opt``: checkbox, dropdown, slider, number or textbox, labelled in words;
+    ``extra``: more keyword arguments of the component (``visible=False``)."""
     label, info = opt.title[:1].upper() + opt.title[1:], page_words(opt.help, [table] if table else [])
-    kw = {"elem_id": elem_id}
+    kw = {"elem_id": elem_id, **extra}
+    if opt.widget == "choices":  # the page fills the choices in (e.g. the chosen voice's speakers)
+        return gr.Dropdown(**{"choices": [], **kw}, value=default, label=label, info=info, allow_custom_value=True)
     if opt.type is bool:
         return gr.Checkbox(value=bool(default), label=label, info=info, **kw)
     if opt.choices:
@@ -79,11 +83,13 @@ def control(opt: Option, default: Any, elem_id: str | None = None, table: Comman
 
 def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns: int = 3,
                    defaults: dict[str, Any] | None = None, only: tuple[str, ...] | None = None,
-                   advanced: bool = True) -> Controls:
+                   advanced: bool = True, family: str = "") -> Controls:
     """Controls for every option of ``options`` shown in the UI (not in ``skip``; only those in ``only`` when
     given), ``columns`` per row, ``defaults`` overriding the table's; the ``ui="advanced"`` ones in a closed
-    "More" accordion below (or inline with ``advanced=False``)."""
-    keep = [o for o in options.options if not o.positional and o.dest not in skip and (only is None or o.dest in only)]
+    "More" accordion below (or inline with ``advanced=False``). ``family``: the options of that voice family
+    (``Option.family``) instead of the general ones."""
+    keep = [o for o in options.options if not o.positional and o.dest not in skip and o.family == family
+            and (only is None or o.dest in only)]
     shown = [o for o in keep if o.ui is True or (o.ui == "advanced" and not advanced)]
     hidden = [o for o in keep if o.ui == "advanced" and advanced]
     components = _rows(options, shown, columns, defaults or {})

@@ -16,6 +16,7 @@ from arvc.library.available import default_f0
 from arvc.ui import library
 from arvc.ui.common import audio_files, batch_state, file_rows, wait
 from arvc.ui.controls import build_controls, control, page_words
+from arvc.ui.sovits_controls import SovitsControls
 
 
 def _unique_inputs(paths: list[Path], staging: Path) -> list[tuple[Path, Path]]:
@@ -117,6 +118,7 @@ def build(ctx, shell) -> None:
     with gr.Row():
         voice = gr.Dropdown(choices=voices, value=first, label="Voice", info="models folder and trained voices",
                             allow_custom_value=True, elem_id="convert-model", scale=3)
+        speaker = SovitsControls.speaker_choice(INFER, first, elem_id="convert-speaker")
         pitch = control(INFER.get("pitch"), 0, elem_id="convert-pitch", table=INFER)
     shell.convert_voice = shell.voice_list(ctx, voice)
     with gr.Row(equal_height=True):
@@ -131,6 +133,7 @@ def build(ctx, shell) -> None:
     with gr.Accordion("Advanced", open=False):
         index = gr.Textbox(value=library.paired_index(first) or "", label="Index",
                            info="retrieval index; found beside the voice", elem_id="convert-index")
+        svc = SovitsControls.build(INFER, speaker, first)
         controls = build_controls(INFER, skip=("pitch",), defaults={"f0_method": default_f0().value})
         _presets(controls, pitch)
     _add_voice(ctx, shell)
@@ -139,6 +142,7 @@ def build(ctx, shell) -> None:
         if not model_path:
             raise gr.Error("Voice: choose a voice first (or add one below)")
         model_path = ctx.path(model_path, "Voice")
+        raw, family_values = raw[:len(controls.components)], svc.values(model_path, raw[len(controls.components):])
         index_path = ctx.path(index_path, "Index") if index_path and index_path.strip() else None
         inputs = [Path(ctx.path(f, "Audio files", uploads=True)) for f in (uploads or [])]
         if recording:
@@ -151,7 +155,7 @@ def build(ctx, shell) -> None:
         out_dir = ctx.new_dir("convert")
         items = _unique_inputs(inputs, out_dir / "inputs")
         argv = ctx.argv(controls, raw, model=model_path, index=index_path, pitch=p,
-                        input=[str(g) for _, g in items], output=str(out_dir / "out"), format=fmt)
+                        input=[str(g) for _, g in items], output=str(out_dir / "out"), format=fmt, **family_values)
         job = ctx.jobs.submit("convert", f"convert {len(items)} file(s)", [argv])
         while True:
             finished = job.finished
@@ -165,5 +169,6 @@ def build(ctx, shell) -> None:
             time.sleep(0.5)
 
     voice.change(lambda m: library.paired_index(m) or "", inputs=voice, outputs=index, api_name=False)
-    run.click(on_convert, inputs=[voice, index, pitch, files, mic, folder, *controls.inputs()],
+    svc.follow(voice)
+    run.click(on_convert, inputs=[voice, index, pitch, files, mic, folder, *controls.inputs(), *svc.inputs()],
               outputs=[outputs, audio, status], api_name="convert", concurrency_limit=None)

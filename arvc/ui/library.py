@@ -1,22 +1,39 @@
-"""What the UI lists: voice models, their indexes and pretrains found on disk (file names only, nothing loaded)."""
+"""What the UI lists: voice models, their indexes and pretrains found on disk (file names, and a so-vits folder's
+config.json; no model is loaded)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from arvc.library.voice_kind import looks_like_sovits_config
+
 _CHECKPOINT = re.compile(r"^(G|D)_.*\.pth$")
+_SOVITS_G = re.compile(r"^G_(\d+)\.pth$")
 _PRETRAIN = re.compile(r"(^|[^a-z])(f0)?(G|D)(32|40|48)k|^(G|D)_|pretrain", re.IGNORECASE)
 
 
 def voice_models(models_dir: Path, logs_dir: Path, extra: tuple[Path, ...] = ()) -> list[str]:
     """Inference ``.pth`` files under ``models_dir`` (any depth), ``logs_dir/*/`` and ``extra`` folders
-    (training checkpoints ``G_*``/``D_*`` and pretrains left out), sorted."""
+    (training checkpoints ``G_*``/``D_*`` and pretrains left out, except the newest ``G_<step>.pth`` of a so-vits-svc
+    voice folder, which is the voice), sorted."""
     found: set[Path] = set()
     for root, pattern in ((models_dir, "**/*.pth"), (logs_dir, "*/*.pth"), *((p, "**/*.pth") for p in extra)):
         if root.is_dir():
-            found.update(p for p in root.glob(pattern) if not _CHECKPOINT.match(p.name) and not is_pretrain(p))
+            paths = list(root.glob(pattern))
+            found.update(p for p in paths if not _CHECKPOINT.match(p.name) and not is_pretrain(p))
+            found.update(sovits_generators(paths))
     return sorted(str(p) for p in found)
+
+
+def sovits_generators(paths: list[Path]) -> list[Path]:
+    """The newest ``G_<step>.pth`` among ``paths`` of each folder that holds a so-vits-svc ``config.json``."""
+    newest: dict[Path, tuple[int, Path]] = {}
+    for p in paths:
+        m = _SOVITS_G.match(p.name)
+        if m and (p.parent not in newest or int(m.group(1)) > newest[p.parent][0]):
+            newest[p.parent] = (int(m.group(1)), p)
+    return [p for folder, (_, p) in newest.items() if looks_like_sovits_config(folder / "config.json")]
 
 
 def is_pretrain(path: Path) -> bool:
