@@ -73,7 +73,7 @@ def test_sovits_voices_are_listed_and_only_they_get_the_family_controls(tmp_path
 
 def _cli(*argv: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "arvc.api.cli", *argv], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "arvc.api.cli", *argv], capture_output=True, text=True, env=env, check=False,
                           timeout=300)
 
 

@@ -44,7 +44,7 @@ class SovitsControls:
                        choices=upd["choices"])
 
     @classmethod
-    def build(cls, table: CommandOptions, speaker, model: str | None) -> "SovitsControls":
+    def build(cls, table: CommandOptions, speaker, model: str | None) -> SovitsControls:
         """The Advanced part (call inside the Advanced section); ``speaker`` from :meth:`speaker_choice`."""
         with gr.Group(visible=voice_kind(model).family == SOVITS) as box:
             gr.Markdown("so-vits-svc voice")
