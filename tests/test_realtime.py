@@ -443,3 +443,43 @@ def test_live_bad_devices_and_refused_rate_are_one_line(pt, fake_live, capsys):
     assert "--sample_rate 44100" in _one_line_error(capsys, ["realtime", "-m", model, "--sample_rate", "44100"])
     assert "no such device" in _one_line_error(capsys, ["realtime", "-m", model, "--output_device", "7"])
     assert "no input channels" in _one_line_error(capsys, ["realtime", "-m", model, "--input_device", "speaker"])
+
+
+# ------------------------------------------------------------------------------ so-vits-svc voice
+def test_simulate_streams_a_random_sovits_41_voice_with_its_speaker(pt, tmp_path, capsys, one_thread):
+    """A 4.1-shaped random so-vits voice (volume embedding, 256-d units) through ``--simulate``: the length of the
+    input, finite, not silent, near the offline conversion, and ``--speaker`` reaches the model."""
+    from _sovits import config_41, write_voice
+
+    from arvc.audio.io import resample
+    from arvc.inference.pipeline import load_input
+    from arvc.inference.sovits import open_converter
+
+    voice = write_voice(tmp_path / "v41", config_41(), seed=4)
+    x = load_input(pt / "input_short.wav").astype(np.float32)
+    src = tmp_path / "in.wav"
+    sf.write(str(src), x, 16000, subtype="FLOAT")
+    flags = ["-m", str(voice), "--embedder_model", "custom", "--embedder_path", str(pt / "embedder"), "--f0_method",
+             "pm", "--deterministic", "--silence_db", "-120", "--pace", "fast", "--sample_rate", "16000"]
+    outs = {}
+    for who in ("ben", "ann"):
+        outs[who] = tmp_path / f"rt_{who}.wav"
+        assert cli_main(["realtime", *flags, "--speaker", who, "--simulate", str(src), str(outs[who])]) == 0, \
+            capsys.readouterr().err
+    y, sr = sf.read(str(outs["ben"]), dtype="float32")
+    assert sr == 16000 and abs(len(y) - len(x)) <= 4000 and np.isfinite(y).all()  # ± one 250 ms block
+    assert np.sqrt(np.mean(y ** 2)) > 0.01
+    other, _ = sf.read(str(outs["ann"]), dtype="float32")
+    assert np.abs(other[: len(y)] - y[: len(other)]).max() > 1e-3
+
+    cfg = InferenceConfig(f0_method="pm", embedder_model="custom", embedder_path=str(pt / "embedder"),
+                          deterministic=True, silence_gate_db=None, speaker="ben")
+    off = resample(open_converter(voice, None, cfg).convert(x), 44100, 16000).astype(np.float32)
+    dist, snr = per_second(off, y, 16000)
+    c_dist, c_snr = per_second(off[8000:], y, 16000)  # control: the same output half a second off
+    o_dist, o_snr = per_second(off, other, 16000)  # control: the other speaker streamed
+    print(f"so-vits streamed vs offline: log-mel distance {np.round(dist, 2).tolist()} dB, SNR "
+          f"{np.round(snr, 1).tolist()} dB; 0.5 s off: {np.round(c_dist, 2).tolist()} dB, {np.round(c_snr, 1).tolist()}"
+          f" dB; other speaker: {np.round(o_dist, 2).tolist()} dB, {np.round(o_snr, 1).tolist()} dB")
+    # a random model's output depends little on its input (the 0.5 s control is close), but its speaker shows
+    assert np.mean(dist) < LOGMEL_BAR_DB and np.mean(dist) + 1.0 < np.mean(o_dist)
