@@ -138,3 +138,33 @@ def test_cover_offline_without_weights_is_one_line(pt, tmp_path, monkeypatch, ca
     assert rc == 1
     assert len(err) == 1 and "UVR-MDX-NET-Voc_FT.onnx" in err[0] and "arvc prerequisites" in err[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cover_with_a_random_sovits_voice_from_given_stems(pt, tmp_path, one_thread):
+    """A 4.1-shaped random so-vits voice converts the lead in ``arvc cover`` (given stems: nothing to download):
+    the vocal stem is ``arvc infer``'s conversion with the same speaker, at the song's rate and length."""
+    from _sovits import config_41, write_voice
+
+    from arvc.audio.io import resample
+
+    voice_dir = write_voice(tmp_path / "v41", config_41(), seed=6)
+    inst = tmp_path / "music.wav"
+    sf.write(str(inst), _music(), SR, subtype="FLOAT")
+    voice = pt / "input_short.wav"
+    conv = ["-m", str(voice_dir), "--speaker", "ben", "--f0_method", "pm", "--embedder_model", "custom",
+            "--embedder_path", str(pt / "embedder"), "--deterministic"]
+    out = tmp_path / "cover"
+    assert main(["cover", "--vocals", str(voice), "--instrumental", str(inst), "-o", str(out), "--name", "svc",
+                 "--pitch", "2", *conv]) == 0
+    mix, sr = sf.read(str(out / "svc_cover.wav"), dtype="float32")
+    vocal, _ = sf.read(str(out / "svc_converted_vocals.wav"), dtype="float32")
+    assert sr == SR and mix.shape == vocal.shape == _music().shape and np.isfinite(mix).all()
+    assert main(["infer", "-i", str(voice), "-o", str(tmp_path / "v.wav"), "--pitch", "2", "--wav_subtype", "FLOAT",
+                 "--quiet", *conv]) == 0
+    v, vsr = sf.read(str(tmp_path / "v.wav"), dtype="float32")
+    x, xsr = sf.read(str(voice))
+    assert vsr == 44100 and len(v) == (len(x) * 16000 // xsr // 160) * 441  # whole 10 ms frames at 44.1 kHz
+    ref = resample(v, vsr, SR)
+    n = min(len(ref), len(vocal))
+    assert np.abs(vocal[:n, 0] - ref[:n]).max() < 1e-6 and np.sqrt(np.mean(vocal[:n, 0] ** 2)) > 0.01
+    assert np.all(vocal[len(ref) + 1 :] == 0)

@@ -49,3 +49,22 @@ def test_tts_engine_choice_and_errors(pt, tmp_path, capsys):
                  "--embedder_path", str(pt / "embedder")]) == 1
     assert "nothing to say" in capsys.readouterr().err
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_tts_with_a_random_sovits_voice(pt, tmp_path, one_thread):
+    """espeak-ng speech converted by a 4.1-shaped random so-vits voice: the speech's length at the voice's rate,
+    finite, audible, and the same as ``arvc infer`` on the kept TTS audio with the same speaker."""
+    from _sovits import config_41, write_voice
+
+    voice = write_voice(tmp_path / "v41", config_41(), seed=8)
+    conv = ["-m", str(voice), "--speaker", "ann", "--f0_method", "pm", "--embedder_model", "custom",
+            "--embedder_path", str(pt / "embedder"), "--deterministic", "--wav_subtype", "FLOAT"]
+    out, plain = tmp_path / "said.wav", tmp_path / "plain.wav"
+    assert main(["tts", "A quick test of the voice.", "-o", str(out), "--output_tts", str(plain),
+                 "--tts_voice", "en-us", *conv]) == 0
+    speech, sr_tts = sf.read(str(plain))
+    y, sr = sf.read(str(out), dtype="float32")
+    assert sr == 44100 and abs(len(y) / sr - len(speech) / sr_tts) < 0.02
+    assert np.isfinite(y).all() and np.sqrt(np.mean(y**2)) > 0.01
+    assert main(["infer", "-i", str(plain), "-o", str(tmp_path / "again.wav"), "--quiet", *conv]) == 0
+    assert np.array_equal(y, sf.read(str(tmp_path / "again.wav"), dtype="float32")[0])
