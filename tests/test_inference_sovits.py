@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,11 @@ def test_routing_and_option_errors(tmp_path, fixtures_dir):
     (rvc_logs / "config.json").write_text('{"data": {"sampling_rate": 40000}, "model": {"inter_channels": 192}}')
     (rvc_logs / "G_100.pth").write_bytes(b"x")
     assert not is_sovits_voice(rvc_logs) and not is_sovits_voice(rvc_logs / "G_100.pth")
+    lib = tmp_path / "voices" / "nyaru"  # the library's layout: <name>.pth beside config.json; D_ files are no voice
+    lib.mkdir(parents=True)
+    for f in ("nyaru.pth", "D_100.pth", "config.json"):
+        shutil.copy(FIXTURE / ("config.json" if f == "config.json" else "G_1000.pth"), lib / f)
+    assert is_sovits_voice(lib / "nyaru.pth") and not is_sovits_voice(lib / "D_100.pth")
     with pytest.raises(ArvcError) as e:
         open_converter(fixtures_dir / "synth_tiny_v2_40k" / "model.pth", None, _cfg(fixtures_dir, speaker="x"))
     assert "so-vits-svc" in str(e.value)

@@ -88,3 +88,57 @@ def test_zip_with_pickle_payload_adds_nothing(tmp_path, capsys):
     from arvc.library.models_dir import voices_root
 
     assert [p.name for p in voices_root().iterdir()] == []  # no staging or temporary folder left
+
+
+def test_unsupported_speech_encoder_is_one_line_naming_file_and_encoder(tmp_path, capsys, fixtures_dir):
+    folder = write_voice(tmp_path / "hs", config_41())
+    cfg = config_41(speech_encoder="hubertsoft")
+    (folder / "config.json").write_text(__import__("json").dumps(cfg))
+    out = tmp_path / "out.wav"
+    for argv in (["infer", "-m", str(folder), "-i", str(fixtures_dir / "pipeline_tiny" / "input_short.wav"), "-o",
+                  str(out), "--f0_method", "pm"], ["models", "add", str(folder), "--name", "hs"]):
+        assert cli(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and str(folder / "config.json") in err and "'hubertsoft'" in err, err
+        assert "weights cannot be had here" in err
+    assert not out.exists() and _voices() == {}
+
+
+def _feature_index_pkl(path, dim, speakers=(0, 1, 2)):
+    import pickle
+
+    import faiss
+
+    rng = np.random.default_rng(0)
+    indexes = {}
+    for sid in speakers:
+        indexes[sid] = faiss.IndexFlatL2(dim)
+        indexes[sid].add(rng.standard_normal((32, dim)).astype(np.float32))
+    path.write_bytes(pickle.dumps(indexes))
+
+
+def test_library_voice_keeps_its_41_feature_index_and_kmeans(tmp_path, fixtures_dir, one_thread):
+    """A 4.1 folder with ``feature_and_index.pkl`` and a 4.0 one with ``kmeans*.pt``: both found again when the
+    voice is used by name or by its ``<name>.pth`` (the path the web UI passes)."""
+    from arvc.inference.config import InferenceConfig
+    from arvc.inference.pipeline import load_input
+    from arvc.inference.sovits import SovitsConverter, open_converter
+
+    folder = write_voice(tmp_path / "v41", config_41(), seed=3)
+    _feature_index_pkl(folder / "feature_and_index.pkl", 256)
+    assert cli(["models", "add", str(folder), "--name", "fr41"]) == 0
+    assert cli(["models", "add", str(FIXTURE), "--name", "km40"]) == 0
+    voices = _voices()
+    assert voices["fr41"].index_file == "feature_and_index.pkl" and voices["km40"].cluster_file == "kmeans.pt"
+    base = dict(embedder_model="custom", embedder_path=str(fixtures_dir / "pipeline_tiny" / "embedder"),
+                f0_method="pm", precision="fp32", deterministic=True)
+    audio = load_input(fixtures_dir / "pipeline_tiny" / "input_short.wav")
+    for model in ("fr41", str(voices["fr41"].model_path)):
+        vc = open_converter(model, None, InferenceConfig(**base, speaker="ben", index_rate=0.7))
+        assert isinstance(vc, SovitsConverter) and vc.retriever is not None and vc.retriever.index.ntotal == 32
+    out = vc.convert_audio(audio)[0]
+    plain = open_converter(model, None, InferenceConfig(**base, speaker="ben", index_rate=0.0)).convert_audio(audio)[0]
+    assert np.isfinite(out).all() and np.abs(out - plain).max() > 1e-3  # the index reaches the output
+    for model in ("km40", str(voices["km40"].model_path)):
+        vc = open_converter(model, None, InferenceConfig(**base, speaker="bob", cluster_ratio=0.5))
+        assert isinstance(vc, SovitsConverter) and vc.centres is not None and vc.centres.shape == (8, 768)
