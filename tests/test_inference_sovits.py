@@ -220,3 +220,27 @@ def test_realtime_simulate_streams_a_sovits_voice(tmp_path, capsys, fixtures_dir
     rc = cli_main(["realtime", "-m", str(tmp_path / "nothing"), "--simulate", str(src), str(tmp_path / "o.wav")])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and "model file not found" in err and "\n" not in err
+
+
+def test_split_silence_gate_and_effects_apply_to_a_41_voice(tmp_path, fixtures_dir, audio16k, one_thread):
+    """The pipeline around the model is RVC's: --split_audio and the silence gate keep the length (within 20 ms), a post effect
+    (gain -6 dB) scales the so-vits output as it scales an RVC one."""
+    from arvc.api.cli import main as cli_main
+
+    folder = write_voice(tmp_path / "v41", config_41(), seed=12)
+    src = fixtures_dir / "pipeline_tiny" / "input_short.wav"
+    base = ["infer", "-m", str(folder), "-i", str(src), "--speaker", "ann", "--f0_method", "pm", "--embedder_model",
+            "custom", "--embedder_path", str(fixtures_dir / "pipeline_tiny" / "embedder"), "--deterministic",
+            "--wav_subtype", "FLOAT", "--quiet"]
+    runs = {"plain": [], "gain": ["--post_process", "--gain", "--gain_db", "-6"],
+            "split": ["--split_audio", "--silence_gate_db", "-40"]}
+    out = {}
+    for name, extra in runs.items():
+        assert cli_main([*base, "-o", str(tmp_path / f"{name}.wav"), *extra]) == 0
+        out[name], sr = sf.read(str(tmp_path / f"{name}.wav"), dtype="float32")
+        assert sr == 44100 and np.isfinite(out[name]).all()
+        # split pieces are converted in whole frames each: within 20 ms, as for RVC voices
+        assert abs(len(out[name]) - _expected_len(len(audio16k), 44100)) <= (882 if name == "split" else 0)
+    np.testing.assert_allclose(out["gain"], out["plain"] * 10 ** (-6 / 20), atol=1e-4)
+    n = len(out["plain"])
+    assert np.sqrt(np.mean(out["split"] ** 2)) > 0.01 and np.abs(out["split"][:n] - out["plain"][:n]).max() > 1e-3
