@@ -290,7 +290,7 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
     _o("--threads", type=int, range=(1, None), field=None, ui=False, help="torch CPU threads (default: torch's)"),
     _live("--deterministic", type=bool, group="conversion", ui="advanced",
           help="no random noise (prior mean, noiseless NSF source)"),
-    *(dataclasses.replace(_live_of(o), ui=False) for o in SVC_INFER_OPTIONS),  # flags only: no so-vits controls on the Realtime tab yet
+    *(dataclasses.replace(_live_of(o), ui=False) for o in SVC_INFER_OPTIONS),  # flags only (no Realtime tab control)
 ))
 
 
