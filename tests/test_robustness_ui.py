@@ -5,6 +5,7 @@ long-poll routes need the login too."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -91,6 +92,59 @@ def test_folder_scan_is_bounded_and_cancellable(tmp_path):
     stop.set()
     with pytest.raises(ArvcError, match="scan stopped"):
         scan_audio(big, {".wav"}, cancel=stop)
+
+
+def test_stop_ends_a_running_folder_scan_within_a_second(ctx, monkeypatch):
+    """A scan of a slow, large folder (10 ms per directory, 2000 directories: 20 s) ends within a second of Stop
+    (the Stop buttons set ``ctx.scan_cancel``)."""
+    from arvc.ui.common import audio_files as _audio_files
+
+    big = ctx.roots[0] / "big"
+    for i in range(2000):
+        (big / f"d{i:04d}").mkdir(parents=True)
+    real_scandir = os.scandir
+
+    def slow_scandir(path):
+        time.sleep(0.01)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", slow_scandir)
+    outcome = {}
+
+    def scan():
+        try:
+            outcome["files"] = _audio_files(ctx, str(big))
+        except gr.Error as e:
+            outcome["error"] = str(e)
+        outcome["ended"] = time.monotonic()
+
+    worker = threading.Thread(target=scan, daemon=True)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive(), "the scan ended before Stop: the folder is not slow enough to test Stop"
+    stopped = time.monotonic()
+    ctx.scan_cancel.set()
+    worker.join(5.0)
+    assert not worker.is_alive() and outcome["ended"] - stopped < 1.0, outcome
+    assert "scan stopped" in outcome["error"]
+
+
+def test_uploads_are_removed_when_the_server_stops(tmp_path):
+    """Uploads go to the server's own folder below $GRADIO_TEMP_DIR, and it is gone once the server stops."""
+    temp = tmp_path / "gradio_tmp"
+    temp.mkdir()
+    (tmp_path / "work").mkdir()
+    with ui_server(tmp_path / "work", env={"GRADIO_TEMP_DIR": str(temp)}) as (url, _):
+        boundary = "arvcboundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"clip.wav\"\r\n"
+                "Content-Type: audio/wav\r\n\r\n").encode() + b"RIFF" + b"\0" * 4096 + f"\r\n--{boundary}--\r\n".encode()
+        req = urllib.request.Request(url + "gradio_api/upload", data=body, method="POST", headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            kept = Path(json.loads(r.read())[0])
+        assert kept.is_file() and temp in kept.parents
+    assert not kept.exists() and not list(temp.rglob("clip.wav"))
+    assert not list(temp.glob("arvc-ui-uploads-*"))
 
 
 def test_evaluate_folder_is_never_parsed_as_an_option(ctx):

@@ -68,8 +68,11 @@ def _presets(controls, pitch):
     def on_save(p, *raw):
         import tempfile
 
+        from arvc.ui.guard import upload_root
+
         values = {"pitch": p, **controls.values(raw)}
-        path = Path(tempfile.mkdtemp(prefix="arvc-preset-")) / "arvc-preset.json"
+        upload_root().mkdir(parents=True, exist_ok=True)  # removed with the server's uploads
+        path = Path(tempfile.mkdtemp(prefix="arvc-preset-", dir=upload_root())) / "arvc-preset.json"
         path.write_text(json.dumps(values, indent=2))
         return str(path)
 

@@ -6,17 +6,21 @@ upload may be, and which routes need a login.
   UI was started in); they go to commands as absolute paths, so a value can never be read as an option.
 - A server-folder scan visits at most :data:`MAX_SCAN_ENTRIES` entries, lists at most :data:`MAX_SCAN_FILES`
   audio files, stops after :data:`SCAN_SECONDS` and whenever its cancel event is set.
+- Uploads go to a folder of this server's own (:func:`private_uploads`), removed when the server stops; Gradio
+  deletes uploads older than an hour while it runs.
 - Under ``--auth`` every long-poll, upload and streaming route needs the login cookie too (:class:`AuthGate`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from arvc.errors import ArvcError
 from arvc.paths import datasets_root, logs_root, models_root
@@ -44,6 +48,23 @@ def upload_root() -> Path:
     return resolved(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
+@contextmanager
+def private_uploads() -> Iterator[Path]:
+    """A fresh upload folder for one server (below ``$GRADIO_TEMP_DIR`` when set), made Gradio's for the
+    duration and removed with everything in it afterwards, so no upload outlives the server."""
+    before = os.environ.get("GRADIO_TEMP_DIR")
+    folder = Path(tempfile.mkdtemp(prefix="arvc-ui-uploads-", dir=before or None))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_output_dir(output_dir: Path, roots: Iterable[Path], what: str = "output folder") -> Path:
     """The UI serves files from ``output_dir``: it must be a folder strictly inside an allowed root."""
     out = resolved(output_dir)
@@ -62,6 +83,7 @@ def scan_audio(folder: Path, suffixes: set[str], cancel: threading.Event | None 
     found: list[Path] = []
     stack, seen = [folder], 0
     while stack:
+        _check_scan(folder, cancel, seen, max_entries, deadline, seconds)
         try:
             with os.scandir(stack.pop()) as it:
                 entries = list(it)
@@ -69,11 +91,7 @@ def scan_audio(folder: Path, suffixes: set[str], cancel: threading.Event | None 
             continue
         for e in entries:
             seen += 1
-            if cancel is not None and cancel.is_set():
-                raise ArvcError(f"{folder}: scan stopped")
-            if seen > max_entries or time.monotonic() > deadline:
-                raise ArvcError(f"{folder}: too large to scan (more than {max_entries} entries or {seconds:.0f} s); "
-                                "give a smaller folder")
+            _check_scan(folder, cancel, seen, max_entries, deadline, seconds)
             if e.is_dir(follow_symlinks=False):
                 stack.append(Path(e.path))
             elif e.is_file(follow_symlinks=False) and Path(e.name).suffix.lower() in suffixes:
@@ -81,6 +99,15 @@ def scan_audio(folder: Path, suffixes: set[str], cancel: threading.Event | None 
                 if len(found) > max_files:
                     raise ArvcError(f"{folder}: more than {max_files} audio files; convert it in parts")
     return sorted(found)
+
+
+def _check_scan(folder: Path, cancel: threading.Event | None, seen: int, max_entries: int, deadline: float,
+                seconds: float) -> None:
+    if cancel is not None and cancel.is_set():
+        raise ArvcError(f"{folder}: scan stopped")
+    if seen > max_entries or time.monotonic() > deadline:
+        raise ArvcError(f"{folder}: too large to scan (more than {max_entries} entries or {seconds:.0f} s); "
+                        "give a smaller folder")
 
 
 def _has_login(scope, app) -> bool:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from arvc.ui.app import ASSETS, CSS, UIContext, build_app, job_env
-from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, LoginThrottle, check_output_dir, default_roots
+from arvc.ui.guard import (DEFAULT_MAX_UPLOAD_MB, AuthGate, LoginThrottle, check_output_dir, default_roots,
+                           private_uploads)
 from arvc.ui.jobs import JobManager
 from arvc.ui.ws_audio import for_ui
 
@@ -16,12 +17,19 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
           share: bool = False, output_dir: Path = Path("outputs/ui"), allowed_dirs: list[Path] | None = None,
           max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> None:
     """``allowed_dirs``: the folders UI fields may name (default :func:`~arvc.ui.guard.default_roots`); the
-    output folder must lie in one of them. Uploads above ``max_upload_mb`` are refused by the server."""
-    from starlette.middleware import Middleware
-
+    output folder must lie in one of them. Uploads above ``max_upload_mb`` are refused by the server;
+    uploads live in a folder of this server's own, removed when it stops."""
     roots = tuple(Path(p).resolve() for p in allowed_dirs) if allowed_dirs else tuple(default_roots())
     output_dir = check_output_dir(Path(output_dir), roots)
     output_dir.mkdir(parents=True, exist_ok=True)
+    with private_uploads():  # Gradio reads the folder when the app is built and launched
+        _serve(host, port, logins, share, output_dir, roots, max_upload_mb)
+
+
+def _serve(host: str, port: int, logins: list[tuple[str, str]] | None, share: bool, output_dir: Path,
+           roots: tuple[Path, ...], max_upload_mb: int) -> None:
+    from starlette.middleware import Middleware
+
     ctx = UIContext(output_dir=output_dir, jobs=JobManager(env=job_env(), workdir=output_dir / "jobs"), roots=roots)
     demo = build_app(ctx)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
