@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from arvc.api.argtypes import parse_size
 from arvc.api.options import EMBEDDERS, F0_METHODS, LOGS_DIR, PITCH_RANGE, SEED_RANGE
+
+F0_WEIGHT_METHODS = ("penn", "djcm")  # the keys of arvc.library.f0_weights.F0_WEIGHTS
 from arvc.api.optionspec import CommandOptions
 from arvc.api.optionspec import opt as _o
 from arvc.constants import SAMPLE_RATES, VERSIONS
@@ -144,6 +146,8 @@ PREREQUISITES = CommandOptions("prerequisites", options=(
     _o("--versions", nargs="+", default=["v2"], choices=VERSIONS, help="pretrain versions (default v2)"),
     _o("--embedders", nargs="*", default=["contentvec"], help="embedders to fetch (default contentvec)"),
     _o("--rmvpe", type=bool, default=True, help="fetch the RMVPE pitch weights (default true)"),
+    _o("--f0_weights", nargs="*", default=[], choices=F0_WEIGHT_METHODS,
+       help="also fetch these pitch networks' weights: penn (FCNF0++), djcm (default none)"),
     _o("--pretrains", type=bool, default=True, help="fetch the standard pretrains (default true)"),
     _o("--no_f0_pretrains", type=bool, help="also the pretrains of models without pitch guidance"),
     _o("--check", type=bool, switch=True, help="only show what is there and what is missing"),
