@@ -137,3 +137,28 @@ def test_real_weights_tone(monkeypatch):
     f0 = get_f0_method("djcm").compute(tone(220.0, 1.0))
     voiced = f0 > 0
     assert voiced.mean() > 0.8 and abs(np.median(f0[voiced]) / 220 - 1) < 0.02
+
+
+def test_matches_vietnamese_rvc_code_on_the_same_weights():
+    """Vietnamese-RVC's DJCM (DJCMM + its wrapper, 0.16 s segments, strict state-dict load) on the same
+    deterministic random weights: same names and shapes, salience within 1e-4, F0 within 0.01 cent."""
+    import sys
+    from pathlib import Path
+
+    from arvc.features.f0.djcm import DJCM, DjcmF0
+    from arvc.features.f0.rmvpe import salience_to_hz
+
+    ref_dir = Path(__file__).parent / "data" / "f0_reference"
+    sys.path.insert(0, str(ref_dir))
+    from random_weights import random_state
+
+    ref = np.load(ref_dir / "penn_djcm_reference.npz")
+    net = DJCM()
+    layout = [f"{k} {tuple(v.shape)}" for k, v in net.state_dict().items()]
+    assert sorted(layout) == sorted(ref["djcm_state_shapes"])  # same names and shapes (declaration order differs)
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in random_state(shapes).items()})
+    sal = DjcmF0(net=net, segment_frames=16).salience(ref["djcm_audio"])
+    np.testing.assert_allclose(sal, ref["djcm_salience"], atol=1e-4)
+    f0 = salience_to_hz(sal, 0.0)
+    assert np.abs(1200 * np.log2(f0 / ref["djcm_f0"])).max() < 0.01

@@ -4,6 +4,7 @@ safe loader, and the one-line error when the weights are missing (real weights o
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,45 @@ def test_real_weights_tone(monkeypatch):
     voiced = f0 > 0
     assert voiced.mean() > 0.8 and abs(np.median(f0[voiced]) / 220 - 1) < 0.02
     assert (m.compute(np.zeros(SR // 2, np.float32)) == 0).mean() > 0.9
+
+
+# ------------------------------------------------------------------ parity with penn's own code
+REF = Path(__file__).parent / "data" / "f0_reference"
+
+
+def reference_net():
+    """Fcnf0 with the deterministic random weights penn's code was run with (make_penn_djcm_reference.py)."""
+    import sys
+
+    from arvc.features.f0.penn import Fcnf0
+
+    sys.path.insert(0, str(REF))
+    from random_weights import random_state
+
+    net = Fcnf0()
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in random_state(shapes).items()})
+    return net.eval()
+
+
+def test_matches_penns_code_on_the_same_weights():
+    """penn 1.0.0 (from_audio at 8 kHz, center="zero", fmin 50, fmax 1100; Viterbi through librosa as a
+    stand-in for torbi): same state-dict layout, identical logits' peaks, F0 within 0.01 cent, same periodicity."""
+    from arvc.features.f0.penn import PennF0, entropy_periodicity, frames_8k, local_expected_hz
+
+    ref = np.load(REF / "penn_djcm_reference.npz")
+    net = reference_net()
+    assert [f"{k} {tuple(v.shape)}" for k, v in net.state_dict().items()] == list(ref["penn_state_shapes"])
+    with torch.inference_mode():
+        logits = net(frames_8k(torch.from_numpy(ref["penn_audio_8k"])))
+    np.testing.assert_allclose(logits.max(1).values.numpy(), ref["penn_logit_max"], atol=1e-4)
+    np.testing.assert_array_equal(logits.argmax(1).numpy(), ref["penn_logit_argmax"])
+    m = PennF0(net=net)
+    masked = m.masked(logits)
+    from arvc.features.f0.penn import viterbi
+
+    f0 = local_expected_hz(masked, viterbi(torch.log_softmax(masked, 1))).numpy()
+    assert np.abs(1200 * np.log2(f0 / ref["penn_pitch"])).max() < 0.01
+    argmax = local_expected_hz(masked, masked.argmax(1)).numpy()
+    assert np.abs(1200 * np.log2(argmax / ref["penn_pitch_argmax"])).max() < 0.01
+    np.testing.assert_allclose(entropy_periodicity(masked).numpy(), ref["penn_periodicity"], atol=1e-5)

@@ -187,12 +187,17 @@ class PennF0(F0Method):
         return torch.cat([self.net(frames[i : i + self.batch_frames])
                           for i in range(0, len(frames), self.batch_frames)])
 
+    def masked(self, logits: torch.Tensor) -> torch.Tensor:
+        """A copy of (T, 1440) ``logits`` with the bins outside ``[f0_min, f0_max]`` at -inf (penn's bin rounding)."""
+        logits = logits.float().clone()
+        logits[:, : hz_to_bin(self.options.f0_min)] = -math.inf
+        logits[:, hz_to_bin(self.options.f0_max, ceil=True) :] = -math.inf
+        return logits
+
     @torch.inference_mode()
     def pitch_periodicity(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Decoded F0 (Hz) and periodicity, both (1 + N // 160,), on the 10 ms grid."""
-        logits = self.logits(audio).float()
-        logits[:, : hz_to_bin(self.options.f0_min)] = -math.inf
-        logits[:, hz_to_bin(self.options.f0_max, ceil=True) :] = -math.inf
+        logits = self.masked(self.logits(audio))
         bins = viterbi(torch.log_softmax(logits, dim=1))
         f0 = local_expected_hz(logits, bins)
         return f0.cpu().numpy().astype(np.float32), entropy_periodicity(logits).cpu().numpy().astype(np.float32)
