@@ -127,7 +127,7 @@ def test_banded_viterbi_equals_dense_viterbi():
     from arvc.features.f0.penn import viterbi
 
     torch.manual_seed(1)
-    log_probs = torch.log_softmax(3 * torch.randn(40, 1440), dim=1)
+    log_probs = torch.log_softmax(3 * torch.randn(16, 1440), dim=1)
     d = np.abs(np.arange(1440)[:, None] - np.arange(1440)[None])
     dense = np.clip(32 * 80 / 8000 * 240 + 1 - d, 0, None)
     dense /= dense.sum(axis=1, keepdims=True)

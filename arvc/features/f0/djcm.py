@@ -230,7 +230,7 @@ class DjcmF0(F0Method):
         sal = self.salience(audio)
         f0 = salience_to_hz(sal, 0.0).astype(np.float32)
         f0[(f0 < self.options.f0_min) | (f0 > self.options.f0_max)] = 0
-        conf = np.clip(0.5 * sal.max(axis=1) / self.threshold, 0, 1)
+        conf = np.clip(0.5 * sal.max(axis=1) / max(self.threshold, 1e-6), 0, 1)
         o = self.options
         f0 = to_hop(f0, F0_HOP, o, n_frames)
         if o.hop_length != F0_HOP:

@@ -207,7 +207,7 @@ class PennF0(F0Method):
         audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         n_frames = len(audio) // self.options.hop_length if n_frames is None else n_frames
         f0, periodicity = self.pitch_periodicity(audio)
-        conf = np.clip(0.5 * periodicity / self.threshold, 0, 1)
+        conf = np.clip(0.5 * periodicity / max(self.threshold, 1e-6), 0, 1)
         o = self.options
         f0 = to_hop(f0, F0_HOP, o, n_frames)
         if o.hop_length != F0_HOP:
