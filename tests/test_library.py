@@ -471,8 +471,8 @@ def test_offline_train_without_pretrain_names_both_ways_out(tmp_path):
 
 
 def test_f0_weights_by_prerequisites_and_on_first_use(server, tmp_path, monkeypatch):
-    """penn/djcm weights come from their hub paths: ``arvc prerequisites --f0_weights`` (CLI) and, when
-    missing, on the first ``get_f0_method`` (in process); both land in <models>/f0/ under the catalog names."""
+    """penn/djcm weights come from their hub paths: ``arvc prerequisites --f0_weights`` and ``arvc download f0``
+    (CLI) and, when missing, on the first ``get_f0_method`` (in process); all land in <models>/f0/."""
     import huggingface_hub.constants
     import torch
 
@@ -494,6 +494,14 @@ def test_f0_weights_by_prerequisites_and_on_first_use(server, tmp_path, monkeypa
               "--pretrains", "false", "--embedders", cwd=tmp_path)
     lines = {line.split()[0]: line.split()[2] for line in r.stdout.splitlines()[1:]}
     assert r.returncode == 1 and lines == {"penn": "present", "djcm": "missing"}, r.stdout
+
+    server.files["/AnhP/Vietnamese-RVC-Project/resolve/main/predictors/djcm.pt"] = b"djcm bytes"  # `download f0`
+    r = _arvc(env, "download", "f0", "djcm", "penn", cwd=tmp_path)
+    assert r.returncode == 0 and "(already there)" in r.stdout, r.stdout + r.stderr
+    assert (tmp_path / "models" / "f0" / "djcm.pt").read_bytes() == b"djcm bytes"
+    r = _arvc(env, "download", "f0", "crepe", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "error: download f0: no downloadable weights for crepe; choices: penn, djcm"], r.stderr
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")

@@ -122,7 +122,8 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
     )),
 ))
 
-DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice model or catalog pretrains", subcommands=(
+DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice model, catalog pretrains or pitch weights",
+                          subcommands=(
     CommandOptions("download model",
                    help="a voice model: .pth, .safetensors, .index or a .zip of them (HF or HTTPS link)", options=(
         _o("url", help="Hugging Face resolve/blob link or any https:// link"),
@@ -137,6 +138,10 @@ DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice mo
         _o("--sample_rate", type=int, nargs="+", default=[], choices=SAMPLE_RATES,
            help="rate(s) to fetch (default: all of the entry's)"),
         _o("--catalog_url", help="load a newer catalog (default $ARVC_CATALOG_URL, else the shipped one)"),
+    )),
+    CommandOptions("download f0", help="weights of pitch networks that are not fetched by default", options=(
+        _o("names", nargs="+", required=True, choices=F0_WEIGHT_METHODS, strict=False,
+           help="one or more of: penn (FCNF0++), djcm"),
     )),
 ))
 
