@@ -3,6 +3,7 @@ safe loader, and the one-line error when the weights are missing (real weights o
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -34,12 +35,16 @@ def net():
 
 
 def save_upstream(net, folder):
-    """A checkpoint laid out as penn's trainer writes it: model + optimizer state + counters."""
+    """A checkpoint laid out as penn's trainer writes it (torchutil.checkpoint.save): model + optimizer state
+    (after one Adam step, so it holds moment tensors) + counters."""
+    net = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=2e-4)
+    net(torch.randn(2, 1024)).square().mean().backward()
+    opt.step()
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": 250000, "epoch": 3},
                folder / "fcnf0++.pt")
-    return folder / "fcnf0++.pt"
+    return net.eval()
 
 
 def test_state_dict_is_penns_sequential_layout(net):
@@ -54,7 +59,7 @@ def test_state_dict_is_penns_sequential_layout(net):
 
 
 def test_upstream_checkpoint_loads_from_models_dir(net, tmp_path, monkeypatch):
-    save_upstream(net, tmp_path / "models" / "f0")
+    saved = save_upstream(net, tmp_path / "models" / "f0")
     monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path / "models"))
     m = get_f0_method("penn")
     audio = tone(220.0, 0.3)
@@ -62,7 +67,7 @@ def test_upstream_checkpoint_loads_from_models_dir(net, tmp_path, monkeypatch):
     assert logits.shape == (len(audio) // HOP + 1, 1440)
     from arvc.features.f0.penn import PennF0
 
-    direct = PennF0(net=net).logits(audio)
+    direct = PennF0(net=saved).logits(audio)
     torch.testing.assert_close(logits, direct)
     f0 = m.compute(audio)
     assert f0.shape == (len(audio) // HOP,) and f0.dtype == np.float32 and np.isfinite(f0).all()
