@@ -6,6 +6,7 @@ DJCM costs ~0.8 GMAC per 10 ms frame, so these tests use short audio and short s
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,17 @@ from arvc.paths import models_root
 SR = 16000
 HOP = 160
 REAL = models_root() / "f0" / "djcm.pt"  # read before the autouse fixture moves ARVC_MODELS_DIR
+
+
+def _random_state(folder=None):
+    """``random_state`` of tests/data/f0_reference/random_weights.py (loaded by path, sys.path untouched)."""
+    import importlib.util
+
+    path = (folder or Path(__file__).parent / "data" / "f0_reference") / "random_weights.py"
+    spec = importlib.util.spec_from_file_location("f0_reference_random_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.random_state
 
 
 def tone(f0: float, seconds: float) -> np.ndarray:
@@ -83,7 +95,7 @@ def test_other_hops_and_range(net):
     from arvc.features.f0.djcm import DjcmF0
 
     audio = tone(220.0, 0.1)
-    wide = dict(f0_min=30.0, f0_max=2100.0)  # random weights peak anywhere on the 32-2006 Hz grid
+    wide = {"f0_min": 30.0, "f0_max": 2100.0}  # random weights peak anywhere on the 32-2006 Hz grid
     ref = DjcmF0(F0Options(**wide), net=net, threshold=0.0, segment_frames=16).compute(audio)
     assert (ref > 0).all()
     f320 = DjcmF0(F0Options(hop_length=320, **wide), net=net, threshold=0.0, segment_frames=16).compute(audio)
@@ -142,15 +154,11 @@ def test_real_weights_tone(monkeypatch):
 def test_matches_vietnamese_rvc_code_on_the_same_weights():
     """Vietnamese-RVC's DJCM (DJCMM + its wrapper, 0.16 s segments, strict state-dict load) on the same
     deterministic random weights: same names and shapes, salience within 1e-4, F0 within 0.01 cent."""
-    import sys
-    from pathlib import Path
-
     from arvc.features.f0.djcm import DJCM, DjcmF0
     from arvc.features.f0.rmvpe import salience_to_hz
 
     ref_dir = Path(__file__).parent / "data" / "f0_reference"
-    sys.path.insert(0, str(ref_dir))
-    from random_weights import random_state
+    random_state = _random_state(ref_dir)
 
     ref = np.load(ref_dir / "penn_djcm_reference.npz")
     net = DJCM()

@@ -20,6 +20,17 @@ HOP = 160
 REAL = models_root() / "f0" / "fcnf0++.pt"  # read before the autouse fixture moves ARVC_MODELS_DIR
 
 
+def _random_state(folder=None):
+    """``random_state`` of tests/data/f0_reference/random_weights.py (loaded by path, sys.path untouched)."""
+    import importlib.util
+
+    path = (folder or Path(__file__).parent / "data" / "f0_reference") / "random_weights.py"
+    spec = importlib.util.spec_from_file_location("f0_reference_random_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.random_state
+
+
 def tone(f0: float, seconds: float) -> np.ndarray:
     t = np.arange(int(SR * seconds)) / SR
     x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
@@ -195,12 +206,9 @@ REF = Path(__file__).parent / "data" / "f0_reference"
 
 def reference_net():
     """Fcnf0 with the deterministic random weights penn's code was run with (make_penn_djcm_reference.py)."""
-    import sys
-
     from arvc.features.f0.penn import Fcnf0
 
-    sys.path.insert(0, str(REF))
-    from random_weights import random_state
+    random_state = _random_state()
 
     net = Fcnf0()
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
@@ -211,7 +219,13 @@ def reference_net():
 def test_matches_penns_code_on_the_same_weights():
     """penn 1.0.0 (from_audio at 8 kHz, center="zero", fmin 50, fmax 1100; Viterbi through librosa as a
     stand-in for torbi): same state-dict layout, identical logits' peaks, F0 within 0.01 cent, same periodicity."""
-    from arvc.features.f0.penn import PennF0, entropy_periodicity, frames_8k, local_expected_hz
+    from arvc.features.f0.penn import (
+        PennF0,
+        entropy_periodicity,
+        frames_8k,
+        local_expected_hz,
+        viterbi,
+    )
 
     ref = np.load(REF / "penn_djcm_reference.npz")
     net = reference_net()
@@ -222,8 +236,6 @@ def test_matches_penns_code_on_the_same_weights():
     np.testing.assert_array_equal(logits.argmax(1).numpy(), ref["penn_logit_argmax"])
     m = PennF0(net=net)
     masked = m.masked(logits)
-    from arvc.features.f0.penn import viterbi
-
     f0 = local_expected_hz(masked, viterbi(torch.log_softmax(masked, 1))).numpy()
     assert np.abs(1200 * np.log2(f0 / ref["penn_pitch"])).max() < 0.01
     argmax = local_expected_hz(masked, masked.argmax(1)).numpy()

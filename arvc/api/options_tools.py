@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from arvc.api.argtypes import parse_size
 from arvc.api.options import EMBEDDERS, F0_METHODS, LOGS_DIR, PITCH_RANGE, SEED_RANGE
-
-F0_WEIGHT_METHODS = ("penn", "djcm")  # the keys of arvc.library.f0_weights.F0_WEIGHTS
 from arvc.api.optionspec import CommandOptions
 from arvc.api.optionspec import opt as _o
 from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.stages.config import EvaluateConfig, MergeConfig, OnnxExportConfig, QuickstartConfig, RankConfig
 
 PORT = (1, 65535)
+F0_WEIGHT_METHODS = ("penn", "djcm")  # the keys of arvc.library.f0_weights.F0_WEIGHTS (checked by a test)
 
 MODEL_INFO = CommandOptions("model-info", options=(
     _o("model", applio=("pth_path",), help="RVC inference model (.pth from arvc/Applio/RVC WebUI, or arvc "

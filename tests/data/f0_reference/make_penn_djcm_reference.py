@@ -30,7 +30,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from random_weights import random_state  # noqa: E402
+from random_weights import random_state
 
 
 def _raise(*args, **kwargs):
@@ -88,7 +88,7 @@ def penn_reference(tmp: Path) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     audio = np.concatenate([tone(8000, 0.6, 150.0, 300.0), 0.01 * rng.standard_normal(3200).astype(np.float32)])
     x = torch.from_numpy(audio)[None]
-    kw = dict(hopsize=0.01, fmin=50.0, fmax=1100.0, checkpoint=ckpt, center="zero")
+    kw = {"hopsize": 0.01, "fmin": 50.0, "fmax": 1100.0, "checkpoint": ckpt, "center": "zero"}
     pitch, periodicity = penn.from_audio(x, 8000, decoder="viterbi", **kw)
     pitch_argmax, _ = penn.from_audio(x, 8000, decoder="argmax", **kw)
     frames = next(penn.preprocess(x, 8000, 0.01, None, "zero"))
