@@ -250,3 +250,18 @@ def test_tables_and_stage_configs_import_without_torch():
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "TrainConfig" in r.stdout and "QuickstartConfig" in r.stdout
+
+
+def test_penn_and_djcm_are_offered_wherever_a_pitch_method_is_chosen():
+    """``arvc extract --help`` names them, and the extract/infer/realtime tables (the UI's dropdowns) list them."""
+    r = subprocess.run([sys.executable, "-m", "arvc.api.cli", "extract", "--help"], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, check=False)
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 0 and "penn (FCNF0++)" in text and "djcm" in text, r.stdout + r.stderr
+    for command in ("extract", "infer", "realtime"):
+        choices = next(o.choices for o in table(command).options if o.flag == "--f0_method")
+        assert "penn" in choices and "djcm" in choices, command
+    from arvc.library.f0_weights import F0_WEIGHTS
+
+    prereq = next(o for o in table("prerequisites").options if o.flag == "--f0_weights")
+    assert set(prereq.choices) == set(F0_WEIGHTS) == {"penn", "djcm"}

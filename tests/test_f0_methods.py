@@ -16,7 +16,7 @@ HOP = 160
 f0_method_names()  # import every method module so the registry is complete at collection time
 ALL_METHODS = F0_METHODS.names() + ["hybrid[pm+dio+harvest]", "hybrid[crepe-tiny+fcpe]"]
 # methods whose weights are downloaded on first use (not available offline in tests)
-NEEDS_DOWNLOAD = {"rmvpe"}
+NEEDS_DOWNLOAD = {"rmvpe", "penn", "djcm"}
 CLASSICAL = ["harvest", "dio", "pm", "yin", "piptrack", "swipe", "rapt", "swift"]
 
 

@@ -17,6 +17,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from arvc.api.cli import main as cli
@@ -467,3 +468,45 @@ def test_offline_train_without_pretrain_names_both_ways_out(tmp_path):
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "arvc prerequisites" in last and "--from_scratch" in last
     assert not (tmp_path / "models" / "pretrains" / "rvc-v2-f0" / "f0G40k.pth").exists()
+
+
+def test_f0_weights_by_prerequisites_and_on_first_use(server, tmp_path, monkeypatch):
+    """penn/djcm weights come from their hub paths: ``arvc prerequisites --f0_weights`` and ``arvc download f0``
+    (CLI) and, when missing, on the first ``get_f0_method`` (in process); all land in <models>/f0/."""
+    import huggingface_hub.constants
+    import torch
+
+    from arvc.features.f0 import get_f0_method
+    from arvc.features.f0.penn import Fcnf0
+
+    torch.manual_seed(0)
+    buf = io.BytesIO()
+    torch.save({"model": Fcnf0().state_dict(), "step": 1}, buf)
+    server.files["/maxrmorrison/fcnf0-plus-plus/resolve/main/fcnf0%2B%2B.pt"] = buf.getvalue()  # as the client asks
+
+    env = _hub_env(tmp_path, server.url)
+    r = _arvc(env, "prerequisites", "--f0_weights", "penn", "--rmvpe", "false", "--pretrains", "false",
+              "--embedders", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "penn (f0)" in r.stdout and "downloaded" in r.stdout
+    assert (tmp_path / "models" / "f0" / "fcnf0++.pt").read_bytes() == buf.getvalue()
+    r = _arvc(env, "prerequisites", "--check", "--f0_weights", "penn", "djcm", "--rmvpe", "false",
+              "--pretrains", "false", "--embedders", cwd=tmp_path)
+    lines = {line.split()[0]: line.split()[2] for line in r.stdout.splitlines()[1:]}
+    assert r.returncode == 1 and lines == {"penn": "present", "djcm": "missing"}, r.stdout
+
+    server.files["/AnhP/Vietnamese-RVC-Project/resolve/main/predictors/djcm.pt"] = b"djcm bytes"  # `download f0`
+    r = _arvc(env, "download", "f0", "djcm", "penn", cwd=tmp_path)
+    assert r.returncode == 0 and "(already there)" in r.stdout, r.stdout + r.stderr
+    assert (tmp_path / "models" / "f0" / "djcm.pt").read_bytes() == b"djcm bytes"
+    r = _arvc(env, "download", "f0", "crepe", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "error: download f0: no downloadable weights for crepe; choices: penn, djcm"], r.stderr
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("ARVC_MODELS_DIR", str(tmp_path / "fresh"))
+    m = get_f0_method("penn")
+    assert (tmp_path / "fresh" / "f0" / "fcnf0++.pt").is_file()
+    assert m.compute(np.zeros(1600, np.float32)).shape == (10,)

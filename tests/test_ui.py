@@ -253,6 +253,9 @@ def test_convert_endpoint_matches_arvc_infer_bitwise(tmp_path, fixtures_dir):
             log = client.predict(f"{base}/model.pth", "fetched", digest, api_name="/download_model")
             assert ": done" in log and "fetched" in log, log
         assert any("fetched" in p.parts for p in Path(os.environ["ARVC_MODELS_DIR"]).rglob("*.pth"))
+        # Downloads tab -> `arvc download f0` (offline here: the job fails with one line naming the file)
+        log = client.predict(["penn"], api_name="/download_f0")
+        assert "failed" in log and "fcnf0++.pt" in log, log
 
         files2, _, status2 = client.predict(*_call_args(client, "/convert", {
             **labels, "Audio files": [handle_file(str(src))]}), api_name="/convert")

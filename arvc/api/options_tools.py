@@ -14,6 +14,7 @@ from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.stages.config import EvaluateConfig, MergeConfig, OnnxExportConfig, QuickstartConfig, RankConfig
 
 PORT = (1, 65535)
+F0_WEIGHT_METHODS = ("penn", "djcm")  # the keys of arvc.library.f0_weights.F0_WEIGHTS (checked by a test)
 
 MODEL_INFO = CommandOptions("model-info", options=(
     _o("model", applio=("pth_path",), help="RVC inference model (.pth from arvc/Applio/RVC WebUI, or arvc "
@@ -120,7 +121,8 @@ MODELS = CommandOptions("models", sub_dest="action", help="the voices of the mod
     )),
 ))
 
-DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice model or catalog pretrains", subcommands=(
+DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice model, catalog pretrains or pitch weights",
+                          subcommands=(
     CommandOptions("download model",
                    help="a voice model: .pth, .safetensors, .index or a .zip of them (HF or HTTPS link)", options=(
         _o("url", help="Hugging Face resolve/blob link or any https:// link"),
@@ -136,6 +138,10 @@ DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice mo
            help="rate(s) to fetch (default: all of the entry's)"),
         _o("--catalog_url", help="load a newer catalog (default $ARVC_CATALOG_URL, else the shipped one)"),
     )),
+    CommandOptions("download f0", help="weights of pitch networks that are not fetched by default", options=(
+        _o("names", nargs="+", required=True, choices=F0_WEIGHT_METHODS, strict=False,
+           help="one or more of: penn (FCNF0++), djcm"),
+    )),
 ))
 
 PREREQUISITES = CommandOptions("prerequisites", options=(
@@ -144,6 +150,8 @@ PREREQUISITES = CommandOptions("prerequisites", options=(
     _o("--versions", nargs="+", default=["v2"], choices=VERSIONS, help="pretrain versions (default v2)"),
     _o("--embedders", nargs="*", default=["contentvec"], help="embedders to fetch (default contentvec)"),
     _o("--rmvpe", type=bool, default=True, help="fetch the RMVPE pitch weights (default true)"),
+    _o("--f0_weights", nargs="*", default=[], choices=F0_WEIGHT_METHODS,
+       help="also fetch these pitch networks' weights: penn (FCNF0++), djcm (default none)"),
     _o("--pretrains", type=bool, default=True, help="fetch the standard pretrains (default true)"),
     _o("--no_f0_pretrains", type=bool, help="also the pretrains of models without pitch guidance"),
     _o("--check", type=bool, switch=True, help="only show what is there and what is missing"),

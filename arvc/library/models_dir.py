@@ -4,7 +4,7 @@
   voices/<name>/      <name>.pth (or .safetensors), <name>.index when there is one, info.json
   pretrains/<id>/     G / D files of a catalog pretrain (file names as published, e.g. f0G40k.pth)
   embedders/<name>/   config.json + weights of a content encoder
-  f0/                 pitch-network weights (rmvpe.pt)
+  f0/                 pitch-network weights (rmvpe.pt; fcnf0++.pt for penn, djcm.pt for djcm)
 
 ``info.json`` records where a voice came from (URL or folder), the model file's sha256, the date it was added,
 and what the model says about itself (sample rate, version, vocoder, F0, embedder).

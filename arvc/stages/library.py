@@ -238,6 +238,21 @@ def _rmvpe(check: bool, progress, show_bar) -> Prerequisite:
     return Prerequisite("RMVPE (f0)", target, "downloaded")
 
 
+def _f0_weights(method: str, check: bool, progress, show_bar) -> Prerequisite:
+    from arvc.library.f0_weights import F0_WEIGHTS
+
+    entry = F0_WEIGHTS.get(method)
+    if entry is None:
+        raise ArvcError(f"no downloadable weights for F0 method {method!r}; choices: {', '.join(F0_WEIGHTS)}")
+    what = f"{method} (f0)"
+    if entry.present() is not None:
+        return Prerequisite(what, entry.local(), "present")
+    if check:
+        return Prerequisite(what, entry.local(), "missing")
+    entry.fetch(progress=progress, show_bar=show_bar)
+    return Prerequisite(what, entry.local(), "downloaded")
+
+
 def _embedder(name: str, check: bool, progress, show_bar) -> Prerequisite:
     from arvc.features.embedders.sources import HUB_EMBEDDERS, weights_in
 
@@ -275,16 +290,19 @@ def _pretrain(entry, sr: int, check: bool, progress, show_bar) -> Prerequisite:
 
 
 def prerequisites(*, sample_rates: Sequence[int] = (40000,), versions: Sequence[str] = ("v2",),
-                  embedders: Sequence[str] = ("contentvec",), rmvpe: bool = True, pretrains: bool = True,
+                  embedders: Sequence[str] = ("contentvec",), rmvpe: bool = True, f0_weights: Sequence[str] = (),
+                  pretrains: bool = True,
                   no_f0_pretrains: bool = False, check: bool = False, catalog_url: str | None = None,
                   progress: ProgressCallback | None = None, show_bar: bool = True) -> list[Prerequisite]:
     """Fetch (or with ``check`` only look for) what the defaults need: RMVPE, the embedders, the standard
-    pretrains for ``versions`` x ``sample_rates``. A failed item is reported and the others still run."""
+    pretrains for ``versions`` x ``sample_rates``, and the weights of the F0 methods in ``f0_weights``. A failed item is reported and the others still run."""
     from arvc.library.catalog import load_catalog, standard_for
 
     jobs: list = []
     if rmvpe:
         jobs.append(("RMVPE (f0)", lambda: _rmvpe(check, progress, show_bar)))
+    for method in f0_weights:
+        jobs.append((f"{method} (f0)", lambda m=method: _f0_weights(m, check, progress, show_bar)))
     for name in embedders:
         jobs.append((f"embedder {name}", lambda name=name: _embedder(name, check, progress, show_bar)))
     if pretrains:

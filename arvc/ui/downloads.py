@@ -1,5 +1,6 @@
-"""Downloads tab: pretrains from the catalog and voice models from a URL, through ``arvc download`` (the
-model-library commands) run as jobs; their log shows progress, checksum results and where files went."""
+"""Downloads tab: pretrains from the catalog, voice models from a URL and pitch-network weights, through
+``arvc download`` (the model-library commands) run as jobs; their log shows progress, checksum results and where
+files went."""
 
 from __future__ import annotations
 
@@ -83,3 +84,17 @@ def downloads_tab(ctx) -> None:
             yield from _follow(ctx.jobs.submit("tool", "download model", [argv]))
 
         b_model.click(get_model, inputs=[url, vname, sha], outputs=log2, api_name="download_model")
+    with gr.Tab("Download Pitch Weights"):
+        f0_names = table("download f0").get("names").choices
+        which = gr.CheckboxGroup(choices=list(f0_names), label="pitch methods",
+                                 info="weights of these F0 methods (others ship with their packages or come with "
+                                      "the prerequisites)", elem_id="download-f0")
+        b_f0 = gr.Button("Download", variant="primary")
+        log3 = gr.Textbox(label="download log", lines=6)
+
+        def get_f0(names):
+            if not names:
+                raise gr.Error("choose at least one pitch method")
+            yield from _follow(ctx.jobs.submit("tool", "download f0", [argv_for("download f0", {"names": list(names)})]))
+
+        b_f0.click(get_f0, inputs=which, outputs=log3, api_name="download_f0")

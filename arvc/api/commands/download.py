@@ -1,4 +1,5 @@
-"""``arvc download model URL`` / ``arvc download pretrain NAME``: fill the models folder from the internet."""
+"""``arvc download model URL`` / ``arvc download pretrain NAME`` / ``arvc download f0 NAME...``: fill the models
+folder from the internet."""
 
 from __future__ import annotations
 
@@ -28,6 +29,18 @@ def run(args: argparse.Namespace) -> int:
         for v in download_model(args.url, args.name, max_size=args.max_size, sha256=args.sha256):
             print(f"{v.name}: {v.model_path}" + (f" + {v.index_file}" if v.index_file else " (no index)")
                   + f"  {(v.sample_rate or 0) // 1000}k {v.version} {v.vocoder}")
+        return 0
+    if args.what == "f0":
+        from arvc.library.f0_weights import F0_WEIGHTS
+
+        unknown = [n for n in args.names if n not in F0_WEIGHTS]
+        if unknown:
+            raise ArvcError(f"download f0: no downloadable weights for {', '.join(unknown)}; choices: {', '.join(F0_WEIGHTS)}")
+        for name in args.names:
+            entry = F0_WEIGHTS[name]
+            present = entry.present()
+            print(f"{name}: {present or entry.fetch()}" + ("  (already there)" if present else "")
+                  + f"  from {entry.source}; licence: {entry.licence}")
         return 0
     from arvc.library.catalog import load_catalog
 

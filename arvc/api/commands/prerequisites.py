@@ -12,7 +12,7 @@ def run(args: argparse.Namespace) -> int:
     from arvc.stages.library import prerequisites
 
     items = prerequisites(sample_rates=args.sample_rates, versions=args.versions, embedders=args.embedders,
-                          rmvpe=args.rmvpe, pretrains=args.pretrains, no_f0_pretrains=args.no_f0_pretrains,
+                          rmvpe=args.rmvpe, f0_weights=args.f0_weights, pretrains=args.pretrains, no_f0_pretrains=args.no_f0_pretrains,
                           check=args.check, catalog_url=args.catalog_url)
     print(f"models folder: {models_root()}")
     width = max((len(i.what) for i in items), default=0)

@@ -26,6 +26,8 @@ _METHOD_MODULES = (
     "arvc.features.f0.sptk",
     "arvc.features.f0.swift",
     "arvc.features.f0.pesto",
+    "arvc.features.f0.penn",
+    "arvc.features.f0.djcm",
     "arvc.features.f0.hybrid",
 )
 _loaded = False
