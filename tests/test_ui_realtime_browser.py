@@ -71,7 +71,8 @@ def test_browser_microphone_streams_through_the_server(tmp_path, fixtures_dir, v
     f = run.figures
     print(f"closing note ({_cpu()}): block {BLOCK_MS} ms, algorithmic {f['algorithmic']:.0f} ms (+ resampling "
           f"{f['resampling']:.0f} ms), network round trip {f['rtt']:.1f} ms on loopback, "
-          f"end to end {f['total']:.0f} ms; compute per block p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms; playback underruns {f['underruns']}")
+          f"end to end {f['total']:.0f} ms; compute per block p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms; "
+          f"playback underruns {f['underruns']}")
     assert "latency: measured" in run.status and "underruns: playback" in run.status
     rec, sent = run.recording, run.sent
     y, sr = sf.read(str(rec), dtype="float32")
