@@ -73,7 +73,33 @@ def test_voices_are_shown_by_name(tmp_path):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"")
     names = [n for n, _ in voice_choices(models, logs)]
-    assert names == ["anna", "bob (training)", "bob (training, 1e_8s)"]
+    assert names == ["anna", "bob", "bob (epoch 1, step 8)"]
+
+
+def test_a_run_training_now_is_listed_last_and_never_preselected(tmp_path, monkeypatch):
+    """Seen in the newcomer trial: Convert preselected "newcomer (training, 1e_8s)", an intermediate weights file
+    of the run still training, once it appeared in a list refresh."""
+    import os
+
+    from arvc.locks import LOCK_NAME, experiment_lock
+    from arvc.ui.library import first_voice, voice_choices
+
+    models, logs = tmp_path / "models", tmp_path / "logs"
+    monkeypatch.setenv("ARVC_LOGS_DIR", str(logs))
+    (logs / "zed").mkdir(parents=True)
+    (logs / "zed" / "zed_1e_8s.pth").write_bytes(b"")
+    with experiment_lock(logs / "zed", "train"):
+        choices = voice_choices(models, logs)
+        assert choices[0][0] == "zed (epoch 1, step 8) — training now"
+        assert first_voice(choices) is None  # nothing finished yet: nothing chosen for the user
+        (logs / "zed" / "zed.pth").write_bytes(b"")
+        (logs / "amy").mkdir()
+        (logs / "amy" / "amy_2e_4s.pth").write_bytes(b"")
+        names = [n for n, _ in voice_choices(models, logs)]
+        assert names == ["zed", "amy (epoch 2, step 4)", "zed (epoch 1, step 8) — training now"]
+        assert first_voice(voice_choices(models, logs)) == str(logs / "zed" / "zed.pth")
+    (logs / "zed" / LOCK_NAME).write_text(f"{2 ** 22 + 12345} train {os.uname().nodename}\n")  # a dead owner
+    assert [n for n, _ in voice_choices(models, logs)][-1] == "zed (epoch 1, step 8)"
 
 
 def test_lists_keep_the_choice_while_it_exists():

@@ -109,20 +109,19 @@ class Shell:
 
     def voice_dropdown(self, ctx: UIContext, label: str = "Voice", preselect: bool = False, **kw):
         """A voice picker kept current with the library (``preselect``: the first voice chosen)."""
-        voices = ctx.voices()
-        value = voices[0][1] if (preselect and voices) else None
+        value = library.first_voice(ctx.voices()) if preselect else None
         return self.voice_list(ctx, gr.Dropdown(choices=voices, value=value, label=label, allow_custom_value=True,
                                                 **kw))
 
 
 def refreshed(shell: Shell, current: list) -> list:
     """A fresh choices update per list of ``shell``: its current value kept while it still exists, else the
-    first choice."""
+    first finished voice (never a training run's intermediate weights)."""
     out = []
     for (_, choices), value in zip(shell.lists, current):
         items = choices()
         values = [c[1] if isinstance(c, tuple) else c for c in items]
-        out.append(gr.update(choices=items, value=value if value in values else (values[0] if values else None)))
+        out.append(gr.update(choices=items, value=value if value in values else library.first_voice(items)))
     return out
 
 

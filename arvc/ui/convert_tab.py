@@ -113,7 +113,7 @@ def _add_voice(ctx, shell):
 
 def build(ctx, shell) -> None:
     voices = ctx.voices()
-    first = voices[0][1] if voices else None
+    first = library.first_voice(voices)
     with gr.Row():
         voice = gr.Dropdown(choices=voices, value=first, label="Voice", info="models folder and trained voices",
                             allow_custom_value=True, elem_id="convert-model", scale=3)
