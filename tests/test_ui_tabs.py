@@ -112,3 +112,33 @@ def test_lists_keep_the_choice_while_it_exists():
     assert refreshed(shell, ["/gone.pth"])[0]["value"] == "/a.pth"
     items.clear()
     assert refreshed(shell, ["/a.pth"])[0]["value"] is None
+
+
+def test_a_job_whose_command_has_ended_is_not_shown_running(tmp_path):
+    """Seen in the newcomer trial: "running: 1 converted, 0 failed, 0 to go" after the file was written (the
+    command's process spends seconds exiting after its ``run_end`` event)."""
+    import json
+    import os
+
+    from arvc.ui.common import batch_state
+    from arvc.ui.convert_tab import convert_rows
+    from arvc.ui.jobs import _read_events
+
+    src = tmp_path / "a.wav"
+    out = tmp_path / "out"
+    job = _job("running", [])
+    read, write = os.pipe()
+    lines = [{"type": "artifact", "kind": "audio", "path": str((out / "a.wav").resolve())},
+             {"type": "run_end", "exit_code": 0, "seconds": 1.0}]
+    os.write(write, "".join(json.dumps(e) + "\n" for e in lines).encode())
+    os.close(write)
+    _read_events(read, job)
+    rows, done = convert_rows(job, [(src, src)], out, "wav")
+    assert job.state == "running" and job.outcome == "done" and job.settled
+    assert batch_state(job, len(done), 0) == "done" and ": done" in job.status()
+    two = _job("running", [])
+    two.steps = [["preprocess"], ["train"]]
+    two.exit_codes.append(0)  # the first of two commands ended: still running
+    assert two.outcome == "running" and not two.settled
+    two.exit_codes.append(2)
+    assert two.outcome == "failed"

@@ -48,9 +48,9 @@ def convert_rows(job, items: list[tuple[Path, Path]], out_dir: Path, fmt: str) -
         elif str(dst) in written:
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
-        elif job.finished:
-            rows.append((src.name, "failed" if job.state != "stopped" else "stopped",
-                         "; ".join(page_words(e, [INFER]) for e in job.errors()) or job.state))
+        elif job.settled:
+            rows.append((src.name, "failed" if job.outcome != "stopped" else "stopped",
+                         "; ".join(page_words(e, [INFER]) for e in job.errors()) or job.outcome))
         else:
             current = job.state == "running" and progress is not None and k == int(progress.get("done") or 0)
             rows.append((src.name, "running" if current else "queued", ""))
@@ -154,7 +154,7 @@ def build(ctx, shell) -> None:
                         input=[str(g) for _, g in items], output=str(out_dir / "out"), format=fmt)
         job = ctx.jobs.submit("convert", f"convert {len(items)} file(s)", [argv])
         while True:
-            finished = job.finished
+            finished = job.settled
             rows, done = convert_rows(job, items, out_dir / "out", fmt)
             failed = sum(1 for r in rows if r[1] == "failed")
             head = (f"<p><b>{batch_state(job, len(done), failed)}</b>: {len(done)} converted, {failed} failed, "

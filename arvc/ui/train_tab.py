@@ -107,16 +107,16 @@ def train_view(ctx):
 
     losses = job.losses()
     frame = pd.DataFrame(losses, columns=["step", "generator loss"]) if losses else None
-    status = f"**{html.escape(job.title)}**: {job.state}"
-    if job.state == "failed" and job.errors():
+    status = f"**{html.escape(job.title)}**: {job.outcome}"
+    if job.outcome == "failed" and job.errors():
         status += " — " + html.escape(page_words(job.errors()[-1], TABLES))
-    models = [a["path"] for a in job.artifacts("model")] if job.state == "done" else []
+    models = [a["path"] for a in job.artifacts("model")] if job.outcome == "done" else []
     card, show = "", gr.update(visible=False)
     if models:
         name = Path(models[-1]).stem
         card = f"### Voice ready: {html.escape(name)}\n`{html.escape(models[-1])}`"
         show = gr.update(visible=True)
-    return status, "" if job.finished else _progress_html(job), job.log(300), frame, card, show, \
+    return status, "" if job.settled else _progress_html(job), job.log(300), frame, card, show, \
         (models[-1] if models else None)
 
 
