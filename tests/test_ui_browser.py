@@ -176,3 +176,35 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
             _shot(page, tab, shots)
     print("browser timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     print(f"screenshots in {shots}")
+
+
+def test_lists_follow_the_jobs_without_a_timer(browser, tmp_path, fixtures_dir):
+    """A voice added by a job (here from another client) appears in Convert's list with no refresh and no tab
+    switch, and nothing re-renders an open list meanwhile (a 2 s timer used to detach its options under the
+    pointer)."""
+    from gradio_client import Client, handle_file
+
+    run = Path(os.environ["ARVC_LOGS_DIR"]) / "run"  # a run's intermediate weights: listed, never preselected
+    run.mkdir(parents=True)
+    shutil.copy(fixtures_dir / "pipeline_tiny" / "model.pth", run / "run_1e_8s.pth")
+    with ui_server(tmp_path) as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_selector("#convert-button")
+        assert page.locator("#convert-model input").first.input_value() == ""
+        page.locator("#convert-model input").first.click()
+        option = page.locator("ul[role='listbox'] li", has_text="run (epoch 1, step 8)")
+        option.wait_for()
+        listbox = option.element_handle()
+        time.sleep(6)
+        assert page.evaluate("(el) => el.isConnected", listbox), "the open list was re-rendered while idle"
+        page.keyboard.press("Escape")
+        page.locator("h2").first.click()  # focus off the list (a focused box shows its typed text)
+        client = Client(url, verbose=False)
+        message, _ = client.predict(handle_file(str(fixtures_dir / "pipeline_tiny" / "model.pth")), "pushed", None,
+                                    api_name="/add_voice")
+        assert "pushed" in message
+        page.wait_for_function("() => document.querySelector('#convert-model input').value === 'pushed'",
+                               timeout=20_000)  # listed and preselected (the first finished voice)
+        assert "pushed" in _voice_options(page)
