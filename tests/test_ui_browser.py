@@ -208,3 +208,30 @@ def test_lists_follow_the_jobs_without_a_timer(browser, tmp_path, fixtures_dir):
         page.wait_for_function("() => document.querySelector('#convert-model input').value === 'pushed'",
                                timeout=20_000)  # listed and preselected (the first finished voice)
         assert "pushed" in _voice_options(page)
+
+
+def test_settings_survive_a_reload_and_a_restart(browser, tmp_path):
+    def settings_shown(page) -> tuple[str, bool, bool]:
+        page.get_by_role("tab", name="Settings").click()
+        page.wait_for_selector("#settings-device input")
+        time.sleep(1.0)  # the page's load events have run
+        return (page.locator("#settings-device input").first.input_value(),
+                page.locator("#settings-theme input[value='dark']").is_checked(),
+                page.evaluate("document.body.classList.contains('dark')"))
+
+    with ui_server(tmp_path) as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        assert settings_shown(page) == ("auto", False, False)
+        _choose(page, "settings-device", "cpu")
+        page.locator("#settings-theme input[value='dark']").check()
+        page.click("#settings-apply")
+        page.wait_for_selector("text=saved: models in")
+        page.reload()
+        assert settings_shown(page) == ("cpu", True, True)
+    with ui_server(tmp_path) as (url, _):  # a new server process over the same output folder
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        assert settings_shown(page) == ("cpu", True, True)

@@ -142,3 +142,41 @@ def test_a_job_whose_command_has_ended_is_not_shown_running(tmp_path):
     assert two.outcome == "running" and not two.settled
     two.exit_codes.append(2)
     assert two.outcome == "failed"
+
+
+def test_settings_are_saved_atomically_and_restored(tmp_path, monkeypatch):
+    import json
+
+    from arvc.device import DEVICE_ENV
+    from arvc.errors import ArvcError
+    from arvc.paths import MODELS_ENV
+    from arvc.ui.app import UIContext
+    from arvc.ui.jobs import JobManager
+    from arvc.ui.settings_tab import apply, restore, save, settings_path
+
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path / "models"))
+
+    def context():
+        return UIContext(output_dir=tmp_path / "ui_out", jobs=JobManager(workdir=tmp_path / "jobs"), roots=(tmp_path,))
+
+    folder = tmp_path / "my models"
+    folder.mkdir()
+    ctx = context()
+    apply(ctx, str(folder), "cpu", "bf16", "dark")
+    save(ctx)
+    path = settings_path(ctx)
+    assert json.loads(path.read_text())["device"] == "cpu" and [p.name for p in path.parent.iterdir()] == [path.name]
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path / "models"))  # a new server process
+    again = context()
+    assert restore(again) is None
+    assert again.settings == {"models_dir": str(folder), "device": "cpu", "precision": "bf16", "theme": "dark"}
+    assert again.jobs.env[DEVICE_ENV] == "cpu" and again.jobs.env[MODELS_ENV] == str(folder)
+    with pytest.raises(ArvcError, match="Default precision"):
+        apply(again, None, "cpu", "fp8", "dark")
+    for bad, needle in (("{", "Expecting"), ('{"models_dir": "/etc"}', "outside the allowed folders"),
+                        ('{"device": "tpu"}', "Default device")):
+        path.write_text(bad)
+        fresh = context()
+        message = restore(fresh)
+        assert message and str(path) in message and needle in message and "\n" not in message, message
+        assert fresh.settings["device"] == "auto"

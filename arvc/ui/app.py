@@ -241,7 +241,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
             with gr.Tab("Evaluate", id="evaluate"):
                 tools_tab.evaluate(ctx)
             with gr.Tab("Settings", id="settings"):
-                settings_tab.build(ctx, shell)
+                theme = settings_tab.build(ctx, shell)
         view, running = jobs_panel(ctx)
         _watch_jobs(ctx, shell, demo, view, running)
+        demo.load(None, inputs=theme, js=settings_tab.THEME_JS)
     return demo

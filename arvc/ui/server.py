@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+from arvc.ui import settings_tab
 from arvc.ui.app import ASSETS, CSS, UIContext, build_app, job_env
 from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, LoginThrottle, check_output_dir, default_roots
 from arvc.ui.jobs import JobManager
@@ -23,6 +24,9 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
     output_dir = check_output_dir(Path(output_dir), roots)
     output_dir.mkdir(parents=True, exist_ok=True)
     ctx = UIContext(output_dir=output_dir, jobs=JobManager(env=job_env(), workdir=output_dir / "jobs"), roots=roots)
+    problem = settings_tab.restore(ctx)  # the Settings tab's choices of the last run
+    if problem:
+        print(f"warning: {problem}", flush=True)
     demo = build_app(ctx)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
     shown = f"[{host.strip('[]')}]" if ":" in host else host  # IPv6: Gradio and browsers want [::1]
