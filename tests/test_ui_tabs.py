@@ -133,7 +133,7 @@ def test_a_job_whose_command_has_ended_is_not_shown_running(tmp_path):
     os.write(write, "".join(json.dumps(e) + "\n" for e in lines).encode())
     os.close(write)
     _read_events(read, job)
-    rows, done = convert_rows(job, [(src, src)], out, "wav")
+    _, done = convert_rows(job, [(src, src)], out, "wav")
     assert job.state == "running" and job.outcome == "done" and job.settled
     assert batch_state(job, len(done), 0) == "done" and ": done" in job.status()
     two = _job("running", [])

@@ -29,8 +29,9 @@ from arvc.safe_paths import plain_name, under_roots
 from arvc.ui import library
 from arvc.ui.controls import Controls
 from arvc.ui.guard import PATH_OPTIONS, default_roots, upload_root
-from arvc.ui.jobs import Job, JobManager
+from arvc.ui.jobs import JobManager
 from arvc.ui.realtime_session import RealtimeSession
+from arvc.ui.tensorboard import TensorBoards
 
 ASSETS = Path(__file__).parent / "assets"
 HEADER = "## arvc — voice conversion"
@@ -53,9 +54,13 @@ class UIContext:
     realtime: RealtimeSession = field(default_factory=RealtimeSession)
     roots: tuple[Path, ...] = field(default_factory=lambda: tuple(default_roots()))
     scan_cancel: threading.Event = field(default_factory=threading.Event)
-    tensorboards: dict[str, tuple[Job, int]] = field(default_factory=dict)
+    tensorboards: TensorBoards | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     settings: dict[str, str] = field(default_factory=lambda: dict(SETTINGS_DEFAULTS))
+
+    def __post_init__(self):
+        if self.tensorboards is None:
+            self.tensorboards = TensorBoards(self.jobs)
 
     def path(self, value: str, what: str, uploads: bool = False) -> str:
         """The absolute, resolved form of a path typed into the UI, if it lies in an allowed root (or, with

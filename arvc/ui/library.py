@@ -111,7 +111,7 @@ def voice_choices(models_dir: Path, logs_dir: Path, extra: tuple[Path, ...] = ()
 def first_voice(choices: list) -> str | None:
     """The voice to preselect: the first finished one (never a run's intermediate weights), else None."""
     for c in choices:
-        label, value = c if isinstance(c, tuple) else (c, c)
+        value = c[1] if isinstance(c, tuple) else c
         if isinstance(value, str) and value.endswith(".pth") and is_intermediate(value, logs_root()):
             continue
         return value

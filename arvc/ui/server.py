@@ -38,7 +38,8 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
             max_file_size=f"{int(max_upload_mb)}mb", css=CSS,
             app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(AuthGate)],
-                        "routes": [for_ui(ctx).route()]},  # /api/ws-audio: realtime from the browser
+                        # /api/ws-audio: realtime from the browser; /tensorboard/<run>/: the runs' TensorBoards
+                        "routes": [for_ui(ctx).route(), *ctx.tensorboards.routes()]},
         )
     finally:
         ctx.scan_cancel.set()
