@@ -6,7 +6,6 @@ import signal
 import sys
 from pathlib import Path
 
-from arvc.ui import settings_tab
 from arvc.ui.app import ASSETS, CSS, UIContext, build_app, job_env
 from arvc.ui.guard import DEFAULT_MAX_UPLOAD_MB, AuthGate, LoginThrottle, check_output_dir, default_roots
 from arvc.ui.jobs import JobManager
@@ -19,6 +18,8 @@ def serve(host: str = "127.0.0.1", port: int = 7865, logins: list[tuple[str, str
     """``allowed_dirs``: the folders UI fields may name (default :func:`~arvc.ui.guard.default_roots`); the
     output folder must lie in one of them. Uploads above ``max_upload_mb`` are refused by the server."""
     from starlette.middleware import Middleware
+
+    from arvc.ui import settings_tab
 
     roots = tuple(Path(p).resolve() for p in allowed_dirs) if allowed_dirs else tuple(default_roots())
     output_dir = check_output_dir(Path(output_dir), roots)
