@@ -100,9 +100,12 @@ def _watch_training(page, timeout: float = 1800) -> dict:
 
 def _voice_options(page) -> list[str]:
     box = page.locator("#convert-model input").first
+    box.evaluate("(el) => el.blur()")  # a list opens when its box gets the focus (a click on a focused box does not)
     box.click()
+    time.sleep(0.3)
     options = page.locator("ul[role='listbox'] li").all_inner_texts()
     page.keyboard.press("Escape")
+    box.evaluate("(el) => el.blur()")
     return [o.split("\n")[-1].strip() for o in options]  # the chosen one is "✓\nname"
 
 
