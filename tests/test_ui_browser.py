@@ -183,8 +183,8 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
 
 def test_lists_follow_the_jobs_without_a_timer(browser, tmp_path, fixtures_dir):
     """A voice added by a job (here from another client) appears in Convert's list with no refresh and no tab
-    switch, and nothing re-renders an open list meanwhile (a 2 s timer used to detach its options under the
-    pointer)."""
+    switch, preselected (a run's intermediate weights never are), and nothing touches an open list while the
+    server is idle (a 2 s timer used to re-render it: 76 DOM changes in 6 s)."""
     from gradio_client import Client, handle_file
 
     run = Path(os.environ["ARVC_LOGS_DIR"]) / "run"  # a run's intermediate weights: listed, never preselected
@@ -200,8 +200,13 @@ def test_lists_follow_the_jobs_without_a_timer(browser, tmp_path, fixtures_dir):
         option = page.locator("ul[role='listbox'] li", has_text="run (epoch 1, step 8)")
         option.wait_for()
         listbox = option.element_handle()
+        time.sleep(3)  # the page's load events are over
+        page.evaluate("() => { window.mutations = 0; new MutationObserver((m) => { window.mutations += m.length; })"
+                      ".observe(document.querySelector('#convert-model'), {subtree: true, childList: true, "
+                      "attributes: true, characterData: true}); }")
         time.sleep(6)
         assert page.evaluate("(el) => el.isConnected", listbox), "the open list was re-rendered while idle"
+        assert page.evaluate("window.mutations") == 0, "the list changed while idle (the old 2 s timer: 76-78 changes in 6 s)"
         page.keyboard.press("Escape")
         page.locator("h2").first.click()  # focus off the list (a focused box shows its typed text)
         client = Client(url, verbose=False)
