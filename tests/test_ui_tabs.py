@@ -4,7 +4,6 @@ voice names, list refreshes."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 

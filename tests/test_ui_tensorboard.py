@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from _ui_server import ui_server
 
 gr = pytest.importorskip("gradio")
