@@ -51,6 +51,23 @@ def _read_owner(path: Path) -> tuple[int, str]:
         return 0, ""
 
 
+def experiment_busy(root: str | os.PathLike) -> str | None:
+    """The stage of the live process holding experiment folder ``root`` (``"train"``...), else None. Reads the
+    lock file only (never takes the lock); a lock left by a dead process on this machine is not busy."""
+    path = Path(root) / LOCK_NAME
+    try:
+        fields = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    try:
+        pid, stage, host = int(fields[0]), (fields[1] if len(fields) > 1 else "?"), " ".join(fields[2:])
+    except (ValueError, IndexError):
+        return None
+    if host and host != socket.gethostname():
+        return stage  # another machine's process: cannot tell, so busy
+    return stage if pid_alive(pid) else None
+
+
 def _busy(root: Path, pid: int, stage: str) -> ArvcError:
     return ArvcError(f"{root} is in use by `arvc {stage}` (PID {pid}, lock file {root / LOCK_NAME}); "
                      f"wait for it to finish or stop it")

@@ -50,7 +50,7 @@ def _run(page, url: str, model: Path, embedder: Path, out: Path, block_ms: int, 
     page.get_by_role("tab", name="Realtime").click()
     _choose(page, "realtime-model", str(model))
     _choose(page, "realtime-f0_method", f0_method)
-    page.get_by_text("Advanced (realtime)").click()
+    page.locator("#realtime-more > button").first.click()  # the closed "More (realtime)" group
     _choose(page, "realtime-embedder_model", "custom")
     _fill(page, "realtime-embedder_path", str(embedder))
     _fill(page, "realtime-block_ms", str(block_ms))

@@ -100,9 +100,12 @@ def _watch_training(page, timeout: float = 1800) -> dict:
 
 def _voice_options(page) -> list[str]:
     box = page.locator("#convert-model input").first
+    box.evaluate("(el) => el.blur()")  # a list opens when its box gets the focus (a click on a focused box does not)
     box.click()
+    time.sleep(0.3)
     options = page.locator("ul[role='listbox'] li").all_inner_texts()
     page.keyboard.press("Escape")
+    box.evaluate("(el) => el.blur()")
     return [o.split("\n")[-1].strip() for o in options]  # the chosen one is "✓\nname"
 
 
@@ -176,3 +179,68 @@ def test_newcomer_trains_and_converts_with_the_defaults(browser, tmp_path, voice
             _shot(page, tab, shots)
     print("browser timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     print(f"screenshots in {shots}")
+
+
+def test_lists_follow_the_jobs_without_a_timer(browser, tmp_path, fixtures_dir):
+    """A voice added by a job (here from another client) appears in Convert's list with no refresh and no tab
+    switch, preselected (a run's intermediate weights never are), and nothing touches an open list while the
+    server is idle (a 2 s timer used to re-render it: 76 DOM changes in 6 s)."""
+    from gradio_client import Client, handle_file
+
+    run = Path(os.environ["ARVC_LOGS_DIR"]) / "run"  # a run's intermediate weights: listed, never preselected
+    run.mkdir(parents=True)
+    shutil.copy(fixtures_dir / "pipeline_tiny" / "model.pth", run / "run_1e_8s.pth")
+    with ui_server(tmp_path) as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_selector("#convert-button")
+        assert page.locator("#convert-model input").first.input_value() == ""
+        page.locator("#convert-model input").first.click()
+        option = page.locator("ul[role='listbox'] li", has_text="run (epoch 1, step 8)")
+        option.wait_for()
+        listbox = option.element_handle()
+        time.sleep(3)  # the page's load events are over
+        page.evaluate("() => { window.mutations = 0; new MutationObserver((m) => { window.mutations += m.length; })"
+                      ".observe(document.querySelector('#convert-model'), {subtree: true, childList: true, "
+                      "attributes: true, characterData: true}); }")
+        time.sleep(6)
+        assert page.evaluate("(el) => el.isConnected", listbox), "the open list was re-rendered while idle"
+        changes = page.evaluate("window.mutations")
+        assert changes == 0, f"the list changed {changes} times while idle (main's 2 s timer: 76-78 in 6 s)"
+        page.keyboard.press("Escape")
+        page.locator("h2").first.click()  # focus off the list (a focused box shows its typed text)
+        client = Client(url, verbose=False)
+        message, _ = client.predict(handle_file(str(fixtures_dir / "pipeline_tiny" / "model.pth")), "pushed", None,
+                                    api_name="/add_voice")
+        assert "pushed" in message
+        page.wait_for_function("() => document.querySelector('#convert-model input').value === 'pushed'",
+                               timeout=20_000)  # listed and preselected (the first finished voice)
+        assert "pushed" in _voice_options(page)
+
+
+def test_settings_survive_a_reload_and_a_restart(browser, tmp_path):
+    def settings_shown(page) -> tuple[str, bool, bool]:
+        page.get_by_role("tab", name="Settings").click()
+        page.wait_for_selector("#settings-device input")
+        time.sleep(1.0)  # the page's load events have run
+        return (page.locator("#settings-device input").first.input_value(),
+                page.locator("#settings-theme input[value='dark']").is_checked(),
+                page.evaluate("document.body.classList.contains('dark')"))
+
+    with ui_server(tmp_path) as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        assert settings_shown(page) == ("auto", False, False)
+        _choose(page, "settings-device", "cpu")
+        page.locator("#settings-theme input[value='dark']").check()
+        page.click("#settings-apply")
+        page.wait_for_selector("text=saved: models in")
+        page.reload()
+        assert settings_shown(page) == ("cpu", True, True)
+    with ui_server(tmp_path) as (url, _):  # a new server process over the same output folder
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        assert settings_shown(page) == ("cpu", True, True)

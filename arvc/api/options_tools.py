@@ -171,6 +171,7 @@ TENSORBOARD = CommandOptions("tensorboard", options=(
     _o("--port", type=int, default=6006, range=PORT, help="port (default 6006)"),
     _o("--host", default="127.0.0.1",
        help="address to bind (default 127.0.0.1; anything else exposes unauthenticated logs)"),
+    _o("--path_prefix", default="", help="serve under this URL path (e.g. /tensorboard/run, behind a proxy)"),
 ))
 
 UI = CommandOptions("ui", options=(

@@ -6,11 +6,13 @@ Every action runs an ``arvc`` command (the same stage functions the CLI calls) a
 :class:`~arvc.ui.jobs.JobManager`; the tabs only build argv's and show files, events and tables. The Realtime
 tab runs its stage in a thread of the server instead, for its live statistics.
 
-Lists of voices and pretrains are filled when the page loads, when a tab is opened and when a job ends.
+Lists of voices and pretrains are filled when the page loads, when a tab is opened and when a job ends (pushed
+by the server, no timer re-renders them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -27,8 +29,9 @@ from arvc.safe_paths import plain_name, under_roots
 from arvc.ui import library
 from arvc.ui.controls import Controls
 from arvc.ui.guard import PATH_OPTIONS, default_roots, upload_root
-from arvc.ui.jobs import Job, JobManager
+from arvc.ui.jobs import JobManager
 from arvc.ui.realtime_session import RealtimeSession
+from arvc.ui.tensorboard import TensorBoards
 
 ASSETS = Path(__file__).parent / "assets"
 HEADER = "## arvc — voice conversion"
@@ -51,9 +54,13 @@ class UIContext:
     realtime: RealtimeSession = field(default_factory=RealtimeSession)
     roots: tuple[Path, ...] = field(default_factory=lambda: tuple(default_roots()))
     scan_cancel: threading.Event = field(default_factory=threading.Event)
-    tensorboards: dict[str, tuple[Job, int]] = field(default_factory=dict)
+    tensorboards: TensorBoards | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     settings: dict[str, str] = field(default_factory=lambda: dict(SETTINGS_DEFAULTS))
+
+    def __post_init__(self):
+        if self.tensorboards is None:
+            self.tensorboards = TensorBoards(self.jobs)
 
     def path(self, value: str, what: str, uploads: bool = False) -> str:
         """The absolute, resolved form of a path typed into the UI, if it lies in an allowed root (or, with
@@ -110,38 +117,45 @@ class Shell:
     def voice_dropdown(self, ctx: UIContext, label: str = "Voice", preselect: bool = False, **kw):
         """A voice picker kept current with the library (``preselect``: the first voice chosen)."""
         voices = ctx.voices()
-        value = voices[0][1] if (preselect and voices) else None
+        value = library.first_voice(voices) if preselect else None
         return self.voice_list(ctx, gr.Dropdown(choices=voices, value=value, label=label, allow_custom_value=True,
                                                 **kw))
 
 
 def refreshed(shell: Shell, current: list) -> list:
-    """A fresh choices update per list of ``shell``: its current value kept while it still exists, else the
-    first choice."""
+    """A fresh choices update per list of ``shell``: its current value kept while it still exists (or names a
+    file typed in by hand), else the first finished voice (never a training run's intermediate weights)."""
     out = []
     for (_, choices), value in zip(shell.lists, current):
         items = choices()
         values = [c[1] if isinstance(c, tuple) else c for c in items]
-        out.append(gr.update(choices=items, value=value if value in values else (values[0] if values else None)))
+        keep = value in values or (isinstance(value, str) and value.endswith(".pth") and Path(value).is_file())
+        out.append(gr.update(choices=items, value=value if keep else library.first_voice(items)))
     return out
 
 
-def jobs_panel(ctx: UIContext, shell: Shell) -> None:
+def jobs_listing(ctx: UIContext) -> str:
+    """The jobs panel's text: running jobs, then the newest finished ones (8 lines at most)."""
+    jobs = ctx.jobs.jobs()
+    active = [j for j in jobs if not j.settled]
+    shown = active + [j for j in reversed(jobs) if j.settled][:max(0, 8 - len(active))]
+    text = "\n".join(f"- {j.status()}" for j in shown) or "no jobs yet"
+    more = len(jobs) - len(shown)
+    return text + (f"\n\n({more} older jobs not shown)" if more > 0 else "")
+
+
+def _running_choices(ctx: UIContext):
+    return gr.update(choices=[(j.title, j.id) for j in ctx.jobs.jobs() if not j.finished])
+
+
+def jobs_panel(ctx: UIContext) -> tuple[Any, Any]:
+    """The Jobs accordion (its list, Stop, Stop all); returns the list's text and the running-job picker."""
     with gr.Accordion("Jobs", open=False):
         view = gr.Markdown(elem_id="jobs")
         with gr.Row():
-            running = gr.Dropdown(label="running job", choices=[], scale=3)
+            running = gr.Dropdown(label="running job", choices=[], scale=3, elem_id="jobs-running")
             stop = gr.Button("Stop job", variant="stop", scale=1)
             stop_all = gr.Button("Stop all", variant="stop", scale=1, elem_id="stop-all")
-
-        def listing():
-            jobs = ctx.jobs.jobs()
-            active = [j for j in jobs if not j.finished]
-            shown = active + [j for j in reversed(jobs) if j.finished][:max(0, 8 - len(active))]
-            text = "\n".join(f"- {j.status()}" for j in shown) or "no jobs yet"
-            more = len(jobs) - len(shown)
-            return (text + (f"\n\n({more} older jobs not shown)" if more > 0 else ""),
-                    gr.update(choices=[(j.title, j.id) for j in active]))
 
         def stop_job(i):
             ctx.scan_cancel.set()  # a server-folder scan in progress ends too
@@ -150,38 +164,53 @@ def jobs_panel(ctx: UIContext, shell: Shell) -> None:
                     threading.Thread(target=ctx.jobs.stop, args=(int(i),), daemon=True).start()
                 except ArvcError as e:
                     raise gr.Error(str(e)) from None
-            return listing()
+            return jobs_listing(ctx), _running_choices(ctx)
 
         def stop_everything():
             ctx.scan_cancel.set()
             for job in ctx.jobs.jobs():
                 if not job.finished:
                     threading.Thread(target=ctx.jobs.stop, args=(job.id,), daemon=True).start()
-            return listing()
+            return jobs_listing(ctx), _running_choices(ctx)
 
         stop.click(stop_job, inputs=running, outputs=[view, running], api_name=False)
         stop_all.click(stop_everything, outputs=[view, running], api_name="stop_all")
-        gr.Timer(2.0).tick(listing, outputs=[view, running], api_name=False, show_progress="hidden")
+    return view, running
 
 
-def _watch_jobs(ctx: UIContext, shell: Shell, demo) -> None:
-    """Refresh every list when the page loads, when a tab is opened and when a job has ended since."""
+JOBS_POLL = 0.5  # seconds between two looks (in the server) at the jobs' states
+PROGRESS_EVERY = 2.0  # seconds between two updates of the jobs' text while one runs
+
+
+def _watch_jobs(ctx: UIContext, shell: Shell, demo, view, running) -> None:
+    """Refresh every list when the page loads, when a tab is opened and when a job ends: one follower per page
+    (an async generator, alive while the page is open) watches the jobs in the server and sends an update only
+    when something changed; the lists are re-read then (with their current values), never on a timer."""
     components = [c for c, _ in shell.lists]
-    seen = gr.State(0)
+    ended = gr.State(0)
 
-    def on_load(*current):
-        return [sum(j.finished for j in ctx.jobs.jobs()), *refreshed(shell, list(current))]
+    def lists(*current):
+        return refreshed(shell, list(current))
 
-    def on_tick(count, *current):
-        now = sum(j.finished for j in ctx.jobs.jobs())
-        if now == count:
-            return [count, *(gr.update() for _ in components)]
-        return [now, *refreshed(shell, list(current))]
+    async def follow():
+        shown, last = None, 0.0
+        while True:
+            jobs = ctx.jobs.jobs()
+            now = tuple((j.id, j.outcome, j.finished) for j in jobs)
+            busy = any(not j.settled for j in jobs)
+            if now != shown:
+                yield sum(j.settled for j in jobs), jobs_listing(ctx), _running_choices(ctx)
+                shown, last = now, time.monotonic()
+            elif busy and time.monotonic() - last >= PROGRESS_EVERY:  # progress of the running job (text only)
+                yield gr.skip(), jobs_listing(ctx), gr.skip()
+                last = time.monotonic()
+            await asyncio.sleep(JOBS_POLL)
 
-    demo.load(on_load, inputs=components, outputs=[seen, *components], api_name=False)
-    shell.tabs.select(on_load, inputs=components, outputs=[seen, *components], api_name=False)
-    gr.Timer(2.0).tick(on_tick, inputs=[seen, *components], outputs=[seen, *components], api_name=False,
-                       show_progress="hidden")
+    demo.load(lists, inputs=components, outputs=components, api_name=False, show_progress="hidden")
+    demo.load(follow, outputs=[ended, view, running], api_name=False, show_progress="hidden",
+              concurrency_limit=None)
+    ended.change(lists, inputs=components, outputs=components, api_name=False, show_progress="hidden")
+    shell.tabs.select(lists, inputs=components, outputs=components, api_name=False, show_progress="hidden")
 
 
 CSS = """
@@ -208,7 +237,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
             with gr.Tab("Cover", id="cover"):
                 cover_tab.build(ctx, shell)
             with gr.Tab("Realtime", id="realtime"):
-                realtime_tab.realtime_tab(ctx)
+                rt = realtime_tab.realtime_tab(ctx)
+                shell.lists.append((rt.model, ctx.models))
             with gr.Tab("Downloads", id="downloads"):
                 downloads.downloads_tab(ctx)
             with gr.Tab("Model tools", id="tools"):
@@ -216,7 +246,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
             with gr.Tab("Evaluate", id="evaluate"):
                 tools_tab.evaluate(ctx)
             with gr.Tab("Settings", id="settings"):
-                settings_tab.build(ctx, shell)
-        jobs_panel(ctx, shell)
-        _watch_jobs(ctx, shell, demo)
+                theme = settings_tab.build(ctx, shell)
+        view, running = jobs_panel(ctx)
+        _watch_jobs(ctx, shell, demo, view, running)
+        demo.load(None, inputs=theme, js=settings_tab.THEME_JS)
     return demo

@@ -46,11 +46,13 @@ def file_rows(rows: list[tuple[str, str, str]]) -> str:
 
 
 def batch_state(job: Job, done: int, failed: int) -> str:
-    """A batch job's state in words: ``done``, ``done with 1 failure``, ``failed``, ``stopped``, ``running``."""
-    if not job.finished:
-        return job.state
-    if job.state == "stopped":
+    """A batch job's state in words: ``done``, ``done with 1 failure``, ``failed``, ``stopped``, ``running``
+    (settled as soon as the command has reported its end, not when its process has exited)."""
+    state = job.outcome
+    if not job.settled:
+        return state
+    if state == "stopped":
         return "stopped"
     if failed and done:
         return f"done with {failed} failure{'s' if failed > 1 else ''}"
-    return "failed" if failed or job.state == "failed" else "done"
+    return "failed" if failed or state == "failed" else "done"

@@ -94,7 +94,7 @@ def build_controls(options: CommandOptions, skip: tuple[str, ...] = (), columns:
     hidden = [o for o in keep if o.ui == "advanced" and advanced]
     components = _rows(options, shown, columns, defaults or {})
     if hidden:
-        with gr.Accordion(f"More ({options.command})", open=False):
+        with gr.Accordion(f"More ({options.command})", open=False, elem_id=f"{options.command}-more"):
             components.update(_rows(options, hidden, columns, defaults or {}))
     return Controls(options, components)
 

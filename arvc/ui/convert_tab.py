@@ -49,9 +49,9 @@ def convert_rows(job, items: list[tuple[Path, Path]], out_dir: Path, fmt: str) -
         elif str(dst) in written:
             rows.append((src.name, "done", dst.name))
             done.append(str(dst))
-        elif job.finished:
-            rows.append((src.name, "failed" if job.state != "stopped" else "stopped",
-                         "; ".join(page_words(e, [INFER]) for e in job.errors()) or job.state))
+        elif job.settled:
+            rows.append((src.name, "failed" if job.outcome != "stopped" else "stopped",
+                         "; ".join(page_words(e, [INFER]) for e in job.errors()) or job.outcome))
         else:
             current = job.state == "running" and progress is not None and k == int(progress.get("done") or 0)
             rows.append((src.name, "running" if current else "queued", ""))
@@ -117,7 +117,7 @@ def _add_voice(ctx, shell):
 
 def build(ctx, shell) -> None:
     voices = ctx.voices()
-    first = voices[0][1] if voices else None
+    first = library.first_voice(voices)
     with gr.Row():
         voice = gr.Dropdown(choices=voices, value=first, label="Voice", info="models folder and trained voices",
                             allow_custom_value=True, elem_id="convert-model", scale=3)
@@ -161,7 +161,7 @@ def build(ctx, shell) -> None:
                         input=[str(g) for _, g in items], output=str(out_dir / "out"), format=fmt, **family_values)
         job = ctx.jobs.submit("convert", f"convert {len(items)} file(s)", [argv])
         while True:
-            finished = job.finished
+            finished = job.settled
             rows, done = convert_rows(job, items, out_dir / "out", fmt)
             failed = sum(1 for r in rows if r[1] == "failed")
             head = (f"<p><b>{batch_state(job, len(done), failed)}</b>: {len(done)} converted, {failed} failed, "

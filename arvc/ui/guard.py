@@ -35,7 +35,7 @@ PATH_OPTIONS = ("f0_file", "embedder_path", "dataset_path", "pretrained_g", "pre
 GATED_PREFIXES = ("/gradio_api/heartbeat", "/gradio_api/queue", "/gradio_api/stream", "/gradio_api/upload",
                   "/gradio_api/cancel", "/gradio_api/reset", "/gradio_api/run-history", "/gradio_api/runs",
                   "/gradio_api/monitoring", "/gradio_api/vibe", "/gradio_api/undo-vibe", "/monitoring",
-                  "/heartbeat", "/queue", "/upload", "/stream")
+                  "/heartbeat", "/queue", "/upload", "/stream", "/tensorboard")
 
 
 def default_roots(cwd: str | os.PathLike | None = None) -> list[Path]:

@@ -48,10 +48,26 @@ class Job:
     pid: int | None = None
     stop_requested: bool = False
     done: threading.Event = field(default_factory=threading.Event)
+    exit_codes: list[int] = field(default_factory=list)  # of the commands' ``run_end`` events, in order
 
     @property
     def finished(self) -> bool:
         return self.state in ("done", "failed", "stopped")
+
+    @property
+    def outcome(self) -> str:
+        """The state to show: ``done`` / ``failed`` as soon as the last command has reported its end (its
+        ``run_end`` event) while its process is still exiting (seconds of interpreter teardown), else :attr:`state`."""
+        if self.finished or self.stop_requested or not self.exit_codes:
+            return self.state
+        if self.exit_codes[-1] != 0:
+            return "failed"
+        return "done" if len(self.exit_codes) >= len(self.steps) else self.state
+
+    @property
+    def settled(self) -> bool:
+        """Finished, or its commands have all reported their end (nothing more will be written)."""
+        return self.outcome in ("done", "failed", "stopped")
 
     def log(self, last: int | None = None) -> str:
         lines = list(self.lines)
@@ -85,17 +101,17 @@ class Job:
         return None
 
     def status(self) -> str:
-        steps = f", step {self.step + 1}/{len(self.steps)}" if len(self.steps) > 1 and not self.finished else ""
+        steps = f", step {self.step + 1}/{len(self.steps)}" if len(self.steps) > 1 and not self.settled else ""
         took = ""
         if self.started:
             took = f", {((self.ended or time.time()) - self.started):.0f} s"
         now = ""
-        p = self.progress() if not self.finished else None
+        p = self.progress() if not self.settled else None
         if p is not None:
             total = f"/{p['total']}" if p.get("total") else ""
             eta = f", ETA {p['eta']:.0f} s" if p.get("eta") is not None else ""
             now = f"; {p['stage']} {p['done']}{total} {p['unit']}{eta}"
-        return f"job {self.id} [{self.kind}] {self.title}: {self.state}{steps}{took}{now}"
+        return f"job {self.id} [{self.kind}] {self.title}: {self.outcome}{steps}{took}{now}"
 
 
 class JobManager:
@@ -275,6 +291,8 @@ def _read_events(fd: int, job: Job) -> None:
                 continue
             if isinstance(event, dict):
                 job.events.append(event)
+                if event.get("type") == "run_end":
+                    job.exit_codes.append(int(event.get("exit_code") or 0))
 
 
 def _signal_group(pid: int, sig: int) -> None:

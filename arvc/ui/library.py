@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from arvc.library.voice_kind import looks_like_sovits_config
+from arvc.locks import experiment_busy
+from arvc.paths import WEIGHTS_NAME, logs_root
 
 _CHECKPOINT = re.compile(r"^(G|D)_.*\.pth$")
 _SOVITS_G = re.compile(r"^G_(\d+)\.pth$")
@@ -73,32 +75,60 @@ def paired_index(model: str | None) -> str | None:
 
 def voice_label(path: str | Path, models_dir: Path, logs_dir: Path) -> str:
     """The name a voice is shown by: its library folder (``voices/<name>/``), its experiment under ``logs/``
-    (``name (training, 10e_50s)`` for an intermediate weights file), else the file's name."""
+    (``name`` for the final ``<name>.pth``, ``name (epoch 10, step 50)`` for an intermediate weights file), else
+    the file's name."""
     p = Path(path)
-    for root, tag in ((logs_dir, "training"), (models_dir, "")):
+    for root, in_logs in ((logs_dir, True), (models_dir, False)):
         try:
             rel = p.resolve().relative_to(root.resolve())
         except (ValueError, OSError):
             continue
-        if tag:
+        if in_logs:
             name = rel.parts[0]
         elif rel.parts[0] == "voices" and len(rel.parts) > 2:
             name = rel.parts[1]
         else:
             name = rel.parts[-2] if len(rel.parts) > 1 else p.stem
+        weights = WEIGHTS_NAME.match(p.name) if in_logs else None
+        if weights and weights["name"] == name:
+            return f"{name} (epoch {int(weights['epoch'])}, step {int(weights['step'])})"
         extra = p.stem[len(name) + 1:] if p.stem.startswith(name + "_") else ("" if p.stem == name else p.stem)
-        detail = ", ".join(x for x in (tag, extra) if x)
-        return f"{name} ({detail})" if detail else name
+        return f"{name} ({extra})" if extra else name
     return p.stem
 
 
+def is_intermediate(path: str | Path, logs_dir: Path) -> bool:
+    """True for a training run's intermediate weights file ``logs/<name>/<name>_<E>e_<S>s.pth`` (not a voice
+    to preselect: the run's final ``<name>.pth`` is)."""
+    p = Path(path)
+    m = WEIGHTS_NAME.match(p.name)
+    return bool(m) and m["name"] == p.parent.name and p.parent.parent.resolve() == logs_dir.resolve()
+
+
 def voice_choices(models_dir: Path, logs_dir: Path, extra: tuple[Path, ...] = ()) -> list[tuple[str, str]]:
-    """``(name, path)`` of every voice: the dropdowns show names, the commands get paths."""
+    """``(name, path)`` of every voice: the dropdowns show names, the commands get paths. Finished voices come
+    first (by name), then intermediate weights of past runs, then those of a run training now (marked)."""
     paths = voice_models(models_dir, logs_dir, extra)
     labels = [voice_label(p, models_dir, logs_dir) for p in paths]
+    busy = {p.parent for p in map(Path, paths) if is_intermediate(p, logs_dir) and experiment_busy(p.parent)}
     seen: dict[str, int] = {}
     out = []
     for label, p in zip(labels, paths):
         seen[label] = seen.get(label, 0) + 1
-        out.append((label if labels.count(label) == 1 else f"{label} [{seen[label]}]", p))
-    return sorted(out, key=lambda c: c[0].lower())
+        label = label if labels.count(label) == 1 else f"{label} [{seen[label]}]"
+        group = 0
+        if is_intermediate(p, logs_dir):
+            group = 2 if Path(p).parent in busy else 1
+            label = f"{label} — training now" if group == 2 else label
+        out.append((group, label, p))
+    return [(label, p) for _, label, p in sorted(out, key=lambda c: (c[0], c[1].lower()))]
+
+
+def first_voice(choices: list) -> str | None:
+    """The voice to preselect: the first finished one (never a run's intermediate weights), else None."""
+    for c in choices:
+        value = c[1] if isinstance(c, tuple) else c
+        if isinstance(value, str) and value.endswith(".pth") and is_intermediate(value, logs_root()):
+            continue
+        return value
+    return None

@@ -164,7 +164,7 @@ def _mic_section(model, index, controls: Controls) -> None:
 def realtime_tab(ctx) -> RealtimeTab:
     """Build the tab's components in the current Blocks context and wire them; returns them."""
     models = ctx.models()
-    first = models[0] if models else None
+    first = library.first_voice(models)
     with gr.Row():
         model = gr.Dropdown(choices=models, value=first, label="model", info="voice model (.pth) from the models "
                             "folder and logs/*/", allow_custom_value=True, scale=3, elem_id="realtime-model")

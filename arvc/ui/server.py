@@ -30,7 +30,12 @@ def _serve(host: str, port: int, logins: list[tuple[str, str]] | None, share: bo
            roots: tuple[Path, ...], max_upload_mb: int) -> None:
     from starlette.middleware import Middleware
 
+    from arvc.ui import settings_tab
+
     ctx = UIContext(output_dir=output_dir, jobs=JobManager(env=job_env(), workdir=output_dir / "jobs"), roots=roots)
+    problem = settings_tab.restore(ctx)  # the Settings tab's choices of the last run
+    if problem:
+        print(f"warning: {problem}", flush=True)
     demo = build_app(ctx)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so running jobs are stopped below
     shown = f"[{host.strip('[]')}]" if ":" in host else host  # IPv6: Gradio and browsers want [::1]
@@ -42,7 +47,8 @@ def _serve(host: str, port: int, logins: list[tuple[str, str]] | None, share: bo
             allowed_paths=[str(output_dir)], show_error=True, quiet=True, footer_links=["api"],
             max_file_size=f"{int(max_upload_mb)}mb", css=CSS,
             app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(AuthGate)],
-                        "routes": [for_ui(ctx).route()]},  # /api/ws-audio: realtime from the browser
+                        # /api/ws-audio: realtime from the browser; /tensorboard/<run>/: the runs' TensorBoards
+                        "routes": [for_ui(ctx).route(), *ctx.tensorboards.routes()]},
         )
     finally:
         ctx.scan_cancel.set()

@@ -12,9 +12,9 @@ import gradio as gr
 
 from arvc.api.options import CREATE_INDEX, EXTRACT, PREPROCESS
 from arvc.api.options_train import TRAIN
-from arvc.api.tables import argv_for
+from arvc.errors import ArvcError
 from arvc.library.available import FROM_SCRATCH, machine_defaults, pretrain_choices
-from arvc.paths import datasets_root, logs_root, models_root
+from arvc.paths import datasets_root, models_root
 from arvc.ui import library
 from arvc.ui.controls import Controls, build_controls, control, page_words
 
@@ -107,45 +107,28 @@ def train_view(ctx):
 
     losses = job.losses()
     frame = pd.DataFrame(losses, columns=["step", "generator loss"]) if losses else None
-    status = f"**{html.escape(job.title)}**: {job.state}"
-    if job.state == "failed" and job.errors():
+    status = f"**{html.escape(job.title)}**: {job.outcome}"
+    if job.outcome == "failed" and job.errors():
         status += " — " + html.escape(page_words(job.errors()[-1], TABLES))
-    models = [a["path"] for a in job.artifacts("model")] if job.state == "done" else []
+    models = [a["path"] for a in job.artifacts("model")] if job.outcome == "done" else []
     card, show = "", gr.update(visible=False)
     if models:
         name = Path(models[-1]).stem
         card = f"### Voice ready: {html.escape(name)}\n`{html.escape(models[-1])}`"
         show = gr.update(visible=True)
-    return status, "" if job.finished else _progress_html(job), job.log(300), frame, card, show, \
+    return status, "" if job.settled else _progress_html(job), job.log(300), frame, card, show, \
         (models[-1] if models else None)
 
 
 def _open_tensorboard(ctx, model_name: str) -> str:
-    """Start TensorBoard on a free loopback port for one run (a plain experiment name under logs/), or link the
-    one already serving it: at most one TensorBoard process per run."""
+    """Start (or find) the run's TensorBoard, served by this UI at ``/tensorboard/<run>/``: a link."""
     if not (model_name or "").strip():
         raise gr.Error("Name: give the name of the run to show")
-    model_name = ctx.name(model_name, "Name")
-    logdir = logs_root() / model_name / "eval"
-    if not logdir.is_dir():
-        raise gr.Error(f"{model_name}: no training logs yet")
-    with ctx.lock:
-        running = ctx.tensorboards.get(model_name)
-        if running is None or running[0].finished:
-            port = _free_port()
-            job = ctx.jobs.submit("service", f"tensorboard {model_name}", [
-                argv_for("tensorboard", {"logs_dir": str(logdir.resolve()), "host": "127.0.0.1", "port": port})])
-            running = ctx.tensorboards[model_name] = (job, port)
-    url = f"http://127.0.0.1:{running[1]}/"
-    return f"TensorBoard for {model_name}: [{url}]({url}) (this machine only)"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    try:
+        url = ctx.tensorboards.open(model_name)
+    except ArvcError as e:
+        raise gr.Error(str(e)) from None
+    return f"TensorBoard for {html.escape(model_name.strip())}: [{url}]({url}) (opens in this page's server)"
 
 
 def _more_settings(d) -> tuple:
@@ -245,7 +228,7 @@ def build(ctx, shell) -> None:
     for button, which in zip(buttons[:4], (("preprocess",), ("extract",), ("index",), ("train",))):
         button.click(start(which, which[0]), inputs=inputs, outputs=status, api_name=f"{which[0]}_only")
     b_stop.click(stop, outputs=status, api_name="stop_training")
-    buttons[4].click(lambda n: _open_tensorboard(ctx, n), inputs=name, outputs=tb_link, api_name=False)
+    buttons[4].click(lambda n: _open_tensorboard(ctx, n), inputs=name, outputs=tb_link, api_name="tensorboard")
     size_out = parts.get("model_size", gr.State())
     pretrain.change(on_pretrain, inputs=[pretrain, rate, ext.components["embedder_model"]],
                     outputs=[rate, size_out, why], api_name=False)

@@ -18,7 +18,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise ArvcError("tensorboard is not installed (pip install tensorboard)") from None
     tb = program.TensorBoard()
-    tb.configure(argv=[None, "--logdir", str(root), "--host", args.host, "--port", str(args.port)])
+    prefix = ["--path_prefix", args.path_prefix] if args.path_prefix else []
+    tb.configure(argv=[None, "--logdir", str(root), "--host", args.host, "--port", str(args.port), *prefix])
     print(f"TensorBoard of {root} at {tb.launch()} (Ctrl+C stops it)")
     import time
 
