@@ -14,8 +14,10 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of indices whose items fall in the same length bucket.
 
     Every epoch (``set_epoch``) reshuffles inside buckets and the batch order with ``seed + epoch``.
-    With ``num_replicas > 1`` each rank takes every ``num_replicas``-th batch; the batch list is padded
-    by repeating batches so every rank gets the same number.
+    With ``num_replicas > 1`` each rank takes every ``num_replicas``-th batch. Every rank must take the same
+    number of steps, so when the batch count is not a multiple of ``num_replicas`` the largest batches are
+    halved until it is: each item is still seen exactly once per epoch. Only when there are fewer items than
+    that needs (e.g. 3 items on 4 ranks) are batches repeated.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, *, boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
@@ -58,8 +60,7 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
         if self.shuffle:
             rng.shuffle(batches)
         if self.num_replicas > 1 and batches:
-            pad = (-len(batches)) % self.num_replicas
-            batches += batches[:pad] if pad <= len(batches) else [batches[i % len(batches)] for i in range(pad)]
+            batches = _even_out(batches, self.num_replicas)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -69,3 +70,17 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
     def __len__(self) -> int:
         n = sum((len(b) // self.batch_size) if self.drop_last else -(-len(b) // self.batch_size) for b in self.buckets)
         return -(-n // self.num_replicas)
+
+
+def _even_out(batches: list[list[int]], replicas: int) -> list[list[int]]:
+    """Split the largest batches in two (in place in the order) until the count is a multiple of ``replicas``;
+    repeat batches only when every batch is down to one item."""
+    batches = list(batches)
+    while len(batches) % replicas:
+        k = max(range(len(batches)), key=lambda i: len(batches[i]))
+        big = batches[k]
+        if len(big) < 2:
+            pad = (-len(batches)) % replicas
+            return batches + [batches[i % len(batches)] for i in range(pad)]
+        batches[k : k + 1] = [big[: len(big) // 2], big[len(big) // 2 :]]
+    return batches
