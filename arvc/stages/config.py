@@ -52,6 +52,7 @@ class ExtractConfig:
     embedder_layer: int | None = None
     embedders_mix: str | tuple | None = None  # "9,12,0.5"
     precision: str = "auto"  # embedder precision: auto (arvc.device.auto_precision) | fp32 | fp16 (GPU) | bf16
+    shard: str | None = None  # "I/N": part I of N (no filelist); "auto": RANK/WORLD_SIZE; None: all + filelist
     logs_dir: str | os.PathLike | None = None
     progress: bool = True
 
