@@ -145,6 +145,29 @@ class MergeConfig:
 
 
 @dataclass
+class PretrainExportConfig:
+    """``pretrain export``: the G/D pair of ``experiment`` (a logs/<model> folder) as a pretrain in ``output_dir``
+    (default ``<models>/pretrains_local/<name>``); ``epoch`` None = the latest saved pair."""
+
+    experiment: Path
+    name: str | None = None
+    output_dir: Path | None = None
+    epoch: int | None = None
+    dtype: str = "fp16"  # fp16 (as distributed) | fp32
+
+
+@dataclass
+class PretrainMergeConfig:
+    """``pretrain merge``: ``ratio * A + (1 - ratio) * B`` for G and D; A and B are local pretrain names or folders."""
+
+    pretrain_a: str
+    pretrain_b: str
+    name: str
+    ratio: float = 0.5
+    output_dir: Path | None = None
+
+
+@dataclass
 class OnnxExportConfig:
     """``export-onnx`` settings."""
 
