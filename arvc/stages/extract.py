@@ -388,6 +388,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
+def _shard_gpu(cfg: ExtractConfig) -> str | None:
+    """``--gpu``, or under ``--shard auto`` without it the launcher's LOCAL_RANK (one GPU per process)."""
+    if cfg.gpu is not None or (cfg.shard or "").strip().lower() != "auto" or "LOCAL_RANK" not in os.environ:
+        return cfg.gpu
+    from arvc.device import device_count
+
+    return os.environ["LOCAL_RANK"] if device_count("cuda") > int(os.environ["LOCAL_RANK"]) else None
+
+
 def _remove_shard_temporaries(paths: ExperimentPaths, names: list[str]) -> None:
     """Leftovers of an interrupted write of this shard's own chunks (other shards may be writing beside it)."""
     mine = {f"{n}.npy" for n in names}
@@ -426,7 +435,7 @@ def _extract(cfg: ExtractConfig, shard: tuple[int, int] | None) -> ExtractResult
 
     # invalidate: a bad F0 method or embedder fails here, before the files of the previous settings are removed
     f0_changed, feat_changed = info.differs(settings.f0), info.differs(settings.features)
-    device = select_device(cfg.gpu)
+    device = select_device(_shard_gpu(cfg))
     tune_cpu_allocator(device)
     method = get_f0_method(cfg.f0_method, options=settings.f0_options, device=device) if f0_changed else None
     embedder = _load_embedder(cfg, settings, device) if feat_changed else None
