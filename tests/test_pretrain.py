@@ -101,6 +101,13 @@ def test_pretrained_name_finds_a_local_pretrain_and_checks_it(run):
         choose_pretrains(cfg, ModelConfig.for_size("tiny", version="v2", sample_rate=48000))
     with pytest.raises(ArvcError, match="no G_7.pth / D_7.pth pair"):
         export_pretrain(PretrainExportConfig(run, name="x", epoch=7))
+    bare = run.parent / "bare"
+    bare.mkdir()
+    with pytest.raises(ArvcError, match=r"bare/config.json: unreadable or not written by `arvc train`"):
+        export_pretrain(PretrainExportConfig(bare, name="x"))
+    with pytest.raises(ArvcError, match="no such experiment folder"):
+        export_pretrain(PretrainExportConfig(run.parent / "nope", name="x"))
+    assert not (out.g.parent.parent / "x").exists()
 
 
 def test_merge_two_pretrains_by_a_ratio(run, tmp_path):
