@@ -88,18 +88,19 @@ def test_bucket_sampler_groups_shuffles_and_shards():
 
 
 
-@pytest.mark.parametrize("n_items,batch,replicas", [(15, 2, 2), (15, 4, 4), (23, 3, 8), (9, 8, 3), (16, 2, 16)])
-def test_bucket_sampler_shards_each_item_once_per_epoch(n_items, batch, replicas):
+@pytest.mark.parametrize("n_items,batch,replicas,group", [(15, 2, 2, 1), (15, 4, 4, 1), (23, 3, 8, 1), (9, 8, 3, 1),
+                                                          (16, 2, 16, 1), (15, 2, 1, 4), (23, 2, 2, 3)])
+def test_bucket_sampler_shards_each_item_once_per_epoch(n_items, batch, replicas, group):
     from collections import Counter
 
     lengths = [(50, 150, 950, 420)[i % 4] + i for i in range(n_items)]
     for epoch in (0, 1):
         ranks = []
         for r in range(replicas):
-            s = BucketBatchSampler(lengths, batch, seed=7, num_replicas=replicas, rank=r)
+            s = BucketBatchSampler(lengths, batch, seed=7, num_replicas=replicas, rank=r, group=group)
             s.set_epoch(epoch)
             ranks.append(list(s))
-            assert len(ranks[-1]) == len(s)  # every rank takes the same number of steps
+            assert len(ranks[-1]) == len(s) and len(s) % group == 0  # same whole steps on every rank
         assert len({len(r) for r in ranks}) == 1
         seen = Counter(i for r in ranks for b in r for i in b)
         assert sorted(seen) == list(range(n_items)) and set(seen.values()) == {1}, (epoch, seen)

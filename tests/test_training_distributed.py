@@ -3,6 +3,7 @@ process each, gloo) against one process on the same global batch; resuming after
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -99,6 +100,8 @@ def test_two_machines_equal_one_process_on_the_same_global_batch(tmp_path, refer
     assert len(list((root / "eval").glob("events.out.tfevents.*"))) == 1  # rank 0 alone writes TensorBoard
     assert sum("training ended at epoch 1" in o for o in outs) == 1 and "model:" not in outs[1]
     assert not list(root.rglob(".*.tmp-*"))
+    state = json.loads((root / "train_state_1.json").read_text())
+    assert (state["processes"], state["batches_per_step"], state["step"]) == (2, 2, 2)
     init, two = _weights_at_init(), _weights(root, 1)
     assert two.keys() == reference.keys() == init.keys()
     for k, ref in reference.items():
@@ -118,3 +121,12 @@ def _resume_on_one_process(logs: Path, root: Path) -> None:
     g2 = load_checkpoint(root / "G_2.pth")
     assert g2.iteration == 2 and float(g2.optimizer["state"][0]["step"]) == 6  # Adam moments carried over
     assert g2.optimizer["param_groups"][0]["lr"] == pytest.approx(1e-4 * 0.999875 ** 2, rel=1e-9)
+
+
+def test_mid_epoch_position_after_a_change_of_world_size():
+    from arvc.training.loop import steps_done
+
+    assert steps_done(3, 0, 4) == 3 and steps_done(3, 4, 4) == 3  # unknown or unchanged: as saved
+    assert steps_done(3, 2, 4) == 2  # 6 global batches done, now 4 per step: resume after 8 (2 skipped)
+    assert steps_done(3, 4, 2) == 6  # 12 batches done, now 2 per step
+    assert steps_done(5, 3, 2) == 8 and steps_done(0, 8, 1) == 0

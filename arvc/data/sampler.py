@@ -15,13 +15,14 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     Every epoch (``set_epoch``) reshuffles inside buckets and the batch order with ``seed + epoch``.
     With ``num_replicas > 1`` each rank takes every ``num_replicas``-th batch. Every rank must take the same
-    number of steps, so when the batch count is not a multiple of ``num_replicas`` the largest batches are
-    halved until it is: each item is still seen exactly once per epoch. Only when there are fewer items than
-    that needs (e.g. 3 items on 4 ranks) are batches repeated.
+    number of steps of ``group`` batches (gradient accumulation), so when the batch count is not a multiple of
+    ``num_replicas x group`` the largest batches are halved until it is: each item is still seen exactly once
+    per epoch. Only when there are fewer items than that needs (e.g. 3 items on 4 ranks) are batches repeated.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, *, boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
-                 shuffle: bool = True, seed: int = 0, num_replicas: int = 1, rank: int = 0, drop_last: bool = False):
+                 shuffle: bool = True, seed: int = 0, num_replicas: int = 1, rank: int = 0, drop_last: bool = False,
+                 group: int = 1):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.lengths = list(lengths)
@@ -30,6 +31,7 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.num_replicas = num_replicas
+        self.group = max(1, group)
         self.rank = rank
         self.drop_last = drop_last
         self.epoch = 0
@@ -59,8 +61,8 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
                 batches.append(chunk)
         if self.shuffle:
             rng.shuffle(batches)
-        if self.num_replicas > 1 and batches:
-            batches = _even_out(batches, self.num_replicas)
+        if self.num_replicas * self.group > 1 and batches:
+            batches = _even_out(batches, self.num_replicas * self.group)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -69,7 +71,9 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def __len__(self) -> int:
         n = sum((len(b) // self.batch_size) if self.drop_last else -(-len(b) // self.batch_size) for b in self.buckets)
-        return -(-n // self.num_replicas)
+        if self.num_replicas * self.group > 1 and n:
+            n = -(-n // (self.num_replicas * self.group)) * self.num_replicas * self.group
+        return n // self.num_replicas
 
 
 def _even_out(batches: list[list[int]], replicas: int) -> list[list[int]]:

@@ -134,7 +134,7 @@ class Trainer:
 
         self.sampler = BucketBatchSampler(
             dataset.lengths(), cfg.batch_size, seed=cfg.seed, num_replicas=accelerator.num_processes,
-            rank=accelerator.process_index)
+            rank=accelerator.process_index, group=cfg.grad_accum_steps)
         self.steps_per_epoch = max(1, len(self.sampler) // cfg.grad_accum_steps)
         self.state = TrainState()
         self.overtrain = OvertrainDetector(cfg.overtrain_threshold, cfg.overtrain_smoothing)
@@ -398,12 +398,9 @@ class Trainer:
         return run
 
     def resume_position(self) -> int:
-        """Steps of the current epoch a mid-epoch save already did, in this run's steps. After a change of world
-        size or accumulation the saved position is rounded up: no batch is trained twice, fewer than one step's
-        worth of batches is left out of that epoch."""
-        steps, now = self.state.steps_into_epoch, self.world * self.cfg.grad_accum_steps
-        then = self.state.batches_per_step or now
-        return steps if then == now else -(-steps * then // now)
+        """Steps of the current epoch a mid-epoch save already did, in this run's steps (:func:`steps_done`)."""
+        return steps_done(self.state.steps_into_epoch, self.state.batches_per_step,
+                          self.world * self.cfg.grad_accum_steps)
 
     def _skipped_step(self, epoch: int) -> Stop | None:
         self._nonfinite_in_row += 1
@@ -577,6 +574,14 @@ class Trainer:
             first_save = self.state.epoch <= max(1, self.cfg.save_every)
             self.logger.reference_audio(self.state.step, _plain(self.net_g), self.dataset[0], self.device,
                                         self.model_cfg.sample_rate, self.hop, with_original=first_save)
+
+
+def steps_done(saved_steps: int, saved_batches_per_step: int, batches_per_step: int) -> int:
+    """``saved_steps`` of ``saved_batches_per_step`` global batches each, in steps of ``batches_per_step``
+    (world size x accumulation) now; rounded up after a change, so no batch is trained twice and fewer than one
+    step's worth of batches is left out of that epoch. ``saved_batches_per_step`` 0 = unknown (same as now)."""
+    then = saved_batches_per_step or batches_per_step
+    return saved_steps if then == batches_per_step else -(-saved_steps * then // batches_per_step)
 
 
 def stopped_early(result: TrainResult) -> bool:
