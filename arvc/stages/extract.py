@@ -407,8 +407,13 @@ def _remove_shard_temporaries(paths: ExperimentPaths, names: list[str]) -> None:
 
 
 def _record_shard_settings(paths: ExperimentPaths, info: ExperimentInfo, settings: _Settings, changed: bool) -> None:
-    """A shard never deletes: outputs made with other settings must be replaced by a run without --shard."""
+    """A shard never deletes: outputs made with other settings must be replaced by a run without --shard.
+    Shards record the settings before writing any file, so files found while the record (read again: another
+    shard may just have written it) matches ours were made with our settings."""
     if not changed:
+        return
+    now = ExperimentInfo.read(paths.model_info)
+    if not (now.differs(settings.f0) or now.differs(settings.features)):
         return
     old = [f for f in (paths.f0_coarse, paths.f0_hz, paths.features) if f.is_dir() and any(f.glob("*.npy"))]
     if old:
