@@ -100,11 +100,12 @@ def _acquire_pid_only(path: Path, root: Path) -> int:
 
 
 @contextlib.contextmanager
-def experiment_lock(root: str | os.PathLike, stage: str) -> Iterator[Path]:
+def experiment_lock(root: str | os.PathLike, stage: str, name: str = LOCK_NAME) -> Iterator[Path]:
     """Hold the lock of experiment folder ``root`` while ``stage`` writes it. Raises ArvcError when another
-    live process holds it. Folders this call had to create are removed again if they are left empty."""
+    live process holds it. Folders this call had to create are removed again if they are left empty.
+    ``name``: another lock file of the folder (one per shard of ``arvc extract --shard``)."""
     root = Path(root)
-    path = (root / LOCK_NAME).absolute()
+    path = (root / name).absolute()
     if path in _held:
         _held[path] += 1
         try:
@@ -144,6 +145,37 @@ def experiment_lock(root: str | os.PathLike, stage: str) -> Iterator[Path]:
             path.unlink()
         os.close(fd)
         _remove_empty(created)
+
+
+def shard_lock_name(index: int, count: int) -> str:
+    """The lock file of part ``index`` of ``count`` of a sharded stage."""
+    return f".arvc.shard-{index}-of-{count}.lock"
+
+
+def held_locks(root: str | os.PathLike, pattern: str = LOCK_NAME) -> list[tuple[Path, int, str]]:
+    """The lock files under ``root`` matching ``pattern`` that a live process holds: (path, pid, stage)."""
+    found = []
+    for path in sorted(Path(root).glob(pattern)):
+        if path.absolute() in _held:
+            continue
+        pid, stage = _read_owner(path)
+        if fcntl is None:
+            busy = pid_alive(pid)
+        else:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                busy = False
+            except BlockingIOError:
+                busy = True
+            finally:
+                os.close(fd)
+        if busy:
+            found.append((path, pid, stage))
+    return found
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -87,6 +87,31 @@ def test_bucket_sampler_groups_shuffles_and_shards():
     assert covered == set(range(15))
 
 
+
+@pytest.mark.parametrize("n_items,batch,replicas,group", [(15, 2, 2, 1), (15, 4, 4, 1), (23, 3, 8, 1), (9, 8, 3, 1),
+                                                          (16, 2, 16, 1), (15, 2, 1, 4), (23, 2, 2, 3)])
+def test_bucket_sampler_shards_each_item_once_per_epoch(n_items, batch, replicas, group):
+    from collections import Counter
+
+    lengths = [(50, 150, 950, 420)[i % 4] + i for i in range(n_items)]
+    for epoch in (0, 1):
+        ranks = []
+        for r in range(replicas):
+            s = BucketBatchSampler(lengths, batch, seed=7, num_replicas=replicas, rank=r, group=group)
+            s.set_epoch(epoch)
+            ranks.append(list(s))
+            assert len(ranks[-1]) == len(s) and len(s) % group == 0  # same whole steps on every rank
+        assert len({len(r) for r in ranks}) == 1
+        seen = Counter(i for r in ranks for b in r for i in b)
+        assert sorted(seen) == list(range(n_items)) and set(seen.values()) == {1}, (epoch, seen)
+        assert all(0 < len(b) <= batch for r in ranks for b in r)
+
+
+def test_bucket_sampler_repeats_only_when_items_run_out():
+    ranks = [list(BucketBatchSampler([50, 60, 70], 4, seed=0, num_replicas=4, rank=r)) for r in range(4)]
+    assert all(len(r) == 1 and len(r[0]) == 1 for r in ranks)
+    assert {r[0][0] for r in ranks} == {0, 1, 2}  # 3 items on 4 ranks: one is seen twice
+
 def test_cached_dataset_keeps_items(tmp_path):
     root = make_experiment(tmp_path / "exp", n_items=2)
     ds = _dataset(root)

@@ -303,3 +303,106 @@ def test_bad_settings_on_rerun_keep_the_existing_outputs(tmp_path, experiment_te
     assert all(np.array_equal(after[k], before[k]) for k in before)
     assert json.loads((root / "model_info.json").read_text()) == info_before
     assert extract(_cfg(tiny_embedder)).features_computed == 0
+
+
+def test_sharded_extraction_equals_unsharded(tmp_path, experiment_template, tiny_embedder, one_thread):
+    """Shards 1/3 and 2/3 as two CLI processes started together on a fresh folder, then shard 0/3 in this
+    process, then a run without --shard writes the filelist: every file equals one unsharded run's, bit for bit."""
+    from arvc.stages.extract import extract
+
+    ref_root = _copy_experiment(experiment_template, tmp_path / "ref")
+    extract(_cfg(tiny_embedder, logs_dir=str(tmp_path / "ref"), include_mutes=1))
+    reference = _outputs(ref_root)
+
+    logs = tmp_path / "sharded"
+    root = _copy_experiment(experiment_template, logs)
+    names = sorted((p.name for p in (root / "sliced_audios").glob("*.wav")),
+                   key=lambda n: tuple(int(x) for x in n[:-4].split("_")))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "arvc.api.cli", "extract", "demo", "--f0_method", "pm", "--embedder_model", "custom",
+           "--embedder_path", str(tiny_embedder), "--cpu_cores", "1", "--include_mutes", "1", "--logs_dir", str(logs),
+           "--progress", "false", "--shard"]
+    procs = [subprocess.Popen([*cmd, f"{i}/3"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for i in (1, 2)]
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all("2 chunks (2 F0 and 2 feature files computed" in o for o in outs), outs
+    theirs = sorted(f"{n}.npy" for n in names[1::3] + names[2::3])
+    for folder in ("f0", "f0_voiced", "extracted"):
+        assert sorted(p.name for p in (root / folder).glob("*.npy")) == theirs
+    assert not (root / "filelist.txt").exists() and not (root / "mute").exists()
+
+    part = extract(_cfg(tiny_embedder, logs_dir=str(logs), include_mutes=1, shard="0/3"))
+    assert part.chunks == part.f0_computed == part.features_computed == 2 and part.filelist_lines == 0
+    assert len(list((root / "extracted").glob("*.npy"))) == 6 and not (root / "filelist.txt").exists()
+    again = extract(_cfg(tiny_embedder, logs_dir=str(logs), include_mutes=1, shard="0/3"))
+    assert again.f0_computed == again.features_computed == 0  # resumes
+
+    # the final step refuses while a shard holds its lock, then computes nothing and writes the filelist
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR "
+                               "| os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'1 extract[1/3]'); "
+                               "print('held', flush=True); time.sleep(60)", str(root / ".arvc.shard-1-of-3.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ArvcError, match=r"extract\[1/3\].*still running"):
+            extract(_cfg(tiny_embedder, logs_dir=str(logs), include_mutes=1))
+    finally:
+        holder.kill()
+        holder.wait()
+    final = extract(_cfg(tiny_embedder, logs_dir=str(logs), include_mutes=1))
+    assert final.f0_computed == final.features_computed == 0 and final.filelist_lines == 6 + 2
+    sharded = _outputs(root)
+    assert sharded.keys() == reference.keys()
+    for key, value in reference.items():
+        assert sharded[key].dtype == value.dtype and np.array_equal(sharded[key], value), key
+    norm = lambda p, base: p.read_text().replace(str(base.resolve()), "<exp>")  # noqa: E731
+    assert norm(root / "filelist.txt", root) == norm(ref_root / "filelist.txt", ref_root)
+    assert json.loads((root / "model_info.json").read_text())["extract_complete"] is True
+    assert not list(root.rglob("*.tmp-*"))
+
+
+def test_shard_option_and_settings_guard(tmp_path, experiment_template, tiny_embedder, monkeypatch):
+    from arvc.api.cli import build_parser
+    from arvc.stages.extract import extract, parse_shard
+
+    parser, _ = build_parser("extract")
+    assert parser.parse_args(["m", "--shard", "1/4"]).shard == "1/4"
+    for bad in ("4/4", "x", "1/0", "-1/2"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["m", "--shard", bad])
+    assert parse_shard(None) is None and parse_shard("2/5") == (2, 5)
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(ArvcError, match="RANK and WORLD_SIZE"):
+        parse_shard("auto")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert parse_shard("auto") == (3, 4)
+    monkeypatch.delenv("RANK")
+    # a shard never deletes files made with other settings: it stops and says what to run
+    _copy_experiment(experiment_template, tmp_path / "logs")
+    extract(_cfg(tiny_embedder, shard="0/2"))
+    with pytest.raises(ArvcError, match="other extraction settings.*without --shard"):
+        extract(_cfg(tiny_embedder, shard="1/2", f0_method="yin"))
+
+
+def test_a_shard_that_read_the_settings_before_another_recorded_them_goes_on(tmp_path, experiment_template):
+    """Two fresh shards: B read model_info.json before A recorded the settings and wrote a file. B must see
+    that the files are A's (same settings), not stop as if they were made with other settings."""
+    from arvc.experiment import ExperimentInfo
+    from arvc.paths import ExperimentPaths
+    from arvc.stages.extract import _record_shard_settings, _settings
+
+    root = _copy_experiment(experiment_template, tmp_path / "logs")
+    paths = ExperimentPaths.of("demo", tmp_path / "logs")
+    settings = _settings(_cfg("/emb", shard="1/2"))
+    stale = ExperimentInfo.read(paths.model_info)  # B's read, before A
+    _record_shard_settings(paths, ExperimentInfo.read(paths.model_info), settings, True)  # A records ...
+    paths.f0_coarse.mkdir()
+    np.save(paths.f0_coarse / "0_0_0.wav.npy", np.ones(3, dtype=np.int64))  # ... and writes
+    _record_shard_settings(paths, stale, settings, True)  # B goes on
+    assert (paths.f0_coarse / "0_0_0.wav.npy").is_file()
+    other = _settings(_cfg("/emb", shard="1/2", f0_method="yin"))
+    with pytest.raises(ArvcError, match="other extraction settings"):
+        _record_shard_settings(paths, ExperimentInfo.read(paths.model_info), other, True)
+    assert json.loads((root / "model_info.json").read_text())["f0_method"] == "pm"

@@ -43,3 +43,14 @@ def parse_size(text: str) -> int:
     if not m:
         raise argparse.ArgumentTypeError(f"expected a size such as 4G or 500M, got {text!r}")
     return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
+
+
+def shard_spec(text: str) -> str:
+    """``--shard``: ``I/N`` (this process does part I of N, 0 <= I < N) or ``auto`` (RANK/WORLD_SIZE of a launcher)."""
+    t = text.strip().lower()
+    if t == "auto":
+        return t
+    m = re.fullmatch(r"(\d+)\s*/\s*(\d+)", t)
+    if not m or not int(m.group(1)) < int(m.group(2)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N (e.g. 0/4) or auto, got {text!r}")
+    return f"{int(m.group(1))}/{int(m.group(2))}"

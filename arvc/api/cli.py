@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prerequisites": ("prerequisites", "download what the defaults need (RMVPE, ContentVec, standard pretrains)"),
     "download": ("download", "download a voice model from a URL, or catalog pretrains"),
     "models": ("models", "list, inspect, add and remove the voices of the models folder"),
+    "pretrain": ("pretrain", "export a training run as a pretrain, merge two pretrains, list local ones"),
     "tts": ("tts", "text to speech, then conversion with a voice model"),
     "cover": ("cover", "song cover: separate the vocal, convert it, mix it back"),
     "audio-analyzer": ("audio_analyzer", "duration, rate, loudness, F0 range and a spectrogram of a file"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from arvc.api.argtypes import gate_db, pitch_value
+from arvc.api.argtypes import gate_db, pitch_value, shard_spec
 from arvc.api.optionspec import CommandOptions, Option, opt
 from arvc.constants import SAMPLE_RATES, VERSIONS
 from arvc.inference.config import EXPORT_FORMATS, InferenceConfig
@@ -212,6 +212,10 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
        help="take features from this transformer layer (default: last for v2, 9 for v1)"),
     _o("--precision", choices=PRECISIONS, group="extract", ui="advanced",
        help="embedder precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs, else fp32; fp16 on GPUs only)"),
+    _o("--shard", parse=shard_spec, group="extract", ui=False, metavar="I/N",
+       help="extract part I of N (0 <= I < N; every N-th chunk) so N processes or machines share the work; "
+            "auto = the RANK/WORLD_SIZE of torchrun / accelerate launch. A run without --shard afterwards "
+            "computes whatever is missing and writes filelist.txt"),
     LOGS_DIR, PROGRESS,
 ))
 

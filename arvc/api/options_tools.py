@@ -11,7 +11,8 @@ from arvc.api.options import EMBEDDERS, F0_METHODS, LOGS_DIR, PITCH_RANGE, SEED_
 from arvc.api.optionspec import CommandOptions
 from arvc.api.optionspec import opt as _o
 from arvc.constants import SAMPLE_RATES, VERSIONS
-from arvc.stages.config import EvaluateConfig, MergeConfig, OnnxExportConfig, QuickstartConfig, RankConfig
+from arvc.stages.config import (EvaluateConfig, MergeConfig, OnnxExportConfig, PretrainExportConfig,
+                                PretrainMergeConfig, QuickstartConfig, RankConfig)
 
 PORT = (1, 65535)
 F0_WEIGHT_METHODS = ("penn", "djcm")  # the keys of arvc.library.f0_weights.F0_WEIGHTS (checked by a test)
@@ -141,6 +142,30 @@ DOWNLOAD = CommandOptions("download", sub_dest="what", help="download a voice mo
     CommandOptions("download f0", help="weights of pitch networks that are not fetched by default", options=(
         _o("names", nargs="+", required=True, choices=F0_WEIGHT_METHODS, strict=False,
            help="one or more of: penn (FCNF0++), djcm"),
+    )),
+))
+
+PRETRAIN = CommandOptions("pretrain", sub_dest="action", help="pretrains made here: export a run, merge two, list",
+                          subcommands=(
+    CommandOptions("pretrain export", config=PretrainExportConfig,
+                   help="a training run's G_/D_ pair as a pretrain for --pretrained_g/--pretrained_d", options=(
+        _o("experiment", help="the run's folder (logs/<model>, with G_<e>.pth / D_<e>.pth and config.json)"),
+        _o("--name", help="pretrain name (default: the run's name)"),
+        _o("--output_dir", help="write G.pth, D.pth, pretrain.json here (default <models>/pretrains_local/<name>)"),
+        _o("--epoch", type=int, range=(1, None), help="the saved epoch to export (default: the latest)"),
+        _o("--dtype", choices=("fp16", "fp32"), help="weights precision (default fp16, as pretrains are shared)"),
+    )),
+    CommandOptions("pretrain merge", config=PretrainMergeConfig,
+                   help="RATIO x A + (1 - RATIO) x B for G and for D of two pretrains that fit the same runs",
+                   options=(
+        _o("pretrain_a", help="local pretrain name or pretrain folder"),
+        _o("pretrain_b", help="local pretrain name or pretrain folder"),
+        _o("--name", required=True, help="name of the merged pretrain"),
+        _o("--ratio", type=float, range=(0, 1), help="weight of A, 0..1 (default 0.5)"),
+        _o("--output_dir", help="write here instead of <models>/pretrains_local/<name>"),
+    )),
+    CommandOptions("pretrain list", help="the pretrains made here (<models>/pretrains_local)", options=(
+        _o("--json", type=bool, switch=True, help="one JSON list instead of the table"),
     )),
 ))
 

@@ -23,7 +23,8 @@ TRAIN = CommandOptions("train", config=TrainConfig, options=(
     _o("--pretrained_g", "--g_pretrained_path", group="model", help="generator pretrain (G_*.pth / f0G40k.pth)"),
     _o("--pretrained_d", "--d_pretrained_path", group="model", help="discriminator pretrain (D_*.pth)"),
     _o("--pretrained", group="model",
-       help="a pretrain of the catalog (`arvc download pretrain --list`), downloaded on first use; default: the "
+       help="a pretrain of the catalog (`arvc download pretrain --list`, downloaded on first use) or one made "
+            "here (`arvc pretrain list`); default: the "
             "standard RVC pretrain for the model's version, sample rate and vocoder"),
     _o("--from_scratch", type=bool, group="model",
        help="train without any pretrain (otherwise a missing pretrain is an error)"),

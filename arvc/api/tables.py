@@ -28,6 +28,7 @@ TABLES: dict[str, str] = {
     "prerequisites": "arvc.api.options_tools:PREREQUISITES",
     "download": "arvc.api.options_tools:DOWNLOAD",
     "models": "arvc.api.options_tools:MODELS",
+    "pretrain": "arvc.api.options_tools:PRETRAIN",
     "tts": "arvc.api.options:TTS",
     "cover": "arvc.api.options:COVER",
     "audio-analyzer": "arvc.api.options_tools:AUDIO_ANALYZER",

@@ -14,12 +14,15 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of indices whose items fall in the same length bucket.
 
     Every epoch (``set_epoch``) reshuffles inside buckets and the batch order with ``seed + epoch``.
-    With ``num_replicas > 1`` each rank takes every ``num_replicas``-th batch; the batch list is padded
-    by repeating batches so every rank gets the same number.
+    With ``num_replicas > 1`` each rank takes every ``num_replicas``-th batch. Every rank must take the same
+    number of steps of ``group`` batches (gradient accumulation), so when the batch count is not a multiple of
+    ``num_replicas x group`` the largest batches are halved until it is: each item is still seen exactly once
+    per epoch. Only when there are fewer items than that needs (e.g. 3 items on 4 ranks) are batches repeated.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, *, boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
-                 shuffle: bool = True, seed: int = 0, num_replicas: int = 1, rank: int = 0, drop_last: bool = False):
+                 shuffle: bool = True, seed: int = 0, num_replicas: int = 1, rank: int = 0, drop_last: bool = False,
+                 group: int = 1):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.lengths = list(lengths)
@@ -28,6 +31,7 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.num_replicas = num_replicas
+        self.group = max(1, group)
         self.rank = rank
         self.drop_last = drop_last
         self.epoch = 0
@@ -57,9 +61,8 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
                 batches.append(chunk)
         if self.shuffle:
             rng.shuffle(batches)
-        if self.num_replicas > 1 and batches:
-            pad = (-len(batches)) % self.num_replicas
-            batches += batches[:pad] if pad <= len(batches) else [batches[i % len(batches)] for i in range(pad)]
+        if self.num_replicas * self.group > 1 and batches:
+            batches = _even_out(batches, self.num_replicas * self.group)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -68,4 +71,20 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def __len__(self) -> int:
         n = sum((len(b) // self.batch_size) if self.drop_last else -(-len(b) // self.batch_size) for b in self.buckets)
-        return -(-n // self.num_replicas)
+        if self.num_replicas * self.group > 1 and n:
+            n = -(-n // (self.num_replicas * self.group)) * self.num_replicas * self.group
+        return n // self.num_replicas
+
+
+def _even_out(batches: list[list[int]], replicas: int) -> list[list[int]]:
+    """Split the largest batches in two (in place in the order) until the count is a multiple of ``replicas``;
+    repeat batches only when every batch is down to one item."""
+    batches = list(batches)
+    while len(batches) % replicas:
+        k = max(range(len(batches)), key=lambda i: len(batches[i]))
+        big = batches[k]
+        if len(big) < 2:
+            pad = (-len(batches)) % replicas
+            return batches + [batches[i % len(batches)] for i in range(pad)]
+        batches[k : k + 1] = [big[: len(big) // 2], big[len(big) // 2 :]]
+    return batches

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from arvc.library.models_dir import embedders_root, f0_root
+from arvc.library.models_dir import embedders_root, f0_root, local_pretrains_root
 from arvc.paths import models_root
 
 STARTER_DIR = Path(__file__).resolve().parents[2] / "assets" / "pretrains"
@@ -108,8 +108,10 @@ def _standard(embedder: str, sample_rate: int | None, version: str) -> list[Pret
     return out
 
 
-def _starters(embedder: str, sample_rate: int | None, version: str, folder: Path) -> list[PretrainChoice]:
-    """Starter pretrains under ``folder`` (one sub-folder each) whose ``pretrain.json`` fits the features."""
+def _starters(embedder: str, sample_rate: int | None, version: str, folder: Path,
+              kind: str = "starter") -> list[PretrainChoice]:
+    """Pretrains under ``folder`` (one sub-folder each) whose ``pretrain.json`` fits the features: the project's
+    starters, or (``kind="local"``) those made here by ``arvc pretrain export|merge``."""
     out = []
     for sub in sorted(folder.glob("*/pretrain.json")) if folder.is_dir() else []:
         g, d = sub.parent / "G.pth", sub.parent / "D.pth"
@@ -122,15 +124,18 @@ def _starters(embedder: str, sample_rate: int | None, version: str, folder: Path
             continue
         if sample_rate is not None and sr != sample_rate:
             continue
-        out.append(PretrainChoice(f"starter {sub.parent.name}", g, d, sr, str(info.get("model_size", "small")),
-                                  f"the project's starter pretrain for {emb} features at {sr // 1000}k"))
+        why = (f"the project's starter pretrain for {emb} features at {sr // 1000}k" if kind == "starter" else
+               f"a pretrain made here ({info.get('source') or 'merged'}) for {emb} features at {sr // 1000}k")
+        out.append(PretrainChoice(f"{kind} {sub.parent.name}", g, d, sr, str(info.get("model_size", "small")), why))
     return out
 
 
 def pretrain_choices(embedder: str, sample_rate: int | None = None, version: str = "v2",
                      starter_dir: Path = STARTER_DIR) -> list[PretrainChoice]:
-    """Every pretrain here that fits ``embedder`` (and ``sample_rate`` when given), best first; from scratch last."""
-    found = _standard(embedder, sample_rate, version) + _starters(embedder, sample_rate, version, starter_dir)
+    """Every pretrain here that fits ``embedder`` (and ``sample_rate`` when given), best first: standard,
+    starters, then local ones (``<models>/pretrains_local``); from scratch last."""
+    found = (_standard(embedder, sample_rate, version) + _starters(embedder, sample_rate, version, starter_dir)
+             + _starters(embedder, sample_rate, version, local_pretrains_root(), kind="local"))
     if found:
         why = "training without a pretrain: needs many more epochs"
     elif embedder == "contentvec":

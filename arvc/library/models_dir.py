@@ -3,6 +3,7 @@
 <models dir>/
   voices/<name>/      <name>.pth (or .safetensors), <name>.index when there is one, info.json
   pretrains/<id>/     G / D files of a catalog pretrain (file names as published, e.g. f0G40k.pth)
+  pretrains_local/<name>/  G.pth, D.pth, pretrain.json of a pretrain made here (`arvc pretrain export|merge`)
   embedders/<name>/   config.json + weights of a content encoder
   f0/                 pitch-network weights (rmvpe.pt; fcnf0++.pt for penn, djcm.pt for djcm)
 
@@ -34,6 +35,10 @@ def voices_root() -> Path:
 
 def pretrains_root() -> Path:
     return models_root() / "pretrains"
+
+
+def local_pretrains_root() -> Path:
+    return models_root() / "pretrains_local"
 
 
 def embedders_root() -> Path:

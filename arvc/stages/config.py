@@ -52,6 +52,7 @@ class ExtractConfig:
     embedder_layer: int | None = None
     embedders_mix: str | tuple | None = None  # "9,12,0.5"
     precision: str = "auto"  # embedder precision: auto (arvc.device.auto_precision) | fp32 | fp16 (GPU) | bf16
+    shard: str | None = None  # "I/N": part I of N (no filelist); "auto": RANK/WORLD_SIZE; None: all + filelist
     logs_dir: str | os.PathLike | None = None
     progress: bool = True
 
@@ -141,6 +142,29 @@ class MergeConfig:
     ratio: float = 0.5
     model_name: str | None = None
     author: str | None = None
+
+
+@dataclass
+class PretrainExportConfig:
+    """``pretrain export``: the G/D pair of ``experiment`` (a logs/<model> folder) as a pretrain in ``output_dir``
+    (default ``<models>/pretrains_local/<name>``); ``epoch`` None = the latest saved pair."""
+
+    experiment: Path
+    name: str | None = None
+    output_dir: Path | None = None
+    epoch: int | None = None
+    dtype: str = "fp16"  # fp16 (as distributed) | fp32
+
+
+@dataclass
+class PretrainMergeConfig:
+    """``pretrain merge``: ``ratio * A + (1 - ratio) * B`` for G and D; A and B are local pretrain names or folders."""
+
+    pretrain_a: str
+    pretrain_b: str
+    name: str
+    ratio: float = 0.5
+    output_dir: Path | None = None
 
 
 @dataclass

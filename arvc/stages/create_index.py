@@ -9,7 +9,7 @@ from arvc import events
 from arvc.atomic import remove_stale_temporaries
 from arvc.constants import CONTENT_DIMS
 from arvc.errors import ArvcError
-from arvc.index import IndexBuildConfig, build_index, load_feature_folder, write_index
+from arvc.index import IndexBuildConfig, build_index_from_files, scan_feature_folder, write_index
 from arvc.locks import locks_experiment
 from arvc.paths import ExperimentPaths
 from arvc.stages.config import CreateIndexConfig
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @locks_experiment("create-index")
 @events.staged("create-index")
 def create_index(cfg: CreateIndexConfig) -> Path:
-    """Concatenate ``extracted/*.npy`` (sorted), build an IVF,Flat index and write it atomically.
+    """Concatenate ``extracted/*.npy`` (sorted; streamed when large), build an IVF,Flat index, write it atomically.
 
     Returns the index path. Raises ArvcError when the features are missing or have the wrong size.
     """
@@ -29,8 +29,8 @@ def create_index(cfg: CreateIndexConfig) -> Path:
     paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
     if not paths.root.is_dir():
         raise ArvcError(f"{paths.root}: experiment folder not found (run preprocess and extract first)")
-    feats = load_feature_folder(paths.features, dim=CONTENT_DIMS[cfg.version])
-    index = build_index(feats, IndexBuildConfig(algorithm=cfg.algorithm, nprobe=cfg.nprobe, seed=cfg.seed))
+    feats = scan_feature_folder(paths.features, dim=CONTENT_DIMS[cfg.version])
+    index = build_index_from_files(feats, IndexBuildConfig(algorithm=cfg.algorithm, nprobe=cfg.nprobe, seed=cfg.seed))
     out = Path(cfg.output) if cfg.output else paths.index
     if remove_stale_temporaries(out.parent, recursive=False):
         log.info("removed temporary files left by an interrupted run in %s", out.parent)

@@ -15,6 +15,11 @@ folder but made with the embedder in use), and ``model_info.json`` gains ``embed
 F0 is computed with ``hop_length`` samples between analysis frames; any hop other than 160 is
 resampled onto the 10 ms grid (linear between voiced frames).
 
+Sharded (``--shard I/N``, or ``auto`` under a launcher): the run takes every N-th chunk from the I-th, writes
+only their F0 / feature files (disjoint from the other shards', one lock file per shard) and no filelist; a run
+without ``--shard`` afterwards computes whatever is missing and writes the filelist, so the result is the same
+as one unsharded run.
+
 Resumable: a chunk whose output files exist is skipped; every file is written atomically, and
 leftover temporary files of a killed run are removed at the start. When the settings that made
 the existing files differ (recorded in model_info.json before any computation starts), the
@@ -47,7 +52,7 @@ from arvc.experiment import ExperimentInfo, FileEntry, write_filelist
 from arvc.features.embedders import EMBEDDERS, LayerMix, load_embedder, n_frames
 from arvc.features.f0 import F0Options, get_f0_method
 from arvc.features.f0.postprocess import coarse_f0, contour_to_grid
-from arvc.locks import locks_experiment
+from arvc.locks import experiment_lock, held_locks, locks_experiment, shard_lock_name
 from arvc.paths import ExperimentPaths
 from arvc.progress import progress_bar
 from arvc.stages.config import ExtractConfig
@@ -337,32 +342,120 @@ def _mute_entries(mute: dict[str, Path], speakers: list[int], per_speaker: int) 
     return [FileEntry(wav, feat, f0, f0_hz, sid) for sid in speakers for _ in range(per_speaker)]
 
 
-@locks_experiment("extract")
 @events.staged("extract")
 def extract(cfg: ExtractConfig) -> ExtractResult:
-    """Run the extract stage (see the module docstring). Raises ArvcError on bad input."""
+    """Run the extract stage (see the module docstring), or part I of N of it with ``cfg.shard``.
+    Raises ArvcError on bad input."""
+    shard = parse_shard(cfg.shard)
+    if shard is None:
+        return _extract_all(cfg)
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    _chunk_names(paths)  # the folder exists and is preprocessed (else the lock would create it)
+    index, count = shard
+    with experiment_lock(paths.root, f"extract[{index}/{count}]", name=shard_lock_name(index, count)):
+        busy = held_locks(paths.root)
+        if busy:
+            raise ArvcError(f"{paths.root} is in use by `arvc {busy[0][2]}` (PID {busy[0][1]}); "
+                            f"a shard cannot run beside it")
+        return _extract(cfg, shard)
+
+
+@locks_experiment("extract")
+def _extract_all(cfg: ExtractConfig) -> ExtractResult:
+    paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
+    busy = held_locks(paths.root, ".arvc.shard-*.lock") if paths.root.is_dir() else []
+    if busy:
+        raise ArvcError(f"{paths.root}: `arvc {busy[0][2]}` (PID {busy[0][1]}) is still running; "
+                        f"write the filelist once every shard has finished")
+    return _extract(cfg, None)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"I/N"`` -> (I, N); ``"auto"`` -> (RANK, WORLD_SIZE) of torchrun / accelerate launch; None -> None."""
+    if text is None:
+        return None
+    if text.strip().lower() == "auto":
+        if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+            raise ArvcError("--shard auto needs RANK and WORLD_SIZE (run it under torchrun or accelerate launch)")
+        index, count = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    else:
+        try:
+            index, count = (int(x) for x in text.split("/"))
+        except ValueError:
+            raise ArvcError(f"--shard {text!r}: expected I/N (e.g. 0/4) or auto") from None
+    if not 0 <= index < count:
+        raise ArvcError(f"--shard {index}/{count}: expected 0 <= I < N")
+    return index, count
+
+
+def _shard_gpu(cfg: ExtractConfig) -> str | None:
+    """``--gpu``, or under ``--shard auto`` without it the launcher's LOCAL_RANK (one GPU per process)."""
+    if cfg.gpu is not None or (cfg.shard or "").strip().lower() != "auto" or "LOCAL_RANK" not in os.environ:
+        return cfg.gpu
+    from arvc.device import device_count
+
+    return os.environ["LOCAL_RANK"] if device_count("cuda") > int(os.environ["LOCAL_RANK"]) else None
+
+
+def _remove_shard_temporaries(paths: ExperimentPaths, names: list[str]) -> None:
+    """Leftovers of an interrupted write of this shard's own chunks (other shards may be writing beside it)."""
+    mine = {f"{n}.npy" for n in names}
+    for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
+        for p in folder.glob(f".*{TMP_MARK}*") if folder.is_dir() else ():
+            if p.name[1:].split(TMP_MARK)[0] in mine:
+                p.unlink(missing_ok=True)
+
+
+def _record_shard_settings(paths: ExperimentPaths, info: ExperimentInfo, settings: _Settings, changed: bool) -> None:
+    """A shard never deletes: outputs made with other settings must be replaced by a run without --shard.
+    Shards record the settings before writing any file, so files found while the record (read again: another
+    shard may just have written it) matches ours were made with our settings."""
+    if not changed:
+        return
+    now = ExperimentInfo.read(paths.model_info)
+    if not (now.differs(settings.f0) or now.differs(settings.features)):
+        return
+    old = [f for f in (paths.f0_coarse, paths.f0_hz, paths.features) if f.is_dir() and any(f.glob("*.npy"))]
+    if old:
+        raise ArvcError(f"{old[0]} holds files made with other extraction settings than this --shard run's; "
+                        f"run `arvc extract {paths.model_name}` without --shard once (it replaces them), or "
+                        f"use the settings recorded in {paths.model_info}")
+    info.update(content_dim=None, extract_complete=None, **settings.f0, **settings.features)
+    info.write(paths.model_info)
+
+
+def _extract(cfg: ExtractConfig, shard: tuple[int, int] | None) -> ExtractResult:
     t0 = time.perf_counter()
     _validate(cfg)
     settings = _settings(cfg)
     paths = ExperimentPaths.of(cfg.model_name, cfg.logs_dir)
     names = _chunk_names(paths)
-    _remove_temporaries(paths)
+    if shard is not None:
+        names = names[shard[0]::shard[1]]
+        _remove_shard_temporaries(paths, names)
+    else:
+        _remove_temporaries(paths)
     info = ExperimentInfo.read(paths.model_info)
-    sr = _sample_rate(cfg, paths, info, names[0])
+    sr = _sample_rate(cfg, paths, info, names[0]) if names else 0
 
     # invalidate: a bad F0 method or embedder fails here, before the files of the previous settings are removed
     f0_changed, feat_changed = info.differs(settings.f0), info.differs(settings.features)
-    device = select_device(cfg.gpu)
+    device = select_device(_shard_gpu(cfg))
     tune_cpu_allocator(device)
     method = get_f0_method(cfg.f0_method, options=settings.f0_options, device=device) if f0_changed else None
     embedder = _load_embedder(cfg, settings, device) if feat_changed else None
-    _invalidate(paths, info, settings, f0_changed, feat_changed)
+    if shard is None:
+        _invalidate(paths, info, settings, f0_changed, feat_changed)
+    else:
+        _record_shard_settings(paths, info, settings, f0_changed or feat_changed)
 
     todo_f0 = _missing((paths.f0_coarse, paths.f0_hz), names)
     todo_feat = _missing((paths.features,), names)
     for folder in (paths.f0_coarse, paths.f0_hz, paths.features):
         folder.mkdir(parents=True, exist_ok=True)
-    log.info("extract %s: %d chunks (%d need F0, %d need features)", paths.root, len(names), len(todo_f0), len(todo_feat))
+    part = f" shard {shard[0]}/{shard[1]}" if shard else ""
+    log.info("extract %s%s: %d chunks (%d need F0, %d need features)", paths.root, part, len(names), len(todo_f0),
+             len(todo_feat))
 
     # F0
     if todo_f0:
@@ -370,14 +463,24 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     del method
 
     # features
-    need_mute = cfg.include_mutes > 0 and not _mute_state(paths, sr, settings.f0, settings.features)[2]
+    need_mute = shard is None and cfg.include_mutes > 0 and not _mute_state(paths, sr, settings.f0,
+                                                                           settings.features)[2]
     if embedder is None and (todo_feat or need_mute):
         embedder = _load_embedder(cfg, settings, device)
         log.info("embedder: %s", embedder.describe())
     skipped = _extract_features(cfg, paths, todo_feat, embedder)
+    result = ExtractResult(paths=paths, chunks=len(names), f0_computed=len(todo_f0), features_computed=len(todo_feat),
+                           skipped=skipped, content_dim=int(embedder.dim) if embedder is not None else 0)
+    if shard is None:
+        _write_filelist(cfg, paths, info, names, result, embedder, sr, settings)
+    result.elapsed = time.perf_counter() - t0
+    return result
 
-    # filelist
-    entries = _chunk_entries(paths, names, skipped)
+
+def _write_filelist(cfg: ExtractConfig, paths: ExperimentPaths, info: ExperimentInfo, names: list[str],
+                    result: ExtractResult, embedder, sr: int, settings: _Settings) -> None:
+    """filelist.txt of every chunk with its three outputs (plus the mute entries), then model_info.json."""
+    entries = _chunk_entries(paths, names, result.skipped)
     content_dim = embedder.dim if embedder is not None else int(np.load(entries[0].feat, mmap_mode="r").shape[1])
     if cfg.include_mutes > 0:
         mute = _make_mute(paths, sr, embedder, settings.f0, settings.features)
@@ -389,6 +492,4 @@ def extract(cfg: ExtractConfig) -> ExtractResult:
     if content_dim != CONTENT_DIMS[cfg.version]:
         log.warning("content_dim %s: standard RVC %s models expect %d-dim features", content_dim, cfg.version,
                     CONTENT_DIMS[cfg.version])
-    return ExtractResult(paths=paths, chunks=len(names), f0_computed=len(todo_f0), features_computed=len(todo_feat),
-                         skipped=skipped, filelist_lines=len(entries), content_dim=int(content_dim),
-                         elapsed=time.perf_counter() - t0)
+    result.filelist_lines, result.content_dim = len(entries), int(content_dim)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 
 from arvc import events
@@ -133,7 +134,7 @@ class Trainer:
 
         self.sampler = BucketBatchSampler(
             dataset.lengths(), cfg.batch_size, seed=cfg.seed, num_replicas=accelerator.num_processes,
-            rank=accelerator.process_index)
+            rank=accelerator.process_index, group=cfg.grad_accum_steps)
         self.steps_per_epoch = max(1, len(self.sampler) // cfg.grad_accum_steps)
         self.state = TrainState()
         self.overtrain = OvertrainDetector(cfg.overtrain_threshold, cfg.overtrain_smoothing)
@@ -240,7 +241,10 @@ class Trainer:
     def train_step(self, micro_batches: list[Batch]) -> dict[str, float] | None:
         """One optimizer step of D then G over ``micro_batches``; returns the mean losses, or None if skipped."""
         k = len(micro_batches)
-        outs = [self.generator_forward(b) for b in micro_batches]
+        outs = []
+        for m, b in enumerate(micro_batches):
+            self._seed_micro_batch(k, m)
+            outs.append(self.generator_forward(b))
 
         # discriminator
         self.optim_d.zero_grad(set_to_none=True)
@@ -283,6 +287,14 @@ class Trainer:
         result["learning_rate"] = self.optim_g.param_groups[0]["lr"]
         self.last_losses = result
         return None if (skip_d or skip_g) else result
+
+    def _seed_micro_batch(self, k: int, m: int) -> None:
+        """Seed the random draws of micro-batch ``m`` (of ``k`` per rank) from (seed, step, its place in the global
+        batch): windows and noise then depend on which data is drawn, not on how many processes draw it, so
+        N ranks x batch B equal one process with B x N accumulation, and a resumed run draws what it would have."""
+        place = self.accelerator.process_index * k + m
+        key = np.random.SeedSequence([self.cfg.seed, self.state.step, place]).generate_state(1)[0]
+        torch.manual_seed(int(key))
 
     # ------------------------------------------------------------------------------------------------ run
     def fit(self) -> TrainResult:
@@ -328,6 +340,11 @@ class Trainer:
                 self.accelerator.scaler.load_state_dict(scaler_state)
             self.overtrain.load_state_dict(self.state.overtrain or {})
             self._info(f"resuming from epoch {latest} (step {self.state.step}) in {self.paths.root}")
+            if self.state.processes and self.state.processes != self.world:
+                self._info(f"saved by {self.state.processes} process(es), now {self.world}: the global batch is now "
+                           f"{self.world} x {self.cfg.batch_size} x {self.cfg.grad_accum_steps} accumulation, "
+                           f"{self.steps_per_epoch} steps per epoch; the learning rate and its per-epoch schedule "
+                           f"are unchanged")
         else:
             self._info("no pretrained G/D given: training from scratch" if self.from_scratch
                        else f"starting from pretrains {self.cfg.pretrained_g or '-'} / {self.cfg.pretrained_d or '-'}")
@@ -359,7 +376,7 @@ class Trainer:
         _plain(self.net_d).train()
         run = EpochRun()
         pending: list[Batch] = []
-        done_before = self.state.steps_into_epoch if epoch == self.state.epoch + 1 else 0
+        done_before = self.resume_position() if epoch == self.state.epoch + 1 else 0
         if done_before:
             self._info(f"epoch {epoch}: continuing after the {done_before} steps saved mid-epoch")
         for batch in self.batches(epoch, skip=done_before * self.cfg.grad_accum_steps):
@@ -379,6 +396,11 @@ class Trainer:
             if run.stop is not None:
                 break
         return run
+
+    def resume_position(self) -> int:
+        """Steps of the current epoch a mid-epoch save already did, in this run's steps (:func:`steps_done`)."""
+        return steps_done(self.state.steps_into_epoch, self.state.batches_per_step,
+                          self.world * self.cfg.grad_accum_steps)
 
     def _skipped_step(self, epoch: int) -> Stop | None:
         self._nonfinite_in_row += 1
@@ -476,6 +498,7 @@ class Trainer:
     def save(self, epoch: int, weights: bool = False) -> None:
         """Write G/D checkpoints (and an inference model when asked); main process only, all writes atomic."""
         self._last_save_time = time.perf_counter()
+        self.state.processes, self.state.batches_per_step = self.world, self.world * self.cfg.grad_accum_steps
         self.accelerator.wait_for_everyone()
         if not self.is_main:
             return
@@ -551,6 +574,14 @@ class Trainer:
             first_save = self.state.epoch <= max(1, self.cfg.save_every)
             self.logger.reference_audio(self.state.step, _plain(self.net_g), self.dataset[0], self.device,
                                         self.model_cfg.sample_rate, self.hop, with_original=first_save)
+
+
+def steps_done(saved_steps: int, saved_batches_per_step: int, batches_per_step: int) -> int:
+    """``saved_steps`` of ``saved_batches_per_step`` global batches each, in steps of ``batches_per_step``
+    (world size x accumulation) now; rounded up after a change, so no batch is trained twice and fewer than one
+    step's worth of batches is left out of that epoch. ``saved_batches_per_step`` 0 = unknown (same as now)."""
+    then = saved_batches_per_step or batches_per_step
+    return saved_steps if then == batches_per_step else -(-saved_steps * then // batches_per_step)
 
 
 def stopped_early(result: TrainResult) -> bool:

@@ -77,6 +77,8 @@ def choose_pretrains(cfg, model_cfg, previous_label: str | None = None, resuming
     from arvc.library.catalog import find, load_catalog
 
     version, sr, f0, vocoder = model_cfg.version, model_cfg.sample_rate, model_cfg.use_f0, model_cfg.vocoder
+    if cfg.pretrained and _local_folder(cfg.pretrained) is not None:
+        return _local(_local_folder(cfg.pretrained), cfg, model_cfg)
     if cfg.pretrained:
         entry = find(load_catalog(cfg.catalog_url), cfg.pretrained)
         if entry.version != version or entry.f0 != f0 or entry.vocoder != vocoder:
@@ -91,3 +93,29 @@ def choose_pretrains(cfg, model_cfg, previous_label: str | None = None, resuming
                         f"models); train with --from_scratch or pass --pretrained_g/--pretrained_d of that size")
     g, d = _local_or_fetch(entry, sr, download=not small)
     return ChosenPretrains(str(g), str(d), f"{entry.id} {sr} Hz ({g.name} / {d.name})")
+
+
+def _local_folder(name: str) -> Path | None:
+    """``<models>/pretrains_local/<name>`` when it holds a G/D pair (``arvc pretrain export|merge``)."""
+    from arvc.library.models_dir import local_pretrains_root
+
+    folder = local_pretrains_root() / name
+    ok = "/" not in name and name not in (".", "..") and (folder / "G.pth").is_file() and (folder / "D.pth").is_file()
+    return folder if ok else None
+
+
+def _local(folder: Path, cfg, model_cfg) -> ChosenPretrains:
+    """A local pretrain for ``--pretrained NAME``, checked against the run by its ``pretrain.json``."""
+    import json
+
+    try:
+        info = json.loads((folder / "pretrain.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+    want = {"version": model_cfg.version, "sample_rate": model_cfg.sample_rate, "vocoder": model_cfg.vocoder,
+            "f0": model_cfg.use_f0, "model_size": cfg.model_size}
+    for key, value in want.items():
+        if key in info and info[key] != value:
+            raise ArvcError(f"--pretrained {folder.name}: made for {key} {info[key]}, this run trains {value} "
+                            f"({folder / 'pretrain.json'})")
+    return ChosenPretrains(str(folder / "G.pth"), str(folder / "D.pth"), f"local {folder.name}")

@@ -11,12 +11,15 @@ from pathlib import Path
 @dataclass
 class TrainState:
     """``epoch`` = epochs finished, ``step`` = optimizer steps done, ``nonfinite_steps`` = skipped steps in total,
-    ``steps_into_epoch`` = steps already done in epoch ``epoch + 1`` (a mid-epoch save; resumed from there)."""
+    ``steps_into_epoch`` = steps already done in epoch ``epoch + 1`` (a mid-epoch save; resumed from there),
+    ``processes`` / ``batches_per_step`` = the world size and global micro-batches per step when saved (0: unknown)."""
 
     epoch: int = 0
     step: int = 0
     steps_into_epoch: int = 0
     nonfinite_steps: int = 0
+    processes: int = 0
+    batches_per_step: int = 0
     overtrain: dict = field(default_factory=dict)
     last_losses: dict = field(default_factory=dict)
     finished: bool = False
