@@ -47,7 +47,7 @@ def test_sovits_voices_are_listed_and_only_they_get_the_family_controls(tmp_path
 
     choices = dict(voice_choices(models, logs))
     assert choices == {"svc41": str(lib), "nyaru (G_8000)": str(loose / "G_8000.pth"), "anna": str(rvc),
-                       "mine (training)": str(rvc_logs / "mine.pth")}
+                       "mine": str(rvc_logs / "mine.pth")}
 
     upd = speaker_update(str(lib))
     assert upd["visible"] and upd["choices"] == ["ann", "ben"] and upd["value"] == "ann"
