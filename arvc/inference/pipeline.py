@@ -172,7 +172,7 @@ class VoiceConverter:
 
         if not int8_candidate(self.cfg.precision, self.precision, self.device):
             return None
-        from arvc.inference.int8_check import int8_verdict, quantize_decoder
+        from arvc.inference import int8_check
         from arvc.models.synthesizer import Synthesizer
 
         if not isinstance(self.synth, Synthesizer) or not hasattr(self.synth.dec, "resblocks"):
@@ -181,11 +181,11 @@ class VoiceConverter:
             return None
         verdict = None
         if self.cfg.precision == "auto":
-            verdict = int8_verdict(self.synth, tile=self.synth.decode_tile)
+            verdict = int8_check.int8_verdict(self.synth, int8_check.quantize_decoder, tile=self.synth.decode_tile)
             if not verdict.ok:
                 log.info("precision auto: %s", verdict.summary())
                 return verdict
-        quantize_decoder(self.synth.dec)
+        int8_check.quantize_decoder(self.synth.dec)
         self.precision = "int8"
         return verdict
 

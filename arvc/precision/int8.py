@@ -1,7 +1,8 @@
 """int8 inference on the CPU through oneDNN's quantized kernels (the x86 kernels PyTorch's own int8 path uses).
 
 Weights: int8, symmetric, one scale per output channel. Activations: uint8, one scale and zero point per call,
-taken from the call's own range (dynamic; as fast as calibrated scales here, see benchmarks/probe_int8.py, and
+taken from the call's own range (for a batch, the whole batch's: an item's output then differs slightly from a
+batch of one; the CPU synthesizes one chunk at a time) (dynamic; as fast as calibrated scales here, see benchmarks/probe_int8.py, and
 never clipped by an input louder than the calibration). Accumulation is integer, the output fp32, so the
 layers drop into an fp32 network: nothing around them changes. Used where :mod:`arvc.inference.int8_check`
 found int8 both faster and right for a model on this CPU (or where ``--precision int8`` forces it).
@@ -157,9 +158,10 @@ def quantize_modules(model: nn.Module, *, convs: bool = True, linears: bool = Fa
         if not name or any(name == k or name.startswith(k + ".") for k in keep):
             continue
         new = None
-        if convs and type(module) is nn.Conv1d and module.groups == 1 and module.in_channels >= min_channels \
+        if convs and isinstance(module, nn.Conv1d) and module.groups == 1 and module.in_channels >= min_channels \
                 and module.padding_mode == "zeros" and not isinstance(module.padding, str):
-            if hasattr(module, "parametrizations") or hasattr(module, "weight_g"):
+            if hasattr(module, "parametrizations") or hasattr(module, "_arvc_weight_norm") \
+                    or hasattr(module, "weight_g"):
                 raise ValueError(f"{name}: fold weight norm before quantizing")
             new = Int8Conv1d.from_conv(module)
         elif linears and type(module) is nn.Linear:
