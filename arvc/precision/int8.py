@@ -158,7 +158,8 @@ def quantize_modules(model: nn.Module, *, convs: bool = True, linears: bool = Fa
         if not name or any(name == k or name.startswith(k + ".") for k in keep):
             continue
         new = None
-        if convs and isinstance(module, nn.Conv1d) and module.groups == 1 and module.in_channels >= min_channels \
+        plain_conv = type(module) is nn.Conv1d or (isinstance(module, nn.Conv1d) and hasattr(module, "parametrizations"))
+        if convs and plain_conv and module.groups == 1 and module.in_channels >= min_channels \
                 and module.padding_mode == "zeros" and not isinstance(module.padding, str):
             if hasattr(module, "parametrizations") or hasattr(module, "_arvc_weight_norm") \
                     or hasattr(module, "weight_g"):
