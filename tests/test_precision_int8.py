@@ -88,3 +88,20 @@ def test_quantize_modules_refuses_unfolded_weight_norm():
     net = torch.nn.Sequential(torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(16, 16, 3)))
     with pytest.raises(ValueError, match="weight norm"):
         quantize_modules(net)
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,padding,out_pad", [(64, 32, 16, 10, 3, 0), (32, 16, 4, 2, 1, 0),
+                                                               (24, 16, 3, 3, 2, 1), (16, 8, 5, 3, 1, 1)])
+def test_int8_transposed_conv_polyphase_agrees_with_fp32(cin, cout, k, stride, padding, out_pad):
+    torch.manual_seed(0)
+    ct = torch.nn.ConvTranspose1d(cin, cout, k, stride, padding=padding, output_padding=out_pad).eval()
+    x = torch.randn(2, cin, 37)
+    q = quantize_modules(torch.nn.Sequential(ct), transposed=True)
+    assert q == ["0"]
+    from arvc.precision.int8 import Int8ConvTranspose1d
+
+    q8 = Int8ConvTranspose1d.from_conv(ct)
+    with torch.no_grad():
+        ref, got, nwc = ct(x), q8(x), conv_nwc(q8, to_nwc(x))
+    assert got.shape == ref.shape and relative_error(got, ref) < 0.03
+    assert torch.equal(nwc.squeeze(2), got)

@@ -8,6 +8,7 @@ layers drop into an fp32 network: nothing around them changes. Used where :mod:`
 found int8 both faster and right for a model on this CPU (or where ``--precision int8`` forces it).
 
     Int8Conv1d.from_conv(conv)      Conv1d (groups 1) -> int8; ``forward (B, C, T)``, ``forward_nwc (B, C, 1, T)``
+    Int8ConvTranspose1d.from_conv   ConvTranspose1d (groups 1) -> int8, as its polyphase plain conv
     Int8Linear.from_linear(linear)  Linear -> int8; ``forward (..., in) -> (..., out)``
     quantize_modules(model, ...)    swap a model's convs / linears in place
 """
@@ -120,6 +121,55 @@ class Int8Conv1d(nn.Module):
                 f"padding={self.padding}, dilation={self.dilation}, int8")
 
 
+class Int8ConvTranspose1d(nn.Module):
+    """A ``ConvTranspose1d`` (groups 1, dilation 1) in int8 as its polyphase form: one plain conv with
+    ``stride x out_channels`` outputs (phase ``r`` holds taps ``r, r + stride, ...``, flipped), whose
+    channels-last output read as ``(T * stride, out_channels)`` is the interleaved signal (a view, no copy),
+    then cut to the transposed conv's length. Kernel taps are rounded up to a multiple of the stride (k 16,
+    stride 10: 20 taps' work). ``x (B, C, T)`` -> ``(B, O, T_out)`` fp32."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
+                 output_padding: int):
+        super().__init__()
+        self.in_channels, self.out_channels, k = weight.shape
+        self.kernel_size, self.stride, self.padding = (k,), (stride,), (padding,)
+        self.output_padding, self.dilation, self.groups = (output_padding,), (1,), 1
+        self.register_buffer("weight", weight.detach().float().clone())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
+        taps = -(-k // stride)
+        w = torch.zeros(stride, self.out_channels, self.in_channels, taps)
+        for r in range(stride):
+            for j in range(taps):
+                if r + j * stride < k:
+                    w[r, :, :, taps - 1 - j] = self.weight[:, :, r + j * stride].t()
+        b = None if bias is None else self.bias.repeat(stride)
+        self.phases = Int8Conv1d(w.reshape(stride * self.out_channels, self.in_channels, taps), b, 1, taps - 1, 1)
+
+    @classmethod
+    def from_conv(cls, conv: nn.ConvTranspose1d) -> "Int8ConvTranspose1d":
+        if conv.groups != 1 or conv.dilation[0] != 1 or conv.padding_mode != "zeros":
+            raise ValueError(f"int8 transposed conv needs groups 1, dilation 1 and zero padding: {conv}")
+        return cls(conv.weight, conv.bias, conv.stride[0], conv.padding[0], conv.output_padding[0])
+
+    def forward_nwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last ``(B, C, 1, T)`` -> ``(B, O, 1, T_out)`` channels-last fp32."""
+        b, t = x.shape[0], x.shape[-1]
+        u, o, p = self.stride[0], self.out_channels, self.padding[0]
+        t_out = (t - 1) * u - 2 * p + self.kernel_size[0] + self.output_padding[0]
+        z = self.phases.forward_nwc(x)  # (B, u*O, 1, Q) channels-last = memory (B, Q, u, O)
+        q = z.shape[-1]
+        y = z.permute(0, 2, 3, 1).reshape(b, 1, q * u, o)  # (B, 1, Q*u, O): a view of the same memory
+        if p + t_out > q * u:  # output_padding past the phases' reach: zeros + bias, as the transposed conv
+            pad = torch.zeros(b, 1, p + t_out - q * u, o) + (0 if self.bias is None else self.bias)
+            y = torch.cat([y, pad], dim=2)
+        return y[:, :, p:p + t_out].permute(0, 3, 1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        unbatched = x.dim() == 2
+        y = self.forward_nwc((x.unsqueeze(0) if unbatched else x).unsqueeze(2)).squeeze(2).contiguous()
+        return y.squeeze(0) if unbatched else y
+
+
 class Int8Linear(nn.Module):
     """A ``Linear`` with int8 weights per output channel and dynamic uint8 input: ``(..., in) -> (..., out)``."""
 
@@ -148,11 +198,11 @@ class Int8Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8"
 
 
-def quantize_modules(model: nn.Module, *, convs: bool = True, linears: bool = False, keep: tuple[str, ...] = (),
-                     min_channels: int = 8) -> list[str]:
-    """Swap ``model``'s ``Conv1d`` (groups 1, at least ``min_channels`` input channels) and/or ``Linear`` layers
-    for int8 ones in place, except those named in ``keep`` (and their children). Weight norm must already be
-    folded. Returns the swapped names."""
+def quantize_modules(model: nn.Module, *, convs: bool = True, transposed: bool = False, linears: bool = False,
+                     keep: tuple[str, ...] = (), min_channels: int = 8) -> list[str]:
+    """Swap ``model``'s ``Conv1d`` (groups 1, at least ``min_channels`` input channels), with ``transposed`` its
+    ``ConvTranspose1d`` and/or ``Linear`` layers for int8 ones in place, except those named in ``keep`` (and
+    their children). Weight norm must already be folded. Returns the swapped names."""
     swapped = []
     for name, module in list(model.named_modules()):
         if not name or any(name == k or name.startswith(k + ".") for k in keep):
@@ -165,6 +215,9 @@ def quantize_modules(model: nn.Module, *, convs: bool = True, linears: bool = Fa
                     or hasattr(module, "weight_g"):
                 raise ValueError(f"{name}: fold weight norm before quantizing")
             new = Int8Conv1d.from_conv(module)
+        elif transposed and type(module) is nn.ConvTranspose1d and module.groups == 1 and module.dilation[0] == 1 \
+                and module.in_channels >= min_channels and module.padding_mode == "zeros":
+            new = Int8ConvTranspose1d.from_conv(module)
         elif linears and type(module) is nn.Linear:
             new = Int8Linear.from_linear(module)
         if new is None:
