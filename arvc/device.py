@@ -176,7 +176,8 @@ def auto_precision(device: torch.device, *, training: bool = False) -> str:
 
     CUDA: fp16 for inference (as RVC clients run there); for training bf16 where the GPU has it, else fp16.
     CPU: bf16 where oneDNN can use AMX and :func:`arvc.precision.guard.cpu_bf16_selfcheck` passes, else fp32 (without
-    AMX, bf16 on a CPU is emulated or at best no faster). Other devices: fp32.
+    AMX, bf16 on a CPU is emulated or at best no faster). Other devices: fp32. Inference on a CPU that gets fp32
+    here may still run int8, per model: :func:`int8_candidate`.
     """
     if device.type == "cuda":
         return "bf16" if training and torch.cuda.is_bf16_supported() else "fp16"
