@@ -1,7 +1,7 @@
 """int8 inference on the CPU through oneDNN's quantized kernels (the x86 kernels PyTorch's own int8 path uses).
 
 Weights: int8, symmetric, one scale per output channel. Activations: uint8, one scale and zero point per call,
-taken from the call's own range (for a batch, the whole batch's: an item's output then differs slightly from a
+taken from the call's own range and rounded up to a coarse grid (:func:`activation_grid`) (for a batch, the whole batch's: an item's output then differs slightly from a
 batch of one; the CPU synthesizes one chunk at a time) (dynamic; as fast as calibrated scales here, see benchmarks/probe_int8.py, and
 never clipped by an input louder than the calibration). Accumulation is integer, the output fp32, so the
 layers drop into an fp32 network: nothing around them changes. Used where :mod:`arvc.inference.int8_check`
@@ -15,6 +15,7 @@ found int8 both faster and right for a model on this CPU (or where ``--precision
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
@@ -40,15 +41,33 @@ def describe_cpu_int8() -> str:
     return f"int8 ISA: {' '.join(have) if have else 'none'}" + (f"; ONEDNN_MAX_CPU_ISA={isa}" if isa else "")
 
 
+SCALE_STEPS = 4  # activation scales on a grid of 2^(1/4) (<= 19% of range lost, ~0.25 bit)
+ZERO_STEP = 16  # zero points on multiples of 16
+
+
+def activation_grid(lo: float, hi: float) -> tuple[float, int]:
+    """(scale, zero point) covering ``[lo, hi]`` (and 0), both on a coarse grid.
+
+    oneDNN builds (and caches) one kernel per input scale and zero point: exact per-call values made every call
+    build a new kernel (+50% time, GBs of cached kernels in a long conversion). On the grid a layer sees a few
+    values over a whole file."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if not (hi - lo < float("inf")):
+        raise FloatingPointError("int8 layer input is not finite")
+    step = math.ceil(math.log2(max(hi - lo, 1e-12) / 255.0) * SCALE_STEPS)
+    while True:
+        scale = 2.0 ** (step / SCALE_STEPS)
+        zero = min(256, ZERO_STEP * math.ceil(-lo / scale / ZERO_STEP - 1e-9))
+        if hi / scale + zero <= 255.0 + 1e-6:
+            return scale, zero
+        step += 1
+
+
 def quantize_activation(x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
     """``x`` -> (uint8 tensor in ``x``'s memory format, scale, zero point) covering ``x``'s range and 0."""
     flat = x.permute(0, 2, 3, 1) if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else x
     lo, hi = torch.aminmax(flat.reshape(-1))
-    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    if not (hi - lo < float("inf")):
-        raise FloatingPointError("int8 layer input is not finite")
-    scale = max(hi - lo, 1e-12) / 255.0
-    zero = min(255, max(0, int(round(-lo / scale))))
+    scale, zero = activation_grid(float(lo), float(hi))
     return _to_uint8(x, scale, zero), scale, zero
 
 
