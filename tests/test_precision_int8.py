@@ -105,3 +105,21 @@ def test_int8_transposed_conv_polyphase_agrees_with_fp32(cin, cout, k, stride, p
         ref, got, nwc = ct(x), q8(x), conv_nwc(q8, to_nwc(x))
     assert got.shape == ref.shape and relative_error(got, ref) < 0.03
     assert torch.equal(nwc.squeeze(2), got)
+
+
+def test_activation_grid_covers_the_range_with_few_values():
+    from arvc.precision.int8 import activation_grid
+
+    seen = set()
+    for lo, hi in [(-0.3, 3.0), (-1.0, 1.0), (0.0, 5.0), (-2.0, 0.0), (-1e-9, 1e-9), (-0.31, 3.05), (-0.29, 2.9)]:
+        scale, zero = activation_grid(lo, hi)
+        assert 0 <= zero <= 255 and zero % 16 == 0
+        assert -zero * scale <= min(lo, 0.0) + 1e-12 and (255 - zero) * scale >= hi - 1e-12  # nothing clipped
+        assert (255 * scale) <= 1.25 * 1.07 * (max(hi, 0) - min(lo, 0)) + 1e-9  # little range wasted
+    rng = torch.Generator().manual_seed(0)
+    for _ in range(200):  # one layer's input range varying +-10% from call to call
+        lo, hi = -0.3 * (0.9 + 0.2 * float(torch.rand(1, generator=rng))), 3.0 * (0.9 + 0.2 * float(torch.rand(1, generator=rng)))
+        seen.add(activation_grid(lo, hi))
+    assert len(seen) <= 3, seen  # a few scale/zero points, so a few oneDNN kernels, not one per call
+    with pytest.raises(FloatingPointError):
+        activation_grid(float("-inf"), 1.0)
