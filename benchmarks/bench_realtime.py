@@ -52,7 +52,9 @@ def run_case(args: argparse.Namespace) -> dict:
 
     simulate(loop(), audio[:16000], pace="fast")  # warm-up: kernels for both window lengths
     fast = loop()
+    c0 = time.process_time()
     out = simulate(fast, audio, pace="fast").output
+    cpu_per_block = (time.process_time() - c0) / max(len(fast.stats.compute), 1)
     if args.save:
         np.save(args.save, out)
     live = loop()
@@ -62,7 +64,7 @@ def run_case(args: argparse.Namespace) -> dict:
     return {"p50_ms": 1000 * st.percentile(50), "p95_ms": 1000 * st.percentile(95),
             "max_ms": 1000 * max(st.compute), "blocks": len(st.compute), "late": st.late,
             "underruns": "-" if args.fast_only else live.stats.underruns, "rt_p95_ms": 1000 * live.stats.percentile(95),
-            "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision,
+            "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision, "cpu_ms": 1000 * cpu_per_block,
             "finite": bool(np.isfinite(np.asarray(st.compute)).all())}
 
 
@@ -97,7 +99,8 @@ def main() -> None:
     print(f"{cpu_model_name()}; {describe_cpu_bf16()}; {args.threads} threads; {args.seconds:.0f} s of speech; "
           f"f0 {args.method}; context {args.context_ms} ms, crossfade {args.crossfade_ms} ms, "
           f"headroom {args.headroom_ms} ms", flush=True)
-    print(f"{'block':>6} {'prec':>5} {'latency':>8} {'p50':>7} {'p95':>7} {'max':>7} {'late':>9} {'underruns':>9}  load",
+    print(f"{'block':>6} {'prec':>5} {'latency':>8} {'p50':>7} {'p95':>7} {'max':>7} {'late':>9} {'underruns':>9}  "
+          "CPU time (all threads)  load",
           flush=True)
     for block in args.blocks:
         for prec in args.precisions:
@@ -119,6 +122,7 @@ def main() -> None:
             r = json.loads(lines[-1])
             print(f"{block:>6} {r['precision']:>5} {r['latency_ms']:>6} ms {r['p50_ms']:>5.0f}ms {r['p95_ms']:>5.0f}ms "
                   f"{r['max_ms']:>5.0f}ms {r['late']:>3}/{r['blocks']:<5} {r['underruns']:>9}  "
+                  f"CPU {r['cpu_ms']:.0f} ms/block  "
                   f"{os.getloadavg()[0]:.1f} ({time.time() - t0:.0f} s){_vs_fp32(work, block, prec)}", flush=True)
 
 
