@@ -14,6 +14,10 @@ linear layers (768 -> 3072 -> 768), prints the best-of-N time, GOP/s and the rel
                   (``--torchao_path`` adds a ``pip install --no-deps --target`` folder to sys.path)
   ort-qdq         ONNX Runtime (QDQ model from onnxruntime.quantization.quantize_static, per-channel weights)
 
+and then the whole full-size decoder in torch fp32, arvc's int8, ORT fp32 and ORT int8 (QDQ), with the log-mel
+distance / SNR of each to torch fp32 (what decides: ORT's convs are faster one by one, the decoder as a whole is
+not, and QDQ's static activation ranges cost quality).
+
     python benchmarks/probe_int8.py [--threads 2] [--frames 100] [--torchao_path /tmp/tao/site]
 """
 
@@ -264,6 +268,73 @@ def torchao_linear(lin, x):
     return lambda: m(x)
 
 
+# ------------------------------------------------------------------------------- whole decoder
+def probe_decoder(args) -> None:
+    """The full v2 40k decoder on 1 s (NSF source outside, output stage fp32 in both int8 runs): torch fp32,
+    arvc's int8 (oneDNN, :func:`arvc.inference.int8_check.quantize_decoder`), ONNX Runtime fp32 and ORT int8
+    (QDQ, per-channel weights, activations calibrated on this very input), CPU time and log-mel / SNR to fp32."""
+    import copy
+
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from arvc.inference import int8_check as ic
+    from arvc.models.config import ModelConfig
+    from arvc.models.synthesizer import Synthesizer
+    from arvc.models.vocoders.hifigan_nsf import decode
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.preset(version="v2", sample_rate=40000, vocoder="HiFi-GAN", use_f0=True)
+    s = Synthesizer(cfg, with_posterior=False).eval().remove_weight_norm()
+    dec = s.dec
+    z, f0, g = (t.detach() if t is not None else t for t in ic.check_input(s, 1.0))
+    with torch.no_grad():
+        har = dec.source(f0).transpose(1, 2)
+
+    class Body(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.d = dec
+
+        def forward(self, x, h, gg):
+            return decode(self.d, x, h, gg, None)
+
+    feed = {"x": z.numpy(), "har": har.numpy(), "g": g.numpy()}
+    dec8 = copy.deepcopy(dec)
+    ic.quantize_decoder(dec8)
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+        ref = decode(dec, z, har, g, None).numpy()
+        dec.fast_inference = False  # export the plain path
+        fp, qp = os.path.join(tmp, "dec.onnx"), os.path.join(tmp, "dec8.onnx")
+        torch.onnx.export(Body().eval(), (z, har, g), fp, input_names=list(feed), output_names=["y"], dynamo=False)
+        dec.fast_inference = True
+        keep = [n.name for n in onnx.load(fp).graph.node if n.op_type == "Conv"
+                and any(k in n.name for k in ("resblocks.9/", "resblocks.10/", "resblocks.11/", "conv_post", "ups.3"))]
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.items = iter([feed])
+
+            def get_next(self):
+                return next(self.items, None)
+
+        quantize_static(fp, qp, Reader(), quant_format=QuantFormat.QDQ, per_channel=True, op_types_to_quantize=["Conv"],
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = args.threads, 1
+        runs = {"torch fp32": lambda: decode(dec, z, har, g, None).numpy(),
+                "arvc int8": lambda: decode(dec8, z, har, g, None).numpy()}
+        for name, path in (("ort fp32", fp), ("ort int8 qdq", qp)):
+            sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+            runs[name] = lambda sess=sess: sess.run(None, feed)[0]
+        print(f"\n{'full v2 40k decoder, 1 s':<26} {'ms':>8} {'log-mel dB':>11} {'SNR dB':>7}")
+        for name, fn in runs.items():
+            t = best(fn, args.repeat)
+            y = fn()
+            print(f"{name:<26} {t * 1e3:8.0f} {ic.log_mel_distance_db(ref, y, 40000):11.3f} {ic.snr_db(ref, y):7.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -272,6 +343,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--torchao_path", default=None)
     ap.add_argument("--no_ort", action="store_true")
+    ap.add_argument("--decoder_only", action="store_true", help="only the whole-decoder comparison")
     ap.add_argument("--cpu_time", action="store_true", help="time CPU seconds of the process, not wall seconds")
     args = ap.parse_args()
     global CLOCK
@@ -284,8 +356,11 @@ def main() -> None:
     isa = [f for f in ("amx_int8", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512f", "avx2") if f in cpu_flags()]
     print(f"{cpu_model_name()}; {' '.join(isa)}; torch {torch.__version__}, {args.threads} threads; "
           f"load {os.getloadavg()[0]:.2f}; {'CPU' if args.cpu_time else 'wall'} ms, best of {args.repeat}")
-    probe_convs(args)
-    probe_linears(args)
+    if not args.decoder_only:
+        probe_convs(args)
+        probe_linears(args)
+    if not args.no_ort:
+        probe_decoder(args)
     print(f"\nload after: {os.getloadavg()[0]:.2f}")
 
 
