@@ -16,12 +16,14 @@ from typing import Iterator
 import torch
 
 from arvc.precision import cpu_features, guard
+from arvc.precision.int8 import int8_available
 
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "ARVC_DEVICE"  # e.g. "cpu", "cuda:1", "mps": overrides --gpu and autodetection
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+INFERENCE_PRECISIONS = (*PRECISIONS, "int8")  # int8: the synthesizer's decoder and the embedder's linears (CPU)
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -152,9 +154,21 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
     if precision == "auto":
         return auto_precision(device)
-    if precision not in PRECISIONS:
-        raise ArvcError(f"--precision {precision!r}: choices are auto, {', '.join(PRECISIONS)}")
+    if precision not in INFERENCE_PRECISIONS:
+        raise ArvcError(f"--precision {precision!r}: choices are auto, {', '.join(INFERENCE_PRECISIONS)}")
+    if precision == "int8" and not int8_available(device):
+        raise ArvcError(f"--precision int8 runs on the CPU through oneDNN's int8 kernels, not on {device}; "
+                        "use auto, fp32, fp16 or bf16")
     return precision
+
+
+def int8_candidate(asked: str, resolved: str, device: torch.device) -> bool:
+    """Whether inference may run int8: forced (``asked == "int8"``), or ``auto`` where auto resolved to fp32 on a
+    CPU with oneDNN int8 kernels. For ``auto`` the per-model, cached self-check of
+    :mod:`arvc.inference.int8_check` (right and faster than fp32 here) then decides; ``fp32`` never runs int8."""
+    if asked == "int8":
+        return True
+    return asked == "auto" and resolved == "fp32" and int8_available(device)
 
 
 def auto_precision(device: torch.device, *, training: bool = False) -> str:
@@ -162,7 +176,8 @@ def auto_precision(device: torch.device, *, training: bool = False) -> str:
 
     CUDA: fp16 for inference (as RVC clients run there); for training bf16 where the GPU has it, else fp16.
     CPU: bf16 where oneDNN can use AMX and :func:`arvc.precision.guard.cpu_bf16_selfcheck` passes, else fp32 (without
-    AMX, bf16 on a CPU is emulated or at best no faster). Other devices: fp32.
+    AMX, bf16 on a CPU is emulated or at best no faster). Other devices: fp32. Inference on a CPU that gets fp32
+    here may still run int8, per model: :func:`int8_candidate`.
     """
     if device.type == "cuda":
         return "bf16" if training and torch.cuda.is_bf16_supported() else "fp16"
@@ -201,8 +216,9 @@ def dtype_of(precision: str) -> torch.dtype:
 
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str = "fp32") -> Iterator[None]:
-    """Autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
-    if precision == "fp32":
+    """Autocast context for ``precision`` on ``device`` (a no-op for fp32, and for int8, whose layers take and
+    give fp32)."""
+    if precision in ("fp32", "int8"):
         yield
         return
     with torch.autocast(device_type=device.type, dtype=dtype_of(precision)):

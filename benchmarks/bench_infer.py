@@ -4,12 +4,13 @@ Cases (each in a fresh subprocess so peak RSS is per case):
   * the fixture model (tiny v2 40k) + the fixture embedder, once per F0 method;
   * a FULL-SIZE v2 40k HiFi-GAN model (random init, ``ModelConfig.preset``) with a full-size
     random HuBERT-base embedder (ContentVec's architecture: 12 layers, 768 dims), fcpe, no index,
-    in fp32 and bf16 (the reference: Applio 3.6.4 takes 1.18 wall-s per audio-s here, 10.6 of
-    11.8 s in the synthesizer).
+    in fp32, bf16 and int8 (``auto`` too: int8 where the model's cached self-check passes; its first run pays
+    for the check in ``load``), with each output's log-mel distance and SNR to fp32's (the reference: Applio
+    3.6.4 takes 1.18 wall-s per audio-s here, 10.6 of 11.8 s in the synthesizer).
 
 Usage:
   python benchmarks/bench_infer.py                       # everything, 60 s input, 2 threads
-  python benchmarks/bench_infer.py --cases full --seconds 60 --precisions fp32 bf16
+  python benchmarks/bench_infer.py --cases full --seconds 60 --precisions fp32 bf16 int8 auto
   python benchmarks/bench_infer.py --cases full --seconds 600 --precisions fp32   # 10-minute input, peak RSS
   python benchmarks/bench_infer.py --cases fixture --methods fcpe crepe-tiny pm
 The machine is shared while helpers work: numbers taken then are pessimistic.
@@ -125,6 +126,7 @@ def run_case(args: argparse.Namespace) -> dict:
     if args.save:
         np.save(args.save, out)
     return {
+        "precision": vc.precision, "embedder_precision": getattr(vc.embedder, "precision", "?"),
         "audio_s": round(seconds, 2), "wall_s": round(wall, 2), "rtf": round(wall / seconds, 3),
         "cpu_s_per_audio_s": round(cpu / seconds, 3), "load_s": round(load_s, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -139,7 +141,10 @@ def spawn(label: str, **kw) -> None:
         if v is None or v is False:
             continue
         cmd += [f"--{k}"] + ([] if v is True else [str(v)])
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if kw.get("model") is not None:  # the int8 self-check's cache beside the generated models
+        env.setdefault("ARVC_MODELS_DIR", str(Path(kw["model"]).parent / "models"))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:
         err = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -148,8 +153,9 @@ def spawn(label: str, **kw) -> None:
     r = json.loads(lines[-1])
     if kw.get("profile"):
         print(proc.stderr[-4000:])
-    print(f"{label:<44} RTF {r['rtf']:6.3f}  cpu/audio {r['cpu_s_per_audio_s']:6.3f}  peak RSS {r['peak_rss_mb']:7.0f} MB  "
-          f"stages {r['stages_s']}  synth {r['synth_parts_s']}", flush=True)
+    print(f"{label:<44} [{r['precision']}, embedder {r['embedder_precision']}; load {os.getloadavg()[0]:.1f}] "
+          f"RTF {r['rtf']:6.3f}  cpu/audio {r['cpu_s_per_audio_s']:6.3f}  peak RSS {r['peak_rss_mb']:7.0f} MB  "
+          f"load {r['load_s']:.1f} s  stages {r['stages_s']}  synth {r['synth_parts_s']}", flush=True)
 
 
 def main() -> None:
@@ -157,7 +163,7 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", default=["fixture", "full"], choices=["fixture", "full"])
     ap.add_argument("--methods", nargs="+", default=ALL_METHODS, help="F0 methods for the fixture case")
     ap.add_argument("--full_method", default="fcpe")
-    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16", "int8"])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch_size", type=int, default=1)
@@ -195,13 +201,14 @@ def main() -> None:
         if "fp32" in outs and outs["fp32"].exists():
             import numpy as np
 
-            ref = np.load(outs["fp32"]).astype(np.float64)
+            from arvc.inference.int8_check import log_mel_distance_db, snr_db
+
+            ref = np.load(outs["fp32"])
             for prec, path in outs.items():
                 if prec != "fp32" and path.exists():
-                    y = np.load(path).astype(np.float64)
-                    n = min(len(y), len(ref))
-                    snr = 10 * np.log10(np.sum(ref[:n] ** 2) / max(np.sum((ref[:n] - y[:n]) ** 2), 1e-30))
-                    print(f"{prec} output vs fp32: SNR {snr:.1f} dB")
+                    y = np.load(path)
+                    print(f"{prec} output vs fp32 (same input, deterministic): log-mel distance "
+                          f"{log_mel_distance_db(ref, y, 40000):.3f} dB, SNR {snr_db(ref, y):.1f} dB")
 
 
 if __name__ == "__main__":

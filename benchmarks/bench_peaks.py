@@ -1,9 +1,10 @@
 """What these CPUs can do at most, and how much of it the decoder reaches.
 
-Prints GEMM and convolution throughput (GFLOP/s) in fp32 and bf16 at 2 threads, the FLOPs of the full v2 40k
+Prints GEMM and convolution throughput (GFLOP/s) in fp32 and bf16 (and int8 GOP/s) at 2 threads, the FLOPs of the full v2 40k
 HiFi-GAN decoder per second of audio (counted from its layers), the decoder's measured time in each precision
-as inference runs it (weights folded, channels-last, 250-frame tiles; bf16 weights cast once), and the
-fraction of the conv peak that is.
+as inference runs it (weights folded, channels-last, 250-frame tiles; bf16 weights cast once; int8 as
+``--precision int8`` runs it, output stage in fp32), the fraction of the conv peak that is, and each output's
+log-mel distance / SNR to fp32's (deterministic NSF source).
 
     python benchmarks/bench_peaks.py [--threads 2] [--seconds 10]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import time
 
 import torch
@@ -37,6 +39,16 @@ def conv_gflops(dtype: torch.dtype, c: int = 256, k: int = 7, t: int = 48000) ->
     x = torch.randn(1, c, 1, t).to(dtype).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         return 2 * c * c * k * t / _best(lambda: conv(x)) / 1e9
+
+
+def int8_conv_gops(c: int = 256, k: int = 7, t: int = 48000) -> float:
+    """The same conv through arvc's int8 layer (oneDNN, dynamic activation range included)."""
+    from arvc.precision.int8 import Int8Conv1d
+
+    conv = Int8Conv1d.from_conv(torch.nn.Conv1d(c, c, k, padding=k // 2))
+    x = torch.randn(1, c, 1, t).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        return 2 * c * c * k * t / _best(lambda: conv.forward_nwc(x)) / 1e9
 
 
 def decoder_flops_per_frame(dec: torch.nn.Module, frames: int = 200) -> float:
@@ -70,16 +82,24 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    from arvc.inference.int8_check import log_mel_distance_db, quantize_decoder, snr_db
     from arvc.precision.cpu_features import describe_cpu_bf16
+    from arvc.precision.int8 import describe_cpu_int8, int8_available
     from arvc.device import decoder_tile_frames
     from arvc.models.config import ModelConfig
     from arvc.models.synthesizer import Synthesizer
 
-    print(f"torch {torch.__version__}, {args.threads} threads, {describe_cpu_bf16()}")
+    from arvc.precision.cpu_features import cpu_model_name
+
+    print(f"{cpu_model_name()}; torch {torch.__version__}, {args.threads} threads, {describe_cpu_bf16()}; "
+          f"load {os.getloadavg()[0]:.1f}")
     peaks = {}
     for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         peaks[name] = conv_gflops(dt)
         print(f"{name}: GEMM 2048^3 {gemm_gflops(dt):7.1f} GFLOP/s | conv 256->256 k7 x 48000 {peaks[name]:7.1f} GFLOP/s")
+    if int8_available(torch.device("cpu")):
+        peaks["int8"] = int8_conv_gops()
+        print(f"int8 ({describe_cpu_int8()}): conv 256->256 k7 x 48000 {peaks['int8']:7.1f} GOP/s")
     torch.manual_seed(0)
     cfg = ModelConfig.preset(version="v2", sample_rate=40000, vocoder="HiFi-GAN", use_f0=True)
     dec = Synthesizer(cfg, with_posterior=False).eval().remove_weight_norm().dec
@@ -91,12 +111,25 @@ def main() -> None:
     f0 = torch.full((1, frames), 150.0)
     g = torch.randn(1, cfg.gin_channels, 1)
     tile = decoder_tile_frames(torch.device("cpu"))
-    for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    for m in dec.modules():
+        if hasattr(m, "deterministic"):
+            m.deterministic = True  # the same source in every precision: outputs comparable
+    outs = {}
+    for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16), ("int8", torch.float32)):
+        if name not in peaks:
+            continue
         d = copy.deepcopy(dec).to(dt)
+        if name == "int8":
+            quantize_decoder(d)
         with torch.inference_mode():
             s = _best(lambda: d.infer_tiled(x.to(dt), f0, g.to(dt), None, tile), n=2)
+            outs[name] = d.infer_tiled(x.to(dt), f0, g.to(dt), None, tile).float().reshape(-1).numpy()
+        unit = "GOP/s" if name == "int8" else "GFLOP/s"
+        vs = "" if name == "fp32" else (f"; vs fp32: log-mel {log_mel_distance_db(outs['fp32'], outs[name], 40000):.3f}"
+                                        f" dB, SNR {snr_db(outs['fp32'], outs[name]):.1f} dB")
         print(f"decoder {name}: {s:6.2f} s for {args.seconds:g} s (RTF {s / args.seconds:.3f}), "
-              f"{flops / s / 1e9:6.1f} GFLOP/s = {flops / s / 1e9 / peaks[name]:.0%} of the {name} conv peak")
+              f"{flops / s / 1e9:6.1f} {unit} = {flops / s / 1e9 / peaks[name]:.0%} of the {name} conv peak{vs}; "
+              f"load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ voice). Each case runs in a fresh subprocess: a warm-up, then ``--seconds`` of a
 (a clock plays the device; "underruns" are real).
 
 Usage:
-  python benchmarks/bench_realtime.py                                   # blocks 250 150, fp32 bf16, 2 threads
+  python benchmarks/bench_realtime.py                                   # blocks 250 150, fp32 bf16 int8, 2 threads
   python benchmarks/bench_realtime.py --blocks 250 --precisions fp32 --context_ms 500 --seconds 30
   python benchmarks/bench_realtime.py --fast_only --seconds 5        # compute per block only (busy machines)
-The machine may be shared: the load average is printed beside the numbers.
+Every case runs deterministic (no prior / NSF noise), so each precision's streamed output is compared with fp32's
+(log-mel distance, SNR). The machine may be shared: the load average is printed beside the numbers.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def run_case(args: argparse.Namespace) -> dict:
     from arvc.inference.realtime_stream import simulate
 
     inf = InferenceConfig(f0_method=args.method, embedder_model="custom", embedder_path=args.embedder,
-                          index_rate=0.0, precision=args.precision)
+                          index_rate=0.0, precision=args.precision, deterministic=True)  # outputs comparable
     vc = VoiceConverter(args.model, None, inf)
     audio = load_audio(args.input, 16000)
 
@@ -51,7 +52,11 @@ def run_case(args: argparse.Namespace) -> dict:
 
     simulate(loop(), audio[:16000], pace="fast")  # warm-up: kernels for both window lengths
     fast = loop()
-    simulate(fast, audio, pace="fast")
+    c0 = time.process_time()
+    out = simulate(fast, audio, pace="fast").output
+    cpu_per_block = (time.process_time() - c0) / max(len(fast.stats.compute), 1)
+    if args.save:
+        np.save(args.save, out)
     live = loop()
     if not args.fast_only:
         simulate(live, audio, pace="realtime")
@@ -59,14 +64,14 @@ def run_case(args: argparse.Namespace) -> dict:
     return {"p50_ms": 1000 * st.percentile(50), "p95_ms": 1000 * st.percentile(95),
             "max_ms": 1000 * max(st.compute), "blocks": len(st.compute), "late": st.late,
             "underruns": "-" if args.fast_only else live.stats.underruns, "rt_p95_ms": 1000 * live.stats.percentile(95),
-            "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision,
+            "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision, "cpu_ms": 1000 * cpu_per_block,
             "finite": bool(np.isfinite(np.asarray(st.compute)).all())}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--blocks", nargs="+", type=int, default=[250, 150])
-    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16", "int8"])
     ap.add_argument("--method", default="fcpe")
     ap.add_argument("--context_ms", type=int, default=1000)
     ap.add_argument("--crossfade_ms", type=int, default=50)
@@ -78,6 +83,7 @@ def main() -> None:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model"), ap.add_argument("--embedder"), ap.add_argument("--input")
     ap.add_argument("--precision", default="fp32"), ap.add_argument("--block_ms", type=int, default=250)
+    ap.add_argument("--save", default=None)
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(run_case(args)))
@@ -93,17 +99,21 @@ def main() -> None:
     print(f"{cpu_model_name()}; {describe_cpu_bf16()}; {args.threads} threads; {args.seconds:.0f} s of speech; "
           f"f0 {args.method}; context {args.context_ms} ms, crossfade {args.crossfade_ms} ms, "
           f"headroom {args.headroom_ms} ms", flush=True)
-    print(f"{'block':>6} {'prec':>5} {'latency':>8} {'p50':>7} {'p95':>7} {'max':>7} {'late':>9} {'underruns':>9}  load",
+    print(f"{'block':>6} {'prec':>5} {'latency':>8} {'p50':>7} {'p95':>7} {'max':>7} {'late':>9} {'underruns':>9}  "
+          "CPU time (all threads)  load",
           flush=True)
     for block in args.blocks:
         for prec in args.precisions:
             cmd = [sys.executable, __file__, "--worker", "--model", str(model), "--embedder", str(emb), "--input",
                    str(inp), "--precision", prec, "--block_ms", str(block), "--method", args.method,
                    "--context_ms", str(args.context_ms), "--crossfade_ms", str(args.crossfade_ms),
-                   "--headroom_ms", str(args.headroom_ms), "--threads", str(args.threads)]
+                   "--headroom_ms", str(args.headroom_ms), "--threads", str(args.threads),
+                   "--save", str(work / f"rt_{block}_{prec}.npy")]
             cmd += ["--fast_only"] if args.fast_only else []
             t0 = time.time()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            (work / f"rt_{block}_{prec}.npy").unlink(missing_ok=True)
+            env = {**os.environ, "ARVC_MODELS_DIR": os.environ.get("ARVC_MODELS_DIR", str(work / "models"))}
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
             if proc.returncode or not lines:
                 err = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -112,7 +122,21 @@ def main() -> None:
             r = json.loads(lines[-1])
             print(f"{block:>6} {r['precision']:>5} {r['latency_ms']:>6} ms {r['p50_ms']:>5.0f}ms {r['p95_ms']:>5.0f}ms "
                   f"{r['max_ms']:>5.0f}ms {r['late']:>3}/{r['blocks']:<5} {r['underruns']:>9}  "
-                  f"{os.getloadavg()[0]:.1f} ({time.time() - t0:.0f} s)", flush=True)
+                  f"CPU {r['cpu_ms']:.0f} ms/block  "
+                  f"{os.getloadavg()[0]:.1f} ({time.time() - t0:.0f} s){_vs_fp32(work, block, prec)}", flush=True)
+
+
+def _vs_fp32(work: Path, block: int, prec: str) -> str:
+    """``; vs fp32: log-mel .. dB, SNR .. dB`` of this case's streamed output (16 kHz) against fp32's."""
+    import numpy as np
+
+    from arvc.inference.int8_check import log_mel_distance_db, snr_db
+
+    ref, got = work / f"rt_{block}_fp32.npy", work / f"rt_{block}_{prec}.npy"
+    if prec == "fp32" or not (ref.exists() and got.exists()):
+        return ""
+    a, b = np.load(ref), np.load(got)
+    return f"; vs fp32: log-mel {log_mel_distance_db(a, b, 16000):.3f} dB, SNR {snr_db(a, b):.1f} dB"
 
 
 if __name__ == "__main__":

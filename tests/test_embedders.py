@@ -310,8 +310,23 @@ def test_precision_auto():
     assert resolve_precision("auto", torch.device("cpu")) == auto_precision(torch.device("cpu"))
     assert resolve_precision("auto", torch.device("cuda", 0)) == "fp16"  # resolution only; no GPU needed
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    assert resolve_precision("int8", torch.device("cpu")) == "int8"  # CPU inference (arvc.precision.int8)
+    with pytest.raises(ArvcError, match="int8"):
+        resolve_precision("int8", torch.device("cuda", 0))
     with pytest.raises(ArvcError, match="precision"):
-        resolve_precision("int8", torch.device("cpu"))
+        resolve_precision("int4", torch.device("cpu"))
+
+
+def test_int8_embedder_quantizes_its_linears_and_agrees(tiny_dir, reference):
+    from arvc.precision.int8 import Int8Linear
+
+    audio, out, _ = reference
+    emb = load_embedder("custom", path=tiny_dir, precision="int8")
+    assert emb.precision == "int8" and emb.int8_error <= 0.1
+    assert any(isinstance(m, Int8Linear) for m in emb.model.modules())
+    got = emb.extract(audio)
+    rel = float((got - out.last_hidden_state).norm() / out.last_hidden_state.norm())
+    assert got.shape == out.last_hidden_state.shape and rel < 0.1, rel
 
 
 def test_precision_auto_on_a_cpu_without_amx_is_fp32(tiny_dir, reference, monkeypatch):
@@ -321,4 +336,16 @@ def test_precision_auto_on_a_cpu_without_amx_is_fp32(tiny_dir, reference, monkey
     audio, out, _ = reference
     emb = load_embedder("custom", path=tiny_dir, precision="auto")
     assert emb.precision == "fp32"
+    torch.testing.assert_close(emb.extract(audio), out.last_hidden_state, atol=1e-5, rtol=1e-5)
+
+
+def test_int8_embedder_stays_fp32_when_its_features_drift(tiny_dir, reference, monkeypatch):
+    from arvc.features.embedders import hubert
+    from arvc.precision.int8 import Int8Linear
+
+    monkeypatch.setattr(hubert, "INT8_TOLERANCE", 0.0)  # any int8 error is too much
+    audio, out, _ = reference
+    emb = load_embedder("custom", path=tiny_dir, precision="int8")
+    assert emb.precision == "fp32" and emb.int8_error > 0
+    assert not any(isinstance(m, Int8Linear) for m in emb.model.modules())
     torch.testing.assert_close(emb.extract(audio), out.last_hidden_state, atol=1e-5, rtol=1e-5)

@@ -39,6 +39,7 @@ OPTIMIZERS = ("AdamW", "RAdam", "AdaBelief", "AdaBeliefV2", "AnyPrecisionAdamW")
 CUT_METHODS = ("Automatic", "Simple", "Skip")
 NORMALIZATIONS = ("none", "pre", "post")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+INFER_PRECISIONS = (*PRECISIONS, "int8")  # conversion only (CPU int8: arvc.device.int8_candidate)
 
 # the pedalboard parameters' ranges (Applio's sliders)
 EFFECT_RANGES = {
@@ -131,8 +132,9 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
        help="output format (default: the output file's suffix, else wav)"),
     _o("--wav_subtype", help="soundfile subtype for wav/flac, e.g. PCM_24 or FLOAT (default PCM_16)", ui="advanced"),
     _o("--split_audio", type=bool, help="convert each stretch of speech separately, keeping silences silent"),
-    _o("--precision", choices=PRECISIONS,
-       help="compute precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs whose bf16 checks out, else fp32)"),
+    _o("--precision", choices=INFER_PRECISIONS,
+       help="compute precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs whose bf16 checks out, else int8 "
+            "where the model's cached int8 self-check passes on this CPU, else fp32; int8 forces it, fp32 forbids it)"),
     _o("--gpu", help="GPU id (e.g. 0); default: first accelerator, else CPU", ui="advanced"),
     _o("--batch_size", type=int, range=(1, None), help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)",
        ui="advanced"),
@@ -284,7 +286,7 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
     _live("--rms_mix_rate", "--volume_envelope", type=float, range=(0, 1), group="conversion",
           help="0..1: 1 keeps the model's loudness, 0 follows the input's"),
     _live("--speaker_id", "--sid", type=int, range=(0, None), group="conversion", help="speaker row of multi-speaker models"),
-    _live("--precision", choices=PRECISIONS, group="conversion",
+    _live("--precision", choices=INFER_PRECISIONS, group="conversion",
           help="compute precision (default auto, see arvc.device.resolve_precision)"),
     _live("--embedder_model", choices=EMBEDDERS, strict=False, group="conversion", ui="advanced",
           help="content embedder (default: the model's, else contentvec)"),

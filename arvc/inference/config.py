@@ -24,7 +24,8 @@ class InferenceConfig:
     hop_length: accepted for Applio compatibility and unused (F0 frames are always 10 ms).
     resample_sr: output rate (0 = the model's rate).
     batch_size: chunks of one long file synthesized together (None: 1 on the CPU, 4 on a GPU).
-    precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, fp32 elsewhere; arvc.device.auto_precision), fp32, fp16 or bf16.
+    precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, else int8 where the model's cached int8 self-check passes
+    on this CPU, else fp32; arvc.device), fp32, fp16, bf16 or int8 (CPU).
     noise_scale: prior sampling temperature of the synthesizer (None: the model family's, RVC 0.66666, so-vits 0.4).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     pitch_auto: transpose the source's median F0 to the training voice's (``f0_median`` in the model), plus ``pitch``.
@@ -87,8 +88,8 @@ class InferenceConfig:
             (self.batch_size is None or self.batch_size >= 1, f"--batch_size must be >= 1, got {self.batch_size}"),
             (self.resample_sr == 0 or 8000 <= self.resample_sr <= 192000, f"--resample_sr must be 0 or 8000..192000, got {self.resample_sr}"),
             (self.export_format in EXPORT_FORMATS, f"--format {self.export_format!r}: choices are {', '.join(EXPORT_FORMATS)}"),
-            (self.precision in ("auto", "fp32", "fp16", "bf16"),
-             f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16"),
+            (self.precision in ("auto", "fp32", "fp16", "bf16", "int8"),
+             f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16, int8"),
             (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
             (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
             (self.proposed_pitch_threshold > 0,

@@ -112,6 +112,7 @@ class VoiceConverter:
         self.on_chunks = None  # callable(done, total) after each synthesized group of chunks (progress bars)
         t0 = time.perf_counter()
         self._load_model(model_path)
+        self.int8 = self._choose_int8()
         self._load_embedder()
         self.f0_method = None
         if self.use_f0 and not self.cfg.f0_file:
@@ -163,6 +164,31 @@ class VoiceConverter:
         if self.cfg.deterministic and hasattr(self.synth, "set_deterministic"):
             self.synth.set_deterministic(True)
 
+    def _choose_int8(self):
+        """Put the decoder's convolutions in int8 when ``--precision int8`` asks, or ``auto`` and the model's
+        cached int8 self-check passes on this CPU (:mod:`arvc.inference.int8_check`). Returns the verdict of the
+        check (None when it did not run); sets ``self.precision`` to ``"int8"`` when int8 runs."""
+        from arvc.device import int8_candidate
+
+        if not int8_candidate(self.cfg.precision, self.precision, self.device):
+            return None
+        from arvc.inference import int8_check
+        from arvc.models.synthesizer import Synthesizer
+
+        if not isinstance(self.synth, Synthesizer) or not hasattr(self.synth.dec, "resblocks"):
+            if self.cfg.precision == "int8":
+                raise ArvcError(f"--precision int8 covers RVC HiFi-GAN models; {self.model.path} is not one")
+            return None
+        verdict = None
+        if self.cfg.precision == "auto":
+            verdict = int8_check.int8_verdict(self.synth, int8_check.quantize_decoder, tile=self.synth.decode_tile)
+            if not verdict.ok:
+                log.info("precision auto: %s", verdict.summary())
+                return verdict
+        int8_check.quantize_decoder(self.synth.dec)
+        self.precision = "int8"
+        return verdict
+
     @property
     def noise_scale(self) -> float:
         """Prior temperature of this run: 0 when deterministic, else ``--noise_scale`` or the family's default."""
@@ -186,7 +212,8 @@ class VoiceConverter:
         if name == "custom" and not self.cfg.embedder_path:
             raise ArvcError("this model uses a custom embedder: pass its folder with --embedder_path")
         self.embedder = load_embedder(
-            name, path=self.cfg.embedder_path, version=self.version, device=self.device, precision=self.cfg.precision
+            name, path=self.cfg.embedder_path, version=self.version, device=self.device,
+            precision="int8" if self.precision == "int8" else self.cfg.precision,
         )
         if self.embedder.dim != self.content_dim:
             raise ArvcError(

@@ -169,6 +169,8 @@ def conv_nwc(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Same maths as ``conv(x.squeeze(2))`` (inference fast path; the CPU runs channels-last 2-D convs
     1.2-4x faster than 1-D ones at HiFi-GAN sizes). Returns ``(B, C_out, 1, T_out)`` channels-last.
     """
+    if hasattr(conv, "forward_nwc"):  # a layer with its own channels-last form (e.g. an int8 conv)
+        return conv.forward_nwc(x)
     if is_weight_normed(conv):
         _WeightNormHook(conv._arvc_weight_norm_name)(conv, ())
     w = conv.weight.unsqueeze(2)

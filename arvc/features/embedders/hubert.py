@@ -184,6 +184,9 @@ def load_hubert_model(path: Path):
 # ---------------------------------------------------------------- the embedder
 
 
+INT8_TOLERANCE = 0.1  # relative L2 error of int8 features vs fp32 on the probe (0.025 on a random HuBERT base)
+
+
 def guard_probe_audio(seconds: float = 1.0) -> torch.Tensor:
     """(1, N) 16 kHz speech-like probe: a gliding 8-harmonic tone with a noise floor (fixed seed)."""
     n = int(SR_16K * seconds)
@@ -216,14 +219,17 @@ class HubertEmbedder(Embedder):
         self.device = torch.device(device)
         if precision == "fp16" and self.device.type == "cpu":
             raise ArvcError("precision fp16 is not supported on the CPU; use fp32 or bf16")
-        self.dtype = dtype_of(precision)
+        self.dtype = torch.float32 if precision == "int8" else dtype_of(precision)
         self.model = model.to(self.device).eval()
         self.name, self.version, self.layer, self.mix, self.precision = name, version, layer, mix, precision
         self.hidden_size = model.config.hidden_size
         self.dim = model.config.classifier_proj_size if version == "v1" else self.hidden_size
         self.normalize_input = model.config.feat_extract_norm == "layer"
         self.guard = None
-        if self.dtype != torch.float32 and self.device.type == "cpu":
+        self.int8_error = None
+        if precision == "int8":
+            self._int8_linears()
+        elif self.dtype != torch.float32 and self.device.type == "cpu":
             self._guard_cpu_precision()
         else:
             self.model.to(self.dtype)
@@ -238,6 +244,27 @@ class HubertEmbedder(Embedder):
         self.guard = guard_reduced_precision(self.model, lambda m, dt: m(audio.to(dt)), self.dtype)
         if self.guard.kept_fp32:
             log.warning("%s", self.guard.summary(f"embedder {self.name}"))
+
+    def _int8_linears(self) -> None:
+        """The transformer's linear layers in int8 (dynamic activations), kept only when the features on
+        :func:`guard_probe_audio` stay within :data:`INT8_TOLERANCE` relative error of fp32; else fp32 and a
+        warning (``precision`` then says fp32)."""
+        from arvc.precision.guard import relative_error
+        from arvc.precision.int8 import quantize_modules
+
+        linears = {n: m for n, m in self.model.named_modules() if type(m) is torch.nn.Linear}
+        audio = guard_probe_audio().to(self.device)
+        with torch.no_grad():
+            ref = self._forward(audio)
+            quantize_modules(self.model, convs=False, linears=True)
+            self.int8_error = relative_error(self._forward(audio), ref)
+        if not self.int8_error <= INT8_TOLERANCE:
+            for name, module in linears.items():
+                parent, _, leaf = name.rpartition(".")
+                setattr(self.model.get_submodule(parent) if parent else self.model, leaf, module)
+            self.precision = "fp32"
+            log.warning("embedder %s: int8 features differ %.3g from fp32 (> %g); its linear layers stay fp32",
+                        self.name, self.int8_error, INT8_TOLERANCE)
 
     def _forward(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T, dim)."""

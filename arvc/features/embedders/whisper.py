@@ -58,7 +58,7 @@ def log_mel(audio: torch.Tensor, n_samples: int = WINDOW_SAMPLES) -> torch.Tenso
     return (logm + 4.0) / 4.0
 
 
-_CT2_TYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_CT2_TYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "int8": "int8"}
 
 
 class WhisperEmbedder(Embedder):
