@@ -178,7 +178,9 @@ def int8_verdict(synth, quantize: Callable[[torch.nn.Module], list[str]] = quant
     cached = _guard_cache().get(key)
     if cached is not None:
         return Int8Verdict(**{**cached, "cached": True})
-    verdict, _ = run_check(synth, quantize, tile)
+    # on a copy, with the random state kept: the conversion that follows is the same with or without the check
+    with torch.random.fork_rng(devices=[]):
+        verdict, _ = run_check(copy.deepcopy(synth), quantize, tile)
     _guard_cache_store(key, {k: v for k, v in asdict(verdict).items() if k != "cached"})
     log.info("%s", verdict.summary())
     return verdict
