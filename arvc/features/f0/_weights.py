@@ -83,6 +83,22 @@ _OMEGACONF_CLASSES = (
 )
 
 
+def build_from_state_dict(factory, sd, path, what: str) -> torch.nn.Module:
+    """``factory()`` built on the meta device (no random init), then every tensor of ``sd`` loaded into it as
+    float32 (``assign``); ArvcError naming ``path`` and ``what`` when the state dict does not fit. Eval mode."""
+    if not isinstance(sd, dict):
+        raise ArvcError(f"{path} is not {what} (no state dict in it)")
+    with torch.device("meta"):
+        net = factory()
+    try:
+        net.load_state_dict({k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
+                             for k, v in sd.items()}, assign=True)
+    except (RuntimeError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0]
+        raise ArvcError(f"{path} is not {what}: {first}") from None
+    return net.eval()
+
+
 def plain(obj):
     """Turn the ``_Opaque`` stand-ins of OmegaConf containers/nodes back into dicts, lists and values."""
     if isinstance(obj, _Opaque):

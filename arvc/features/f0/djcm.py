@@ -31,7 +31,7 @@ from arvc.audio.spectrogram import magnitude, stft
 from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
-from arvc.features.f0._weights import load_state_dict
+from arvc.features.f0._weights import build_from_state_dict, load_state_dict
 from arvc.features.f0.base import F0Method, F0Options, fit_length, to_hop
 from arvc.features.f0.rmvpe import salience_to_hz
 
@@ -181,17 +181,7 @@ def load_djcm(path: str | Path | None = None, device: torch.device | str = "cpu"
     sd = load_state_dict(p)
     if isinstance(sd, dict) and isinstance(sd.get("model"), dict):
         sd = sd["model"]
-    if not isinstance(sd, dict):
-        raise ArvcError(f"{p} is not a DJCM checkpoint (no state dict in it)")
-    with torch.device("meta"):
-        net = DJCM()
-    try:
-        net.load_state_dict({k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
-                             for k, v in sd.items()}, assign=True)
-    except (RuntimeError, AttributeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise ArvcError(f"{p} is not a DJCM (pitch-only) state dict: {first}") from None
-    return net.eval().to(device)
+    return build_from_state_dict(DJCM, sd, p, "a DJCM (pitch-only) state dict").to(device)
 
 
 class DjcmF0(F0Method):

@@ -29,7 +29,7 @@ from torch import nn
 from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
-from arvc.features.f0._weights import load_state_dict
+from arvc.features.f0._weights import build_from_state_dict, load_state_dict
 from arvc.features.f0.base import F0Method, F0Options, fit_length, to_hop
 
 SAMPLE_RATE = 8000
@@ -146,18 +146,8 @@ def load_penn(path: str | Path | None = None, device: torch.device | str = "cpu"
     p = f0_weights_path("penn", path)
     ckpt = load_state_dict(p)
     sd = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else ckpt
-    if not isinstance(sd, dict):
-        raise ArvcError(f"{p} is not a PENN FCNF0++ checkpoint (no state dict in it)")
-    sd = {k.removeprefix("module."): v for k, v in sd.items()}
-    with torch.device("meta"):
-        net = Fcnf0()
-    try:
-        net.load_state_dict({k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
-                             for k, v in sd.items()}, assign=True)
-    except (RuntimeError, AttributeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise ArvcError(f"{p} is not a PENN FCNF0++ state dict: {first}") from None
-    return net.eval().to(device)
+    sd = {k.removeprefix("module."): v for k, v in sd.items()} if isinstance(sd, dict) else sd
+    return build_from_state_dict(Fcnf0, sd, p, "a PENN FCNF0++ state dict").to(device)
 
 
 class PennF0(F0Method):

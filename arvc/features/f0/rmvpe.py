@@ -21,7 +21,7 @@ from arvc.audio.spectrogram import log_mel, magnitude, mel_filterbank, stft
 from arvc.constants import F0_HOP, SR_16K
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
-from arvc.features.f0._weights import load_state_dict
+from arvc.features.f0._weights import build_from_state_dict, load_state_dict
 from arvc.features.f0.base import F0Method, F0Options, to_hop
 from arvc.hub import HubUnavailable, hub_download
 from arvc.paths import models_root
@@ -221,14 +221,7 @@ def load_rmvpe(path: str | Path | None = None, device: torch.device | str = "cpu
     sd = load_state_dict(p)
     if isinstance(sd, dict) and "model" in sd and isinstance(sd["model"], dict):
         sd = sd["model"]
-    with torch.device("meta"):  # no random init: every tensor comes from the file
-        net = E2E()
-    try:
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, assign=True)
-    except (RuntimeError, AttributeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise ArvcError(f"{p} is not an RMVPE E2E(4, 1, (2, 2)) state dict: {first}") from None
-    return net.eval().to(device)
+    return build_from_state_dict(E2E, sd, p, "an RMVPE E2E(4, 1, (2, 2)) state dict").to(device)
 
 
 class RmvpeF0(F0Method):
