@@ -54,26 +54,39 @@ def nlist_for(n: int) -> int:
     return max(1, min(int(16 * math.sqrt(max(n, 0))), n // 39))
 
 
-def load_feature_folder(folder: str | os.PathLike, dim: int | None = None) -> np.ndarray:
-    """Concatenate every ``*.npy`` in ``folder`` (sorted names) into one float32 (N, D) matrix."""
+def _feature_files(folder: str | os.PathLike) -> list[Path]:
+    """The ``*.npy`` files of a feature folder, sorted; ArvcError when the folder is missing or has none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ArvcError(f"{folder}: feature folder not found (run extract first)")
     files = sorted(p for p in folder.iterdir() if p.suffix == ".npy" and not p.name.startswith("."))
     if not files:
         raise ArvcError(f"{folder}: no .npy feature files (run extract first)")
+    return files
+
+
+def _open_features(f: Path, dim: int | None, width: int | None, first: Path, mmap: bool = False) -> np.ndarray:
+    """One feature file (memory-mapped when ``mmap``), checked: a non-empty (frames, dim) array whose width is
+    the model's ``dim`` and the ``width`` of the files before it (``first`` names them)."""
+    try:
+        a = np.load(f, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001
+        raise ArvcError(f"{f}: unreadable feature file ({type(e).__name__}: {e})") from e
+    if a.ndim != 2 or a.shape[0] == 0:
+        raise ArvcError(f"{f}: expected a (frames, dim) feature array, got shape {a.shape}")
+    if dim is not None and a.shape[1] != dim:
+        raise ArvcError(f"{f}: feature dim {a.shape[1]} does not match the model's {dim}")
+    if width is not None and a.shape[1] != width:
+        raise ArvcError(f"{f}: feature dim {a.shape[1]} differs from {first.name}'s {width}")
+    return a
+
+
+def load_feature_folder(folder: str | os.PathLike, dim: int | None = None) -> np.ndarray:
+    """Concatenate every ``*.npy`` in ``folder`` (sorted names) into one float32 (N, D) matrix."""
+    files = _feature_files(folder)
     arrays = []
     for f in files:
-        try:
-            a = np.load(f, allow_pickle=False)
-        except Exception as e:  # noqa: BLE001
-            raise ArvcError(f"{f}: unreadable feature file ({type(e).__name__}: {e})") from e
-        if a.ndim != 2 or a.shape[0] == 0:
-            raise ArvcError(f"{f}: expected a (frames, dim) feature array, got shape {a.shape}")
-        if dim is not None and a.shape[1] != dim:
-            raise ArvcError(f"{f}: feature dim {a.shape[1]} does not match the model's {dim}")
-        if arrays and a.shape[1] != arrays[0].shape[1]:
-            raise ArvcError(f"{f}: feature dim {a.shape[1]} differs from {files[0].name}'s {arrays[0].shape[1]}")
+        a = _open_features(f, dim, arrays[0].shape[1] if arrays else None, files[0])
         arrays.append(a.astype(np.float32, copy=False))
     return np.ascontiguousarray(np.concatenate(arrays, axis=0), dtype=np.float32)
 
@@ -174,24 +187,10 @@ class FeatureFiles:
 def scan_feature_folder(folder: str | os.PathLike, dim: int | None = None) -> FeatureFiles:
     """Every ``*.npy`` of ``folder`` (sorted names) with its row count, checked like :func:`load_feature_folder`
     but without reading the data."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ArvcError(f"{folder}: feature folder not found (run extract first)")
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".npy" and not p.name.startswith("."))
-    if not files:
-        raise ArvcError(f"{folder}: no .npy feature files (run extract first)")
+    files = _feature_files(folder)
     rows, width = [], None
     for f in files:
-        try:
-            a = np.load(f, mmap_mode="r", allow_pickle=False)
-        except Exception as e:  # noqa: BLE001
-            raise ArvcError(f"{f}: unreadable feature file ({type(e).__name__}: {e})") from e
-        if a.ndim != 2 or a.shape[0] == 0:
-            raise ArvcError(f"{f}: expected a (frames, dim) feature array, got shape {a.shape}")
-        if dim is not None and a.shape[1] != dim:
-            raise ArvcError(f"{f}: feature dim {a.shape[1]} does not match the model's {dim}")
-        if width is not None and a.shape[1] != width:
-            raise ArvcError(f"{f}: feature dim {a.shape[1]} differs from {files[0].name}'s {width}")
+        a = _open_features(f, dim, width, files[0], mmap=True)
         width = a.shape[1]
         rows.append(int(a.shape[0]))
     return FeatureFiles(files, rows, int(width))
