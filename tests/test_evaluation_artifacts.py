@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from arvc.evaluation.artifacts import artifact_report, fold_frequencies, line_db, log_spectrum, mirror_score
+from arvc.evaluation.artifacts import (
+    artifact_report,
+    fold_frequencies,
+    line_db,
+    log_spectrum,
+    mirror_score,
+)
 
 
 def _glide(sr: int, seconds: float = 3.0, seed: int = 0) -> np.ndarray:

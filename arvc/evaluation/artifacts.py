@@ -51,7 +51,7 @@ def _fine_structure(db: np.ndarray, bins: int) -> np.ndarray:
 def mirror_score(db: np.ndarray, hz_per_bin: float, freq: float, width_hz: float = 1500.0,
                  smooth_hz: float = 400.0) -> float:
     """Mean over frames of corr(fine(freq + f), fine(freq - f)) for 0 < f <= ``width_hz``. ``db``: (F, T)."""
-    c = int(round(freq / hz_per_bin))
+    c = round(freq / hz_per_bin)
     w = int(width_hz / hz_per_bin)
     if c - w < 1 or c + w >= db.shape[0] or db.shape[1] == 0:
         raise ValueError(f"{freq:.0f} Hz +- {width_hz:.0f} Hz is outside the spectrum")
