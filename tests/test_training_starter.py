@@ -150,3 +150,27 @@ def test_quickstart_fine_tunes_from_the_starter_and_names_it(starter, tmp_path, 
     assert res.used_pretrains and res.pretrains.startswith("starter pretrain starter_whisper_fcpe_v2_32k_small")
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["pretrains"] == res.pretrains
     assert read_model(res.model).metadata.pretrain == "pretrain/G.pth / pretrain/D.pth"
+
+
+def _shipped():
+    """The starter pretrain committed under assets/pretrains, or None while it is not in the repository."""
+    choice = choose_starter(STARTER.embedder, STARTER.sample_rate, STARTER.version)
+    return choice if choice.g is not None else None
+
+
+@pytest.mark.skipif(_shipped() is None, reason="the starter pretrain's weights are not in the repository")
+def test_the_shipped_starter_loads_safely_fits_the_quickstart_and_learns_faster(tmp_path):
+    from arvc.formats.safe_load import safe_torch_load
+    from arvc.training.pretrain_export import sha256
+
+    shipped = _shipped()
+    manifest = json.loads((shipped.g.parent / "pretrain.json").read_text())
+    for path in (shipped.g, shipped.d):
+        assert manifest["files"][path.name]["sha256"] == sha256(path)
+        raw = safe_torch_load(path, what="checkpoint")
+        assert all(v.dtype == torch.float16 for v in raw["model"].values() if v.is_floating_point())
+    assert shipped.model_size == "small" and manifest["speakers"] > 1
+    scratch, _ = _mel_after_five_steps(tmp_path, "scratch")
+    tuned, _ = _mel_after_five_steps(tmp_path, "tuned", shipped)  # builds the quickstart's model, loads G and D
+    print(f"loss/g/mel at step 5: from the shipped starter {tuned:.3f}, from scratch {scratch:.3f}")
+    assert tuned < scratch, (tuned, scratch)
