@@ -158,7 +158,7 @@ def make_conditions(clean: "pc.Track", names, seed: int = 0) -> dict[str, "pc.Tr
 def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None):
     """Scores per condition and seconds per audio second of ``name``; None when it cannot be built."""
     from arvc.errors import ArvcError
-    from arvc.features.f0 import get_f0_method
+    from arvc.features.f0 import F0Method, get_f0_method
 
     t0 = time.perf_counter()
     try:
@@ -178,6 +178,9 @@ def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
             np.save(save_dir / f"{name}__{cond}.npy", est)
+            if type(method).candidate is not F0Method.candidate:  # untimed: raw pitch + confidence for fusion design
+                f0, conf = method.candidate(track.audio, len(track.f0))
+                np.savez(save_dir / f"{name}__{cond}__cand.npz", f0=f0, conf=conf)
     return rows, busy / seconds, load_s
 
 
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--json", default=None, help="write the scores here as JSON")
-    p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth)")
+    p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth; + <method>__<cond>__cand.npz, the raw pitch and confidence, for methods that give one)")
     args = p.parse_args(argv)
 
     import torch

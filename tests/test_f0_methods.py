@@ -241,7 +241,7 @@ def test_candidate_gives_pitch_and_calibrated_confidence(methods, name):
 
 def test_fusion_is_registered_and_tracks_a_glide(methods):
     method = build(methods, "fusion")
-    assert method.name == "fusion" and [m.name for m in method.methods] == ["fcpe", "swift", "pm"]
+    assert method.name == "fusion" and [m.name for m in method.methods] == ["fcpe", "swift"]
     f0 = np.geomspace(120, 480, 2 * SR)
     out = method.compute(harmonic_tone(f0))
     ref = f0[np.arange(len(out)) * HOP]
