@@ -125,7 +125,7 @@ def tones_track(seed: int = 0) -> "pc.Track":
 CONDITIONS = ("clean", "white20", "white10", "white0", "speech20", "speech10", "speech0", "reverb", "tel", "mp3",
               "tones")
 QUICK = ("clean", "white10", "speech10", "reverb", "tel", "mp3")
-DEFAULT_HYBRIDS = ("hybrid[harvest+pm+swipe]", "hybrid[crepe-tiny+fcpe+swift]")
+DEFAULT_HYBRIDS = ("hybrid[fcpe+swift+harvest]", "hybrid[crepe-tiny+fcpe+swift]")
 
 
 def make_conditions(clean: "pc.Track", names, seed: int = 0) -> dict[str, "pc.Track"]:

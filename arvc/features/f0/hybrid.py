@@ -57,9 +57,10 @@ def parse_hybrid(spec: str) -> list[str]:
     return names
 
 
-# member weights and the voicing operating point, tuned on benchmarks/bench_pitch.py (clips 0-1 of every variant,
-# clean / white 10 dB / speech-shaped 10 dB; clips 2-3 held out); other members weigh 1
-MEMBER_WEIGHTS = {"swift": 1.5, "fcpe": 1.0, "harvest": 1.0, "rapt": 0.7, "pm": 0.3}
+# member weights (others weigh 1) and the voicing operating point of fuse_candidates (voiced_on/off, periodic_on,
+# periodic_floor, the periodicity span) chosen on benchmarks/bench_pitch.py clips 0-1 of every variant, clean / white
+# 10 dB / speech-shaped 10 dB, for high RPA at a false-alarm rate below fcpe's; clips 2-3 held out (issue #29)
+MEMBER_WEIGHTS = {"swift": 1.5, "fcpe": 1.0, "pm": 0.3}
 FUSION_MEMBERS = ("fcpe", "swift")
 
 
@@ -91,7 +92,7 @@ def hysteresis(x: np.ndarray, on: float, off: float) -> np.ndarray:
     return out
 
 
-def periodicity(audio: np.ndarray, f0: np.ndarray, hop: int, sr: int, span: float = 0.06,
+def periodicity(audio: np.ndarray, f0: np.ndarray, hop: int, sr: int, span: float = 0.03,
                 min_lag: int = 80, min_win: int = 320, chunk: int = 256) -> np.ndarray:
     """How periodic ``audio (N,)`` is at the pitch ``f0 (T,)`` Hz: per frame (centred on ``t * hop``) the
     largest normalised cross-correlation of a window of ``max(min_win, 2 periods)`` samples with itself
@@ -129,13 +130,15 @@ def periodicity(audio: np.ndarray, f0: np.ndarray, hop: int, sr: int, span: floa
 def fuse_candidates(f0s: np.ndarray, confs: np.ndarray, weights=None, sigma: float = 30.0,
                     transition: float = 1.0, max_jump: float = 3.0, voiced_on: float = 0.45,
                     voiced_off: float = 0.3, audio: np.ndarray | None = None, hop: int = 160, sr: int = 16000,
-                    periodic_on: float = 0.5) -> np.ndarray:
+                    periodic_on: float = 0.5, periodic_floor: float = 0.03) -> np.ndarray:
     """Fuse ``f0s (M, T)`` Hz (0 = no pitch) with confidences ``confs (M, T)`` in [0, 1] -> ``(T,)`` float32 Hz.
 
     ``weights (M,)`` scale each member's confidence; ``sigma`` (cents) is the agreement width. Voicing:
     the weighted mean confidence switches a frame on at ``voiced_on`` and keeps it on down to ``voiced_off``;
     with ``audio (N,)`` (frames every ``hop`` samples at ``sr``), a periodicity of the chosen pitch of
-    ``periodic_on`` also switches it on, and ``periodic_on * voiced_off / voiced_on`` keeps it on.
+    ``periodic_on`` also switches it on, and ``periodic_on * voiced_off / voiced_on`` keeps it on, on frames
+    where the members' mean confidence is at least ``periodic_floor`` (a periodic signal at a pitch no member
+    believes in, such as a voice outside the pitch range, stays unvoiced).
     """
     f0s, confs = np.asarray(f0s, np.float64), np.clip(np.asarray(confs, np.float64), 0, 1)
     if f0s.ndim != 2 or f0s.shape != confs.shape or f0s.shape[0] == 0:
@@ -156,9 +159,11 @@ def fuse_candidates(f0s: np.ndarray, confs: np.ndarray, weights=None, sigma: flo
     ww = np.where(near, wc + 1e-6, 0.0)
     refined = chosen + np.sum(np.where(near, cents - chosen, 0.0) * ww, 0) / np.maximum(ww.sum(0), 1e-12)
     f0 = np.where(np.isnan(chosen), 0.0, 2.0 ** (np.nan_to_num(np.where(ww.sum(0) > 0, refined, chosen)) / 1200))
-    evidence = wc.sum(0) / w.sum() / voiced_on
+    mean_conf = wc.sum(0) / w.sum()
+    evidence = mean_conf / voiced_on
     if audio is not None:
-        evidence = np.maximum(evidence, periodicity(audio, f0, hop, sr) / periodic_on)
+        per = periodicity(audio, np.where(mean_conf >= periodic_floor, f0, 0.0), hop, sr)
+        evidence = np.maximum(evidence, per / periodic_on)
     voiced = hysteresis(evidence, 1.0, voiced_off / voiced_on) & (f0 > 0)
     return np.where(voiced, f0, 0.0).astype(np.float32)
 
