@@ -4,6 +4,7 @@
     python benchmarks/bench_pitch.py             # the full table: 36 clips (about 100 s), every condition
     python benchmarks/bench_pitch.py -m harvest,fcpe,swift --conditions clean,white10
     python benchmarks/bench_pitch.py --json out.json --save-tracks DIR   # machine-readable results, raw F0s
+    python benchmarks/bench_pitch.py --skip-jumps   # also unscored: frames within 20 ms of a > 1 semitone step
 
 Corpus (``pitch_corpus.py``): the bundled recordings (assets/voices, else ../shared/data/voices) analysed
 with WORLD, their F0 replaced (as analysed; +-12 semitones; vibrato 40-100 cents at 4.5-6.5 Hz; glides;
@@ -27,7 +28,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch / BLAS threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
+    p.add_argument("--skip-jumps", action="store_true",
+                   help="also leave unscored the voiced frames within 20 ms of a pitch change of more than a semitone "
+                        "between 10 ms frames (octave jumps, fast slides: no tracker's window can follow them)")
     p.add_argument("--json", default=None, help="write the scores here as JSON")
     p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth; + <method>__<cond>__cand.npz, the raw pitch and confidence, for methods that give one)")
     args = p.parse_args(argv)
@@ -234,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
                                   [v.strip() for v in args.variants.split(",") if v.strip()])
     wanted = args.conditions.split(",") if args.conditions else (QUICK if args.quick else CONDITIONS)
     conds = make_conditions(clean, [c.strip() for c in wanted], args.seed)
+    if args.skip_jumps:
+        for cond, tr in conds.items():
+            keep = pc.away_from_jumps(tr.f0, int(round(pc.EDGE_S * SR / HOP)) - 1)
+            conds[cond] = replace(tr, voiced=tr.voiced & keep)
     save_dir = Path(args.save_tracks) if args.save_tracks else None
     if save_dir is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
