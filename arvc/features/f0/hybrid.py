@@ -217,8 +217,8 @@ class HybridF0(F0Method):
 
 class FusionF0(HybridF0):
     """``fusion``: the hybrid of :data:`FUSION_MEMBERS` (fcpe + swift), chosen by the pitch benchmark at a
-    budget of 0.1 s per audio second on one CPU core (harvest, the one member that adds accuracy on clean
-    voices, costs several times that)."""
+    budget of 0.1 CPU-s per audio second on one core (it costs 0.06 on an AMD EPYC Zen 4; adding harvest,
+    the one member that still adds accuracy on clean voices, costs 0.19 more)."""
 
     def __init__(self, options: F0Options | None = None, device=None):
         from arvc.features.f0 import get_f0_method
