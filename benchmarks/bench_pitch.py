@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     conds = make_conditions(clean, [c.strip() for c in wanted], args.seed)
     if args.skip_jumps:
         for cond, tr in conds.items():
-            keep = pc.away_from_jumps(tr.f0, int(round(pc.EDGE_S * SR / HOP)) - 1)
+            keep = pc.away_from_jumps(tr.f0, round(pc.EDGE_S * SR / HOP) - 1)
             conds[cond] = replace(tr, voiced=tr.voiced & keep)
     save_dir = Path(args.save_tracks) if args.save_tracks else None
     if save_dir is not None:

@@ -97,7 +97,7 @@ _F0_WHY = {
 def _package_file(package: str, relative: str) -> bool:
     spec = importlib.util.find_spec(package)
     return bool(spec and spec.submodule_search_locations and
-                (Path(list(spec.submodule_search_locations)[0]) / relative).is_file())
+                (Path(next(iter(spec.submodule_search_locations))) / relative).is_file())
 
 
 def f0_present(name: str) -> bool:
