@@ -247,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         save_dir.mkdir(parents=True, exist_ok=True)
         for cond, tr in conds.items():
             np.savez(save_dir / f"truth__{cond}.npz", audio=tr.audio, f0=tr.f0, voiced=tr.voiced, unvoiced=tr.unvoiced)
-    print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {int(clean.voiced.sum())} scored "
-          f"voiced / {int(clean.unvoiced.sum())} unvoiced frames (built in {time.perf_counter() - t_start:.0f} s); "
+    n_voiced = int(next(iter(conds.values())).voiced.sum()) if conds else int(clean.voiced.sum())
+    print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {n_voiced} scored "
+          f"voiced{' (--skip-jumps)' if args.skip_jumps else ''} / {int(clean.unvoiced.sum())} unvoiced frames "
+          f"(built in {time.perf_counter() - t_start:.0f} s); "
           f"conditions: {', '.join(conds)}; torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs (timings are pessimistic on a busy machine)", flush=True)
     results = {}
