@@ -4,6 +4,7 @@
     python benchmarks/bench_pitch.py             # the full table: 36 clips (about 100 s), every condition
     python benchmarks/bench_pitch.py -m harvest,fcpe,swift --conditions clean,white10
     python benchmarks/bench_pitch.py --json out.json --save-tracks DIR   # machine-readable results, raw F0s
+    python benchmarks/bench_pitch.py --skip-jumps   # also unscored: frames within 20 ms of a > 1 semitone step
 
 Corpus (``pitch_corpus.py``): the bundled recordings (assets/voices, else ../shared/data/voices) analysed
 with WORLD, their F0 replaced (as analysed; +-12 semitones; vibrato 40-100 cents at 4.5-6.5 Hz; glides;
@@ -27,7 +28,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +126,7 @@ def tones_track(seed: int = 0) -> "pc.Track":
 CONDITIONS = ("clean", "white20", "white10", "white0", "speech20", "speech10", "speech0", "reverb", "tel", "mp3",
               "tones")
 QUICK = ("clean", "white10", "speech10", "reverb", "tel", "mp3")
-DEFAULT_HYBRIDS = ("hybrid[harvest+pm+swipe]", "hybrid[crepe-tiny+fcpe+swift]")
+DEFAULT_HYBRIDS = ("hybrid[fcpe+swift+harvest]", "hybrid[crepe-tiny+fcpe+swift]")
 
 
 def make_conditions(clean: "pc.Track", names, seed: int = 0) -> dict[str, "pc.Track"]:
@@ -158,7 +159,7 @@ def make_conditions(clean: "pc.Track", names, seed: int = 0) -> dict[str, "pc.Tr
 def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None):
     """Scores per condition and seconds per audio second of ``name``; None when it cannot be built."""
     from arvc.errors import ArvcError
-    from arvc.features.f0 import get_f0_method
+    from arvc.features.f0 import F0Method, get_f0_method
 
     t0 = time.perf_counter()
     try:
@@ -178,6 +179,9 @@ def run_method(name: str, conds: dict, device=None, save_dir: Path | None = None
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
             np.save(save_dir / f"{name}__{cond}.npy", est)
+            if type(method).candidate is not F0Method.candidate:  # untimed: raw pitch + confidence for fusion design
+                f0, conf = method.candidate(track.audio, len(track.f0))
+                np.savez(save_dir / f"{name}__{cond}__cand.npz", f0=f0, conf=conf)
     return rows, busy / seconds, load_s
 
 
@@ -212,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch / BLAS threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
+    p.add_argument("--skip-jumps", action="store_true",
+                   help="also leave unscored the voiced frames within 20 ms of a pitch change of more than a semitone "
+                        "between 10 ms frames (octave jumps, fast slides: no tracker's window can follow them)")
     p.add_argument("--json", default=None, help="write the scores here as JSON")
-    p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth)")
+    p.add_argument("--save-tracks", default=None, help="save every estimate as DIR/<method>__<cond>.npy (+ truth; + <method>__<cond>__cand.npz, the raw pitch and confidence, for methods that give one)")
     args = p.parse_args(argv)
 
     import torch
@@ -231,13 +238,19 @@ def main(argv: list[str] | None = None) -> int:
                                   [v.strip() for v in args.variants.split(",") if v.strip()])
     wanted = args.conditions.split(",") if args.conditions else (QUICK if args.quick else CONDITIONS)
     conds = make_conditions(clean, [c.strip() for c in wanted], args.seed)
+    if args.skip_jumps:
+        for cond, tr in conds.items():
+            keep = pc.away_from_jumps(tr.f0, round(pc.EDGE_S * SR / HOP) - 1)
+            conds[cond] = replace(tr, voiced=tr.voiced & keep)
     save_dir = Path(args.save_tracks) if args.save_tracks else None
     if save_dir is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
         for cond, tr in conds.items():
             np.savez(save_dir / f"truth__{cond}.npz", audio=tr.audio, f0=tr.f0, voiced=tr.voiced, unvoiced=tr.unvoiced)
-    print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {int(clean.voiced.sum())} scored "
-          f"voiced / {int(clean.unvoiced.sum())} unvoiced frames (built in {time.perf_counter() - t_start:.0f} s); "
+    n_voiced = int(next(iter(conds.values())).voiced.sum()) if conds else int(clean.voiced.sum())
+    print(f"corpus: {len(lines)} clips, {len(clean.audio) / SR:.1f} s per condition, {n_voiced} scored "
+          f"voiced{' (--skip-jumps)' if args.skip_jumps else ''} / {int(clean.unvoiced.sum())} unvoiced frames "
+          f"(built in {time.perf_counter() - t_start:.0f} s); "
           f"conditions: {', '.join(conds)}; torch threads {args.threads}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs (timings are pessimistic on a busy machine)", flush=True)
     results = {}

