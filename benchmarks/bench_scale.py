@@ -122,9 +122,12 @@ class Measure:
     cpu: float
     rss_max_mb: float  # largest single process
     rss_tree_mb: float  # summed over the process tree, sampled
+    cpu_trace: list | None = None  # (Unix time, CPU seconds so far), sampled
 
 
-def _sample_tree(pid: int, peak: list[float], stop: threading.Event) -> None:
+def _sample_tree(pid: int, peak: list[float], cpu: list[tuple[float, float]], stop: threading.Event) -> None:
+    """Every 0.1 s: the summed RSS of the process tree (peak kept in ``peak[0]``) and (Unix time, CPU seconds of the
+    root process and its live children) appended to ``cpu``."""
     import psutil
 
     try:
@@ -132,16 +135,19 @@ def _sample_tree(pid: int, peak: list[float], stop: threading.Event) -> None:
     except psutil.NoSuchProcess:
         return
     while not stop.is_set():
-        total = 0
+        total, used = 0, 0.0
         try:
             for p in [root, *root.children(recursive=True)]:
                 try:
                     total += p.memory_info().rss
+                    t = p.cpu_times()
+                    used += t.user + t.system
                 except psutil.NoSuchProcess:
                     pass
         except psutil.NoSuchProcess:
             break
         peak[0] = max(peak[0], total)
+        cpu.append((time.time(), used))
         stop.wait(0.1)
 
 
@@ -152,8 +158,8 @@ def run_stage(argv: list[str], log: Path) -> Measure:
         t0 = time.perf_counter()
         p = subprocess.Popen([sys.executable, "-m", "arvc.api.cli", *argv], stdout=out, stderr=subprocess.STDOUT,
                              env=env)
-        peak, stop = [0.0], threading.Event()
-        sampler = threading.Thread(target=_sample_tree, args=(p.pid, peak, stop), daemon=True)
+        peak, trace, stop = [0.0], [], threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(p.pid, peak, trace, stop), daemon=True)
         sampler.start()
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
@@ -162,11 +168,12 @@ def run_stage(argv: list[str], log: Path) -> Measure:
         p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         raise SystemExit(f"arvc {' '.join(argv)} failed ({p.returncode}); see {log}:\n" + log.read_text()[-2000:])
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 2**20)
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 2**20, trace)
 
 
-def _train_steps(events: Path) -> tuple[float, int]:
-    """Seconds per step over steps 2..N (from the ``metrics`` events' times) and N."""
+def _train_steps(events: Path, trace: list) -> tuple[float, float, int]:
+    """Wall and CPU seconds per step over steps 2..N (between the ``metrics`` events of steps 1 and N; CPU from the
+    sampled trace) and N."""
     times = {}
     for line in events.read_text().splitlines():
         e = json.loads(line)
@@ -175,7 +182,11 @@ def _train_steps(events: Path) -> tuple[float, int]:
     steps = sorted(times)
     if len(steps) < 2:
         raise SystemExit(f"{events}: fewer than 2 training steps logged")
-    return (times[steps[-1]] - times[steps[0]]) / (steps[-1] - steps[0]), steps[-1]
+    first, last = times[steps[0]], times[steps[-1]]
+    ts, cs = np.array([t for t, _ in trace]), np.array([c for _, c in trace])
+    cpu = float(np.interp(last, ts, cs) - np.interp(first, ts, cs))
+    n = steps[-1] - steps[0]
+    return (last - first) / n, cpu / n, steps[-1]
 
 
 def steps_per_epoch(exp: Path, batch_size: int) -> int:
@@ -214,10 +225,12 @@ def measure_size(hours: float, work: Path, args) -> dict:
             for old in (logs / name).glob("[GD]_*.pth"):
                 old.unlink()
         m = run_stage(argvs[stage], work / f"{name}.{stage}.log")
-        row[stage] = asdict(m)
         if stage == "train":
-            row["s_per_step"], row["steps_measured"] = _train_steps(work / f"{name}.train.jsonl")
+            row["s_per_step"], row["cpu_s_per_step"], row["last_step"] = _train_steps(work / f"{name}.train.jsonl",
+                                                                                      m.cpu_trace)
             row["steps_per_epoch"] = steps_per_epoch(logs / name, args.batch_size)
+        m.cpu_trace = None
+        row[stage] = asdict(m)
         print(f"#   {stage:10s} {m.wall:8.1f} s wall {m.cpu:8.1f} s CPU  peak RSS {m.rss_max_mb:7.0f} MB "
               f"(tree {m.rss_tree_mb:7.0f} MB)", flush=True)
     info = json.loads((logs / name / "model_info.json").read_text())
@@ -235,27 +248,34 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return float(a), float(b)
 
 
+def _stage_seconds(r: dict, stage: str) -> tuple[float, float]:
+    """Wall and CPU seconds of a stage for one size; training: one whole epoch, s/step x steps/epoch."""
+    if stage == "train":
+        return r["s_per_step"] * r["steps_per_epoch"], r["cpu_s_per_step"] * r["steps_per_epoch"]
+    return r[stage]["wall"], r[stage]["cpu"]
+
+
 def report(rows: list[dict], stages: list[str], target: float) -> None:
-    print(f"\n| stage | hours | wall s | CPU s | s wall / h audio | peak RSS MB (largest / tree) |")
-    print("|---|---|---|---|---|---|")
+    print("\n| stage | hours | wall s | CPU s | wall s / h | CPU s / h | peak RSS MB (largest process / tree) |")
+    print("|---|---|---|---|---|---|---|")
     for stage in stages:
         for r in rows:
-            m = r[stage]
-            wall = m["wall"]
-            note = ""
+            wall, cpu = _stage_seconds(r, stage)
+            label = stage
             if stage == "train":
-                wall = r["s_per_step"] * r["steps_per_epoch"]
-                note = f" (epoch = {r['s_per_step']:.1f} s/step x {r['steps_per_epoch']} steps)"
-            print(f"| {stage}{note} | {r['hours']:g} | {wall:.0f} | {m['cpu']:.0f} | {wall / r['hours']:.0f} | "
-                  f"{m['rss_max_mb']:.0f} / {m['rss_tree_mb']:.0f} |")
-    print(f"\nlinear fit wall = a + b * hours, extrapolated to {target:g} h:")
+                label = (f"train epoch ({r['s_per_step']:.1f} s/step wall, {r['cpu_s_per_step']:.1f} CPU, "
+                         f"x {r['steps_per_epoch']} steps)")
+            print(f"| {label} | {r['hours']:g} | {wall:.0f} | {cpu:.0f} | {wall / r['hours']:.0f} | "
+                  f"{cpu / r['hours']:.0f} | {r[stage]['rss_max_mb']:.0f} / {r[stage]['rss_tree_mb']:.0f} |")
+    print(f"\nleast squares, seconds = a + b * hours, extrapolated to {target:g} h:")
+    hs = [r["hours"] for r in rows]
     for stage in stages:
-        hs = [r["hours"] for r in rows]
-        walls = [r["s_per_step"] * r["steps_per_epoch"] if stage == "train" else r[stage]["wall"] for r in rows]
-        a, b = _fit(hs, walls)
+        parts = []
+        for i, what in enumerate(("wall", "CPU")):
+            a, b = _fit(hs, [_stage_seconds(r, stage)[i] for r in rows])
+            parts.append(f"{what} a = {a:7.0f} s, b = {b:7.0f} s/h -> {(a + b * target) / 3600:6.1f} h")
         rss = [r[stage]["rss_max_mb"] for r in rows]
-        print(f"  {stage:10s} a = {a:8.1f} s  b = {b:8.1f} s/h  -> {target:g} h: {(a + b * target) / 3600:7.2f} h; "
-              f"peak RSS {min(rss):.0f}..{max(rss):.0f} MB over the sizes")
+        print(f"  {stage:10s} " + "; ".join(parts) + f"; peak RSS {min(rss):.0f}..{max(rss):.0f} MB")
 
 
 def main() -> None:
@@ -268,10 +288,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", type=float, default=50.0, help="hours to extrapolate to")
     ap.add_argument("--json", default=None, help="also write the rows here")
+    ap.add_argument("--report", default=None, help="only print the table of rows saved by an earlier --json")
     args = ap.parse_args()
     args.stages = [s for s in args.stages.split(",") if s]
     if not set(args.stages) <= set(STAGES) or args.train_steps < 2:
         raise SystemExit(f"--stages: a subset of {','.join(STAGES)}; --train_steps: at least 2")
+    if args.report:
+        rows = json.loads(Path(args.report).read_text())
+        report(rows, [s for s in args.stages if all(s in r for r in rows)], args.target)
+        return
     work = Path(args.work or tempfile.mkdtemp(prefix="arvc_scale_"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
