@@ -278,6 +278,27 @@ def report(rows: list[dict], stages: list[str], target: float) -> None:
         print(f"  {stage:10s} " + "; ".join(parts) + f"; peak RSS {min(rss):.0f}..{max(rss):.0f} MB")
 
 
+def train_step_flops(batch_size: int) -> tuple[float, int]:
+    """FLOPs of one fp32 training step (G forward, D step, G step) of the full v2 40 kHz model on a batch of 3 s
+    items (torch's FlopCounterMode: matmuls and convolutions, forward and backward), for the on-paper GPU estimate."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _training_data import make_experiment
+    from bench_train import _trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = make_experiment(Path(tmp) / "bench", n_items=batch_size, seconds=3.0, equal_lengths=True)
+        trainer = _trainer(exp, False, batch_size, False, "fp32")
+        batch = next(iter(trainer.batches(1)))
+        with FlopCounterMode(display=False) as counter:
+            trainer.train_step([batch])
+        params = sum(p.numel() for net in (trainer.net_g, trainer.net_d) for p in net.parameters())
+    return float(counter.get_total_flops()), params
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hours", default="1,2,4,8", help="comma-separated dataset sizes in hours")
@@ -289,7 +310,13 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=50.0, help="hours to extrapolate to")
     ap.add_argument("--json", default=None, help="also write the rows here")
     ap.add_argument("--report", default=None, help="only print the table of rows saved by an earlier --json")
+    ap.add_argument("--flops", action="store_true", help="only count the FLOPs of one training step and exit")
     args = ap.parse_args()
+    if args.flops:
+        flops, params = train_step_flops(args.batch_size)
+        print(f"one training step, full v2 40 kHz, batch {args.batch_size} x 3 s items: {flops / 1e12:.2f} TFLOP; "
+              f"G + D {params / 1e6:.1f} M parameters (what the all-reduce moves per step)")
+        return
     args.stages = [s for s in args.stages.split(",") if s]
     if not set(args.stages) <= set(STAGES) or args.train_steps < 2:
         raise SystemExit(f"--stages: a subset of {','.join(STAGES)}; --train_steps: at least 2")
