@@ -281,7 +281,6 @@ def report(rows: list[dict], stages: list[str], target: float) -> None:
 def train_step_flops(batch_size: int) -> tuple[float, int]:
     """FLOPs of one fp32 training step (G forward, D step, G step) of the full v2 40 kHz model on a batch of 3 s
     items (torch's FlopCounterMode: matmuls and convolutions, forward and backward), for the on-paper GPU estimate."""
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     sys.path.insert(0, str(ROOT / "tests"))

@@ -17,12 +17,12 @@ speakers [{id, name, files, seconds, chunks}], the settings, and the skipped fil
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
 import shutil
 import sys
-import itertools
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
