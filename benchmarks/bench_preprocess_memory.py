@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_scale  # noqa: E402  (its child-process measurement)
+import bench_scale  # its child-process measurement
 
 ROOT = Path(__file__).resolve().parents[1]
 
