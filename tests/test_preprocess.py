@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import threading
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -401,3 +405,62 @@ def test_unwritable_logs_dir_is_a_one_line_error(tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and "cannot write" in lines[0] and str(blocker / "logs") in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "ds"]
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """Stand-in for the worker pool (threads, same process): notes how many files were submitted and not yet done."""
+
+    peak = 0
+
+    def __init__(self, max_workers, **_ignored):
+        super().__init__(max_workers=max_workers)
+        self.open = 0
+        self.lock = threading.Lock()
+
+    def submit(self, fn, *args):
+        with self.lock:
+            self.open += 1
+            _CountingPool.peak = max(_CountingPool.peak, self.open)
+        fut = super().submit(fn, *args)
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, _fut):
+        with self.lock:
+            self.open -= 1
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_memory_stays_flat_over_many_files(tmp_path, monkeypatch, cores):
+    """Files in flight are bounded and no file's result outlives its folding into the totals, whatever the
+    dataset's size (the parent held every file's result, and every file's future, until the end before)."""
+    ds = tmp_path / "ds"
+    for spk in ("a", "b"):
+        (ds / spk).mkdir(parents=True)
+        for i in range(15):
+            sf.write(ds / spk / f"{i}.wav", _noise(16000, 0.8, i), 16000)
+    sf.write(ds / "b" / "silent.wav", np.zeros(16000, np.float32), 16000)
+    real, live, peak_live = stage.process_file, [0], [0]
+
+    def tracked(source, job):
+        time.sleep(0.005)
+        result = real(source, job)
+        live[0] += 1
+        weakref.finalize(result, lambda: live.__setitem__(0, live[0] - 1))
+        peak_live[0] = max(peak_live[0], live[0])
+        return result
+
+    _CountingPool.peak = 0
+    monkeypatch.setattr(stage, "process_file", tracked)
+    monkeypatch.setattr(stage, "ProcessPoolExecutor", _CountingPool)
+    res = preprocess(PreprocessConfig(f"flat{cores}", dataset_path=ds, cpu_cores=cores, chunk_len=0.5, overlap_len=0.0,
+                                      sample_rate=32000, progress=False))
+    gc.collect()
+    bound = stage.IN_FLIGHT_PER_WORKER * cores
+    assert peak_live[0] <= bound + 1 and live[0] == 0, peak_live
+    assert _CountingPool.peak <= (bound if cores > 1 else 0), _CountingPool.peak
+    assert (res.files_found, res.files_used, res.chunk_count) == (31, 30, 30)
+    info = _info(f"flat{cores}")
+    assert [(s["name"], s["files"], s["chunks"]) for s in info["speakers"]] == [("a", 15, 15), ("b", 15, 15)]
+    assert info["total_seconds"] == 24.0 and info["input_seconds"] == 25.0
+    assert [f["path"] for f in info["files_without_chunks"]] == [str(ds / "b" / "silent.wav")]

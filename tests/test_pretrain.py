@@ -137,3 +137,68 @@ def test_merge_two_pretrains_by_a_ratio(run, tmp_path):
     with pytest.raises(ArvcError, match="neither a pretrain folder"):
         merge_pretrains(PretrainMergeConfig("e1", "nope", name="bad"))
     assert not os.path.exists(a.g.parent.parent / "bad")
+
+
+@pytest.fixture
+def start_weights(monkeypatch):
+    """The G and D state of every training run in this process right after it loaded its pretrains (step 0)."""
+    from arvc.training import loop
+
+    seen: list[dict[str, dict[str, torch.Tensor]]] = []
+    real = loop.Trainer.resume_or_start
+
+    def spy(self):
+        real(self)
+        seen.append({kind: {k: v.detach().clone() for k, v in loop._plain(net).state_dict().items()}
+                     for kind, net in (("G", self.net_g), ("D", self.net_d))})
+
+    monkeypatch.setattr(loop.Trainer, "resume_or_start", spy)
+    return seen
+
+
+def _assert_started_from(start: dict[str, torch.Tensor], pretrain: dict[str, torch.Tensor]) -> None:
+    """Step-0 weights are the pretrain's (fp16 values upcast), the speaker table's common rows included."""
+    assert start.keys() == pretrain.keys()
+    for k, v in pretrain.items():
+        mine = start[k]
+        if k == "emb_g.weight":
+            n = min(len(mine), len(v))
+            mine, v = mine[:n], v[:n]
+        assert torch.equal(mine, v.to(mine.dtype)), k
+
+
+def test_a_pretrain_fine_tuned_from_a_pretrain_trains_a_voice(run, tmp_path, start_weights):
+    """pretrain A (the 3-speaker run) -> a 4-speaker run started from A -> pretrain B -> a voice started from B."""
+    from arvc.stages.config import PretrainExportConfig
+    from arvc.stages.pretrain import export_pretrain
+    from arvc.stages.train import train
+
+    a = export_pretrain(PretrainExportConfig(run, name="gen1"))
+    logs = tmp_path / "logs"
+    make_experiment(logs / "multi2", n_items=8, seconds=0.4, speakers=4, seed=5)
+    r = train(TrainConfig(model_name="multi2", logs_dir=str(logs), model_size="tiny", pretrained_g=str(a.g),
+                          pretrained_d=str(a.d), batch_size=4, epochs=2, save_every=1, progress=False,
+                          learning_rate=1e-3))
+    assert r.epoch == 2 and len(start_weights) == 1
+    ga, da = _state(a.g), _state(a.d)
+    _assert_started_from(start_weights[0]["G"], ga)
+    _assert_started_from(start_weights[0]["D"], da)
+
+    assert _cli("pretrain", "export", str(logs / "multi2"), "--name", "gen2") == 0
+    b_dir = a.g.parent.parent / "gen2"
+    gb, db = _state(b_dir / "G.pth"), _state(b_dir / "D.pth")
+    info = json.loads((b_dir / "pretrain.json").read_text())
+    assert (info["epoch"], info["step"], info["speakers"]) == (2, 4, gb["emb_g.weight"].shape[0])
+    for old, new in ((ga, gb), (da, db)):  # the second run trained on from A: B is A moved, not A copied
+        assert max((new[k].float() - old[k].float()).abs().max().item() for k in old) > 1e-4
+
+    make_experiment(logs / "voice", n_items=4, seconds=0.4, seed=9)
+    assert _cli("train", "voice", "--pretrained_g", str(b_dir / "G.pth"), "--pretrained_d", str(b_dir / "D.pth"),
+                "--model_size", "tiny", "--batch_size", "4", "--max_steps", "1", "--epochs", "1",
+                "--logs_dir", str(logs), "--progress", "false") == 0
+    assert len(start_weights) == 2
+    _assert_started_from(start_weights[1]["G"], gb)
+    _assert_started_from(start_weights[1]["D"], db)
+    from arvc.formats import read_model
+
+    assert read_model(logs / "voice" / "voice.pth").metadata.pretrain == "gen2/G.pth / gen2/D.pth"

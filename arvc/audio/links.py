@@ -36,11 +36,12 @@ def dangling_links(folder: Path, recursive: bool) -> list[Path]:
     return found
 
 
-def drop_duplicates(files: list[Path], seen: set[Path]) -> list[Path]:
-    """``files`` without those whose real path is already in ``seen`` (which is updated); warns per duplicate."""
+def drop_duplicates(files: list[Path], seen: set[str]) -> list[Path]:
+    """``files`` without those whose real path is already in ``seen`` (real paths as strings, updated); warns per
+    duplicate."""
     kept = []
     for p in files:
-        real = p.resolve()
+        real = os.path.realpath(p)
         if real in seen:
             log.warning("skipping %s: the same file as one already in the dataset (symbolic link)", p)
             continue

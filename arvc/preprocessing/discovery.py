@@ -21,7 +21,7 @@ from arvc.errors import ArvcError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
     sid: int
@@ -60,11 +60,19 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
         raise ArvcError(f"dataset path {root} does not exist")
     if not root.is_dir():
         raise ArvcError(f"dataset path {root} is not a directory")
-    groups: list[tuple[str, Path, list[Path]]] = []
-    seen: set[Path] = set()
+    sources: list[SourceFile] = []
+    speakers: list[Speaker] = []
+    seen: set[str] = set()
+
+    def add(name: str, folder: Path, files: list[Path]) -> None:  # paths kept as strings only (memory per file)
+        sid, first = len(speakers), len(sources)
+        speakers.append(Speaker(sid, name, str(folder)))
+        sources.extend([SourceFile(str(p), sid, first + i) for i, p in enumerate(files)])
+
     top = drop_duplicates(_audio_files(root, recursive=False), seen)
     if top:
-        groups.append((root.resolve().name, root, top))
+        add(root.resolve().name, root, top)
+    del top
     subdirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: _natural_key(d.name))
     for d in subdirs:
         if d.is_symlink() and is_loop(d, root):
@@ -72,15 +80,9 @@ def discover_dataset(root: str | os.PathLike) -> tuple[list[SourceFile], list[Sp
             continue
         files = drop_duplicates(_audio_files(d, recursive=True), seen)
         if files:
-            groups.append((d.name, d, files))
+            add(d.name, d, files)
     for p in dangling_links(root, recursive=True):
         log.warning("skipping %s: a symbolic link to a missing file (%s)", p, os.readlink(p))
-    if not groups:
+    if not sources:
         raise ArvcError(f"dataset path {root} holds no audio files (looked for {' '.join(AUDIO_EXTENSIONS)})")
-    sources, speakers, index = [], [], 0
-    for sid, (name, folder, files) in enumerate(groups):
-        speakers.append(Speaker(sid, name, str(folder)))
-        for p in files:
-            sources.append(SourceFile(str(p), sid, index))
-            index += 1
     return sources, speakers

@@ -17,6 +17,7 @@ speakers [{id, name, files, seconds, chunks}], the settings, and the skipped fil
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -24,7 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from arvc.experiment import ExperimentInfo
 from arvc.locks import locks_experiment, pid_alive
 from arvc.paths import ExperimentPaths, check_model_name, datasets_root
 from arvc.preprocessing.discovery import SourceFile, discover_dataset
-from arvc.preprocessing.worker import CUT_METHODS, FileResult, SliceJob, process_file
+from arvc.preprocessing.tally import Tally
+from arvc.preprocessing.worker import CUT_METHODS, SliceJob, process_file
 from arvc.progress import progress_bar
 from arvc.stages.config import PreprocessConfig
 from arvc.workers import die_with_parent
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 
 NORMALIZATIONS = ("none", "pre", "post")
 STAGING_PREFIX = ".preprocess-"
+IN_FLIGHT_PER_WORKER = 2  # files submitted to the pool and not yet collected, per worker process
 
 
 @dataclass
@@ -97,34 +100,44 @@ def _init_worker(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _run_jobs(sources: list[SourceFile], job: SliceJob, cores: int, progress: bool) -> list[FileResult]:
-    results: list[FileResult] = []
+def _pool(job: SliceJob, cores: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # fork reuses the parent's imports (module level here: workers start at once, no 2-7 s torch import
+    # each); CUDA cannot be used in forked children, so a GPU denoiser gets freshly spawned workers.
+    gpu = job.noise_reduction and job.device != "cpu"
+    can_fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if can_fork and not gpu else "spawn")
+    threads = max(1, (os.cpu_count() or 1) // cores)
+    return ProcessPoolExecutor(max_workers=cores, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+
+
+def _run_jobs(sources: list[SourceFile], job: SliceJob, cores: int, progress: bool, tally: Tally) -> None:
+    """Process every file, adding each result to ``tally`` as it finishes and dropping it (memory stays flat
+    however many files). With ``cores`` > 1 at most ``IN_FLIGHT_PER_WORKER * cores`` files are submitted and
+    not yet collected at any time."""
     with progress_bar(total=len(sources), unit="file", desc="preprocess", disable=not progress) as bar:
         if cores <= 1:
             for s in sources:
-                results.append(process_file(s, job))
+                tally.add(process_file(s, job))
                 bar.update(1)
-        else:
-            import multiprocessing
-
-            # fork reuses the parent's imports (module level here: workers start at once, no 2-7 s torch import
-            # each); CUDA cannot be used in forked children, so a GPU denoiser gets freshly spawned workers.
-            gpu = job.noise_reduction and job.device != "cpu"
-            can_fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            method = "fork" if can_fork and not gpu else "spawn"
-            ctx = multiprocessing.get_context(method)
-            threads = max(1, (os.cpu_count() or 1) // cores)
-            pool = ProcessPoolExecutor(max_workers=cores, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
-            try:
-                futures = [pool.submit(process_file, s, job) for s in sources]
-                for fut in as_completed(futures):
-                    results.append(fut.result())
+            return
+        pool = _pool(job, cores)
+        try:
+            todo, pending = iter(sources), set()
+            while True:
+                for s in itertools.islice(todo, IN_FLIGHT_PER_WORKER * cores - len(pending)):
+                    pending.add(pool.submit(process_file, s, job))
+                if not pending:
+                    break
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    tally.add(fut.result())
                     bar.update(1)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)  # stop queued files; running ones finish their writes
-                raise
-            pool.shutdown()
-    return sorted(results, key=lambda r: r.source.index)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # stop queued files; running ones finish their writes
+            raise
+        pool.shutdown()
 
 
 def _install(staging: Path, paths: ExperimentPaths) -> None:
@@ -169,30 +182,29 @@ def _warn_list(what: str, items: list[str], limit: int = 10) -> None:
         log.warning("... and %d more (%s); all are listed in model_info.json", len(items) - limit, what)
 
 
-def _speaker_summary(speakers: list, used: list) -> list[dict]:
+def _speaker_summary(speakers: list, tally: Tally) -> list[dict]:
     """Files, seconds and chunks per speaker (model_info.json ``speakers``)."""
     out = []
     for sp in speakers:
-        mine = [r for r in used if r.source.sid == sp.id]
+        t = tally.speakers.get(sp.id)
         out.append({
-            "id": sp.id, "name": sp.name, "files": len(mine),
-            "seconds": round(sum(r.seconds for r in mine), 3), "chunks": sum(len(r.chunks) for r in mine),
+            "id": sp.id, "name": sp.name, "files": t.files if t else 0,
+            "seconds": round(float(t.seconds), 3) if t else 0.0, "chunks": t.chunks if t else 0,
         })
     return out
 
 
-def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, results: list,
+def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, tally: Tally,
                      speaker_info: list[dict]) -> dict:
     """What preprocess records in model_info.json (see :class:`arvc.experiment.ExperimentInfo`)."""
-    used = [r for r in results if r.chunks]
-    total = sum(r.seconds for r in used)
+    total = float(tally.used_seconds)
     return {
         "total_dataset_duration": format_duration(total),
         "total_seconds": round(total, 3),
         "sample_rate": cfg.sample_rate,
-        "chunk_count": sum(len(r.chunks) for r in used),
-        "chunk_seconds": round(sum(s for r in used for _, s in r.chunks), 3),
-        "input_seconds": round(sum(r.seconds for r in results), 3),  # every decoded file, used or not
+        "chunk_count": tally.chunk_count,
+        "chunk_seconds": round(float(tally.chunk_seconds), 3),
+        "input_seconds": round(float(tally.input_seconds), 3),  # every decoded file, used or not
         "speakers": speaker_info,
         "dataset_path": str(dataset.resolve()),
         "cut_method": cfg.cut_method,
@@ -203,10 +215,9 @@ def _dataset_summary(cfg: PreprocessConfig, dataset: Path, files_found: int, res
         "noise_reduction": cfg.noise_reduction,
         "clean_strength": cfg.clean_strength,
         "files_found": files_found,
-        "files_used": len(used),
-        "files_unreadable": [{"path": r.source.path, "reason": r.error} for r in results if r.error],
-        "files_without_chunks": [{"path": r.source.path, "reason": r.why_empty()}
-                                 for r in results if not r.error and not r.chunks],
+        "files_used": tally.files_used,
+        "files_unreadable": [{"path": path, "reason": why} for path, why in tally.unreadable],
+        "files_without_chunks": [{"path": path, "reason": why} for path, why in tally.without_chunks],
     }
 
 
@@ -242,21 +253,19 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
         )
         cores = min(cfg.cpu_cores or os.cpu_count() or 1, len(sources))
         log.info("preprocessing %d files from %s with %d process(es)", len(sources), dataset, cores)
-        results = _run_jobs(sources, job, cores, cfg.progress)
-        unreadable = [(r.source.path, r.error) for r in results if r.error]
-        without = [(r.source.path, r.why_empty()) for r in results if not r.error and not r.chunks]
+        tally = Tally()
+        _run_jobs(sources, job, cores, cfg.progress, tally)
+        unreadable, without = tally.unreadable, tally.without_chunks
         _warn_list("skipped unreadable file", [why for _, why in unreadable])
         _warn_list("no chunks from", [f"{path}: {why}" for path, why in without])
-        used = [r for r in results if r.chunks]
-        if not used:
+        if not tally.files_used:
             raise ArvcError(
                 f"dataset path {dataset}: none of its {len(sources)} audio files gave a chunk "
                 f"({len(unreadable)} unreadable, {len(without)} silent or too short)"
             )
-        chunk_count = sum(len(r.chunks) for r in used)
-        total = sum(r.seconds for r in used)
-        speaker_info = _speaker_summary(speakers, used)
-        info = _dataset_summary(cfg, dataset, len(sources), results, speaker_info)
+        chunk_count, total = tally.chunk_count, float(tally.used_seconds)
+        speaker_info = _speaker_summary(speakers, tally)
+        info = _dataset_summary(cfg, dataset, len(sources), tally, speaker_info)
         _install(staging, paths)
         _write_info(paths, info)
     except BaseException:
@@ -271,9 +280,9 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     elapsed = time.perf_counter() - t0
     log.info(
         "used %d of %d files (%d unreadable, %d without chunks): %d chunks, %s of audio, in %.1f s",
-        len(used), len(sources), len(unreadable), len(without), chunk_count, format_duration(total), elapsed,
+        tally.files_used, len(sources), len(unreadable), len(without), chunk_count, format_duration(total), elapsed,
     )
     return PreprocessResult(
-        paths=paths, chunk_count=chunk_count, total_seconds=total, files_found=len(sources), files_used=len(used),
+        paths=paths, chunk_count=chunk_count, total_seconds=total, files_found=len(sources), files_used=tally.files_used,
         unreadable=unreadable, without_chunks=without, speakers=speaker_info, elapsed=elapsed,
     )
