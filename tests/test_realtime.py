@@ -483,3 +483,41 @@ def test_simulate_streams_a_random_sovits_41_voice_with_its_speaker(pt, tmp_path
           f" dB; other speaker: {np.round(o_dist, 2).tolist()} dB, {np.round(o_snr, 1).tolist()} dB")
     # a random model's output depends little on its input (the 0.5 s control is close), but its speaker shows
     assert np.mean(dist) < LOGMEL_BAR_DB and np.mean(dist) + 1.0 < np.mean(o_dist)
+
+
+# ------------------------------------------------------------------------- embedder reuse
+def _stream(vc, x: np.ndarray, **kw) -> tuple[np.ndarray, list[int]]:
+    """Stream ``x`` (16 kHz) through a fresh loop at fast pace; (output, samples the embedder saw per step)."""
+    conv = BlockConverter(vc, RealtimeConfig(sample_rate=16000, silence_db=-120.0, inference=vc.cfg, **kw))
+    seen = []
+    extract = vc.embedder.extract
+    vc.embedder.extract = lambda a: (seen.append(a.shape[-1]), extract(a))[1]
+    try:
+        y = simulate(conv, x, pace="fast").output
+    finally:
+        vc.embedder.extract = extract
+    return y, seen
+
+
+def test_embedder_reuse_bounds_its_input_and_stays_close_to_reembedding(pt):
+    """With reuse (default ``embedder_context_ms`` 300) the embedder sees at most 300 ms + the recomputed frames per
+    step, and the stream differs from re-embedding the whole 1 s window every step less than changing the context
+    from 1 s to 1.5 s (without reuse) changes it."""
+    from arvc.inference.pipeline import VoiceConverter, load_input
+
+    x = load_input(pt / "input_long.wav")[: 16000 * 8].astype(np.float32)
+    cfg = InferenceConfig(f0_method="fcpe", pitch=2, index_rate=0.5, protect=0.33, embedder_model="custom",
+                          embedder_path=str(pt / "embedder"), deterministic=True, silence_gate_db=None)
+    vc = VoiceConverter(pt / "model.pth", pt / "model.index", cfg)
+    reuse, seen = _stream(vc, x)
+    full, seen_full = _stream(vc, x, embedder_context_ms=1000)
+    wider, _ = _stream(vc, x, context_ms=1500, embedder_context_ms=1500)
+    window = (1000 + 10 + 50 + 250 + 20) * 16 + 480  # context + search + crossfade + block, 20 ms grid, pad
+    bound = (300 + 20 * 22 + 20) * 16  # embedder context + 22 recomputed 20 ms frames + the 400-sample window
+    print(f"embedder input per step: reuse {sorted(set(seen))}, whole window {sorted(set(seen_full))} samples")
+    assert max(seen[1:]) <= bound < min(seen_full) and max(seen_full) <= window
+    d_reuse, s_reuse = per_second(full, reuse, 16000)
+    d_ctx, s_ctx = per_second(full, wider, 16000)
+    print(f"vs re-embedding the window: reuse log-mel {np.mean(d_reuse):.2f} dB, SNR {np.median(s_reuse):.1f} dB; "
+          f"context 1.5 s instead of 1 s: log-mel {np.mean(d_ctx):.2f} dB, SNR {np.median(s_ctx):.1f} dB")
+    assert np.mean(d_reuse) < min(np.mean(d_ctx), 1.5)
