@@ -215,7 +215,7 @@ class BlockConverter:
         if hasattr(vc, "window_tail"):  # so-vits-svc: its own frame grid; the whole window is synthesized
             wav = vc.window_tail(audio, self.pitchf[-frames:], frames, self.ret_frames)
             return self._finish(wav)
-        feats, feats0 = self.content.features(audio, (self.t16 - self.win16) // (2 * WINDOW))
+        feats, feats0 = self._window_features(audio)
         item = vc.frame_inputs(feats, feats0, self.pitch[-frames:] if vc.use_f0 else None,
                                self.pitchf[-frames:] if vc.use_f0 else None, min(len(audio) // WINDOW, 2 * len(feats)))
         if item.frames != frames:
@@ -236,6 +236,11 @@ class BlockConverter:
             f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
             wav = synth.dec(z, f0, g=g)
         return self._finish(wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :])
+
+    def _window_features(self, audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(blended, raw) 50 frames/s features (T, C) of this step's reflect-padded window ``audio``, which starts
+        on the 20 ms grid at absolute frame ``(t16 - win16) // 320`` (:class:`ContentCache` reuses earlier steps')."""
+        return self.content.features(audio, (self.t16 - self.win16) // (2 * WINDOW))
 
     def _finish(self, wav: np.ndarray) -> np.ndarray:
         """Volume envelope (``rms_mix_rate``) and output limit of a tail ``(ret_frames · tgt_sr / 100,)``."""
