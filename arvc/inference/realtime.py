@@ -184,8 +184,8 @@ class BlockConverter:
         if cost is None or cost <= 0.85 * budget:
             return None
         return (f"a {self.cfg.block_ms} ms block takes {1000 * cost:.0f} ms to convert on this machine: expect "
-                f"underruns. Try a larger --block_ms (fixed costs amortize), a smaller --context_ms (the embedder "
-                f"runs on block + context), --f0_method fcpe or pm, --precision auto (bf16 on CPUs with AMX), "
+                f"underruns. Try a larger --block_ms (fixed costs amortize), a smaller --embedder_context_ms or "
+                f"--context_ms, --f0_method fcpe or pm, --precision auto (bf16 on CPUs with AMX), "
                 f"a lighter model (32k) or a GPU")
 
     # ------------------------------------------------------------------------------------- model
