@@ -99,3 +99,29 @@ def test_cycles_are_found():
 def test_no_import_cycle_in_arvc():
     found = cycles(import_graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+HEAVY = ("gradio", "transformers", "sklearn", "pandas", "matplotlib", "torch._dynamo", "arvc.training", "arvc.ui")
+
+
+def test_conversion_path_loads_no_heavy_or_training_module(fixtures_dir):
+    """The modules of ``arvc infer`` / ``arvc realtime`` and a loaded HuBERT embedder and synthesizer import none of
+    gradio, transformers (seconds, through scikit-learn and pandas), torch._dynamo, the training or UI code."""
+    import subprocess
+    import sys
+
+    pt = fixtures_dir / "pipeline_tiny"
+    code = (
+        "import sys\n"
+        "import arvc.stages.infer, arvc.stages.realtime, arvc.inference.realtime\n"
+        "from arvc.api.cli import build_parser\n"
+        "build_parser('infer'); build_parser('realtime')\n"
+        "from arvc.features.embedders import load_embedder\n"
+        "from arvc.formats import load_synthesizer\n"
+        f"load_embedder('custom', path={str(pt / 'embedder')!r})\n"
+        f"load_synthesizer({str(pt / 'model.pth')!r})\n"
+        f"print(sorted(m for m in sys.modules if m in {HEAVY!r} or m.startswith(('arvc.training.', 'arvc.ui.'))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

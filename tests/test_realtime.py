@@ -483,3 +483,83 @@ def test_simulate_streams_a_random_sovits_41_voice_with_its_speaker(pt, tmp_path
           f" dB; other speaker: {np.round(o_dist, 2).tolist()} dB, {np.round(o_snr, 1).tolist()} dB")
     # a random model's output depends little on its input (the 0.5 s control is close), but its speaker shows
     assert np.mean(dist) < LOGMEL_BAR_DB and np.mean(dist) + 1.0 < np.mean(o_dist)
+
+
+# ------------------------------------------------------------------------- embedder reuse
+class LocalFeatures:
+    """A stand-in converter whose "embedder" is local (frame j = mean of samples [320 j, 320 j + 400) of what it is
+    given): reusing earlier steps' frames is then exact, so any misplaced frame shows as a difference."""
+
+    version, tgt_sr, hop, device, use_f0, retriever = "v2", 16000, 160, "cpu", False, None
+
+    def __init__(self):
+        self.cfg = InferenceConfig()
+        self.seen: list[int] = []
+
+    def content_features(self, audio: np.ndarray):
+        import torch
+
+        from arvc.features.embedders import n_frames
+
+        self.seen.append(len(audio))
+        n = n_frames(len(audio))
+        f = torch.tensor([[audio[320 * j : 320 * j + 400].mean(), j] for j in range(n)], dtype=torch.float64)
+        return f, f[:, :1]
+
+
+class FeatureRecorder(BlockConverter):
+    """The real block loop up to the content features of each step (recorded); the model is not run."""
+
+    def __init__(self, cfg: RealtimeConfig):
+        super().__init__(LocalFeatures(), cfg)
+        self.steps = []
+
+    def _convert_tail(self) -> np.ndarray:
+        frames = self._frames_now
+        audio = np.pad(self.window[-frames * 160 :], (0, 480), mode="reflect")
+        feats, feats0 = self._window_features(audio)
+        self.steps.append((feats[:, 0].numpy().copy(), feats0[:, 0].numpy().copy(), len(audio)))
+        return np.zeros(self.ret_frames * 160, np.float32)
+
+
+def test_reused_features_are_the_window_features_frame_for_frame():
+    """With a local embedder, reuse gives every step exactly the features of embedding its whole window, while the
+    embedder sees at most ``embedder_context_ms`` + the recomputed frames; silence-gated steps break the chain and
+    the next step embeds its whole window again."""
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(16000 * 6)).astype(np.float32)
+    x[16000 * 3 : 16000 * 3 + 8000] = 0.0  # two gated blocks
+    runs = {}
+    for ectx in (300, 1000):
+        conv = FeatureRecorder(RealtimeConfig(block_ms=250, context_ms=1000, embedder_context_ms=ectx,
+                                              sample_rate=16000, silence_db=-60.0))
+        simulate(conv, x, pace="fast")
+        runs[ectx] = (conv.steps, conv.vc.seen)
+    (reuse, seen), (full, seen_full) = runs[300], runs[1000]
+    assert len(reuse) == len(full) > 20
+    for (f, f0, n), (g, g0, m) in zip(reuse, full):
+        assert n == m and np.array_equal(f, g) and np.array_equal(f0, g0)
+    bound = (300 + 20 * 22) * 16 + 400  # embedder context + 22 recomputed 20 ms frames (the 400-sample window)
+    whole = [n for _, _, n in full]
+    print(f"embedder input per step: reuse {sorted(set(seen))}, whole window {sorted(set(seen_full))} samples")
+    assert seen_full == whole and min(whole) > bound
+    assert sum(n > bound for n in seen) == 2  # the first step and the one after the gated blocks
+    assert max(n for n in seen if n <= bound) > bound - 2 * 320
+
+
+def test_embedder_reuse_stays_close_to_reembedding_on_the_fixture_model(pt):
+    """The fixture model streamed with reuse (the default) and re-embedding the whole 1 s window every step."""
+    from arvc.inference.pipeline import VoiceConverter, load_input
+
+    x = load_input(pt / "input_long.wav")[: 16000 * 5].astype(np.float32)
+    cfg = InferenceConfig(f0_method="fcpe", pitch=2, index_rate=0.5, protect=0.33, embedder_model="custom",
+                          embedder_path=str(pt / "embedder"), deterministic=True, silence_gate_db=None)
+    vc = VoiceConverter(pt / "model.pth", pt / "model.index", cfg)
+    out = {}
+    for ectx in (300, 1000):
+        conv = BlockConverter(vc, RealtimeConfig(sample_rate=16000, silence_db=-120.0, embedder_context_ms=ectx,
+                                                 inference=cfg))
+        out[ectx] = simulate(conv, x, pace="fast").output
+    dist, snr = per_second(out[1000], out[300], 16000)
+    print(f"reuse vs re-embedding the window: log-mel {np.mean(dist):.2f} dB, SNR {np.median(snr):.1f} dB")
+    assert np.mean(dist) < 1.5

@@ -268,6 +268,9 @@ REALTIME = CommandOptions("realtime", config=RealtimeConfig, options=(
     _o("--block_ms", type=int, range=(10, 10000), group="stream", help="input block per conversion step, ms (default 250)"),
     _o("--context_ms", type=int, range=(0, 30000), group="stream",
        help="earlier audio the embedder and prior see each step, ms (default 1000; more = better, slower)"),
+    _o("--embedder_context_ms", type=int, range=(0, 30000), group="stream", ui="advanced",
+       help="left context the embedder sees before the frames it recomputes each step, ms (default 300); earlier "
+            "frames keep the features of earlier steps. >= --context_ms re-embeds the whole window every step"),
     _o("--crossfade_ms", type=int, range=(0, 1000), group="stream", help="SOLA crossfade between blocks, ms (default 50; 0 = off)"),
     _o("--silence_db", type=float, range=(-150, 0), group="stream",
        help="blocks quieter than this (dBFS RMS) skip the model and output silence (default -60)"),

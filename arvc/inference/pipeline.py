@@ -253,13 +253,24 @@ class VoiceConverter:
     # ------------------------------------------------------------------------------ content
     def chunk_inputs(self, audio: np.ndarray, pitch: np.ndarray | None, pitchf: np.ndarray | None) -> ChunkInputs:
         """Features for one padded chunk (float32 (n,)), with the F0 frames sliced for it."""
-        cfg = self.cfg
-        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).unsqueeze(0)
-        feats = self.embedder.extract(x)[0].float().cpu()  # (n, C)
-        feats0 = feats
-        if self.retriever is not None and cfg.index_rate > 0:
-            feats = torch.from_numpy(self.retriever.blend(feats.numpy(), cfg.index_rate))
+        feats, feats0 = self.content_features(audio)
         p = min(len(audio) // WINDOW, 2 * feats.shape[0])
+        return self.frame_inputs(feats, feats0, pitch, pitchf, p)
+
+    def content_features(self, audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(index-blended, raw) content features of 16 kHz ``audio`` (n,): (T, C) float32 each at 50 frames/s
+        (one per 20 ms frame, :func:`arvc.features.embedders.n_frames`); the same tensor twice without an index."""
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).unsqueeze(0)
+        feats0 = self.embedder.extract(x)[0].float().cpu()  # (n, C)
+        feats = feats0
+        if self.retriever is not None and self.cfg.index_rate > 0:
+            feats = torch.from_numpy(self.retriever.blend(feats0.numpy(), self.cfg.index_rate))
+        return feats, feats0
+
+    def frame_inputs(self, feats: torch.Tensor, feats0: torch.Tensor, pitch: np.ndarray | None,
+                     pitchf: np.ndarray | None, p: int) -> ChunkInputs:
+        """Synthesizer inputs of ``p`` 10 ms frames from 50 frames/s features (T, C) (``p <= 2T``): every frame
+        twice, the F0 frames cut to the same length, consonant protection (``protect < 0.5``)."""
         if pitch is not None:
             p = min(p, len(pitch))
         feats = repeat_frames(feats)[:p]
@@ -267,8 +278,8 @@ class VoiceConverter:
         if self.use_f0:
             pt = torch.from_numpy(np.ascontiguousarray(pitch[:p], dtype=np.int64))
             pf = torch.from_numpy(np.ascontiguousarray(pitchf[:p], dtype=np.float32))
-            if cfg.protect < 0.5:
-                feats = protect_features(feats, repeat_frames(feats0)[:p], pf, cfg.protect)
+            if self.cfg.protect < 0.5:
+                feats = protect_features(feats, repeat_frames(feats0)[:p], pf, self.cfg.protect)
         return ChunkInputs(feats.contiguous(), pt, pf)
 
     # ---------------------------------------------------------------------------- synthesis

@@ -2,7 +2,8 @@
 
 Each step takes one new input block (16 kHz after a stateful resampler and a causal 48 Hz high-pass),
 appends it to a fixed window that holds ``context`` of earlier audio, and converts only what the step
-needs: the embedder sees the whole window (its attention needs the left context), F0 is computed on the
+needs: the embedder sees the newest frames and ``embedder_context`` before them (the window's earlier frames keep
+the features earlier steps computed, :mod:`arvc.inference.realtime_features`), F0 is computed on the
 newest frames only (earlier frames come from a cache), the prior/flow run from a short margin before the
 returned frames and the vocoder only on ``block + crossfade + search``. SOLA then picks the offset in the
 search region that best matches the previous step's tail and overlap-adds the crossfade, so block seams
@@ -31,6 +32,7 @@ from arvc.inference.chunking import WINDOW
 from arvc.inference.envelope import mix_rms
 from arvc.inference.noise_gate import NoiseGate
 from arvc.inference.realtime_config import RealtimeConfig, StreamStats
+from arvc.inference.realtime_features import ContentCache
 
 
 FLOW_MARGIN = 24  # frames the prior/flow run before the returned frames (RVC's realtime margin)
@@ -112,6 +114,10 @@ class BlockConverter:
         self.sid = torch.full((1,), vc.cfg.speaker_id, dtype=torch.long, device=vc.device)
         self.gate = 10 ** (cfg.silence_db / 20)
         self.noise_gate = NoiseGate(cfg.noise_gate_db, SR_16K, self.b16) if cfg.noise_gate_db is not None else None
+        # 20 ms frames recomputed per step: the returned ones, the vocoder's margin and the reflect-padded end
+        fresh = (self.ret_frames + DEC_MARGIN + REFLECT_PAD // WINDOW + 1) // 2 + 1
+        reuse = cfg.embedder_context_ms < cfg.context_ms
+        self.content = ContentCache(vc, fresh, -(-cfg.embedder_context_ms // 20) if reuse else None)
 
     # ------------------------------------------------------------------------------------ stream
     def process(self, x: np.ndarray) -> np.ndarray:
@@ -167,6 +173,7 @@ class BlockConverter:
             self.warm_block_seconds = time.perf_counter() - t0
         self.t16 = t16
         self.window[:] = 0.0
+        self.content.reset()
         self.pitch[:], self.pitchf[:], self.sola[:] = 1, 0.0, 0.0
         if (warning := self.budget_warning()) is not None:
             log.warning("%s", warning)
@@ -177,8 +184,8 @@ class BlockConverter:
         if cost is None or cost <= 0.85 * budget:
             return None
         return (f"a {self.cfg.block_ms} ms block takes {1000 * cost:.0f} ms to convert on this machine: expect "
-                f"underruns. Try a larger --block_ms (fixed costs amortize), a smaller --context_ms (the embedder "
-                f"runs on block + context), --f0_method fcpe or pm, --precision auto (bf16 on CPUs with AMX), "
+                f"underruns. Try a larger --block_ms (fixed costs amortize), a smaller --embedder_context_ms or "
+                f"--context_ms, --f0_method fcpe or pm, --precision auto (bf16 on CPUs with AMX), "
                 f"a lighter model (32k) or a GPU")
 
     # ------------------------------------------------------------------------------------- model
@@ -208,8 +215,9 @@ class BlockConverter:
         if hasattr(vc, "window_tail"):  # so-vits-svc: its own frame grid; the whole window is synthesized
             wav = vc.window_tail(audio, self.pitchf[-frames:], frames, self.ret_frames)
             return self._finish(wav)
-        item = vc.chunk_inputs(audio, self.pitch[-frames:] if vc.use_f0 else None,
-                               self.pitchf[-frames:] if vc.use_f0 else None)
+        feats, feats0 = self._window_features(audio)
+        item = vc.frame_inputs(feats, feats0, self.pitch[-frames:] if vc.use_f0 else None,
+                               self.pitchf[-frames:] if vc.use_f0 else None, min(len(audio) // WINDOW, 2 * len(feats)))
         if item.frames != frames:
             raise ArvcError(f"embedder gave {item.frames} frames for a {frames}-frame window")
         synth, dev = vc.synth, vc.device
@@ -228,6 +236,11 @@ class BlockConverter:
             f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
             wav = synth.dec(z, f0, g=g)
         return self._finish(wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :])
+
+    def _window_features(self, audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(blended, raw) 50 frames/s features (T, C) of this step's reflect-padded window ``audio``, which starts
+        on the 20 ms grid at absolute frame ``(t16 - win16) // 320`` (:class:`ContentCache` reuses earlier steps')."""
+        return self.content.features(audio, (self.t16 - self.win16) // (2 * WINDOW))
 
     def _finish(self, wav: np.ndarray) -> np.ndarray:
         """Volume envelope (``rms_mix_rate``) and output limit of a tail ``(ret_frames · tgt_sr / 100,)``."""

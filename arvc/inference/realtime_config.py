@@ -16,6 +16,7 @@ from arvc.errors import ArvcError
 from arvc.inference.config import InferenceConfig
 
 SEARCH_MS = 10  # SOLA search region (RVC GUI: one 10 ms frame)
+EMBEDDER_CONTEXT_MS = 300  # realtime embedder's left context before the recomputed frames (see RealtimeConfig)
 
 
 @dataclass
@@ -24,6 +25,9 @@ class RealtimeConfig:
 
     block_ms: new input per step; the main latency term (RVC GUI default 250).
     context_ms: earlier input the embedder and prior see each step (compute, not latency).
+    embedder_context_ms: left context the embedder sees before the frames it recomputes each step; the window's
+        earlier frames keep the features earlier steps computed (:mod:`arvc.inference.realtime_features`).
+        ``>= context_ms`` re-embeds the whole window every step (no reuse).
     crossfade_ms: SOLA overlap-add between consecutive steps (0 = plain concatenation, clicks).
     silence_db: input blocks with RMS below this (dBFS) skip the model and output silence.
     noise_gate_db: input noise gate (:mod:`arvc.inference.noise_gate`): input below this level (dBFS RMS per
@@ -34,6 +38,7 @@ class RealtimeConfig:
 
     block_ms: int = 250
     context_ms: int = 1000
+    embedder_context_ms: int = EMBEDDER_CONTEXT_MS
     crossfade_ms: int = 50
     silence_db: float = -60.0
     noise_gate_db: float | None = None
@@ -50,7 +55,7 @@ class RealtimeConfig:
         return cls(**{k: v for k, v in values.items() if k in own}, inference=inference)
 
     def validate(self) -> "RealtimeConfig":
-        for name in ("block_ms", "context_ms", "crossfade_ms", "headroom_ms"):
+        for name in ("block_ms", "context_ms", "embedder_context_ms", "crossfade_ms", "headroom_ms"):
             v = getattr(self, name)
             if v < 0 or v % 10:
                 raise ArvcError(f"--{name} must be a non-negative multiple of 10 ms, got {v}")

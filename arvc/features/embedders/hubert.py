@@ -26,6 +26,7 @@ from arvc.constants import CONTENT_DIMS, SR_16K
 from arvc.device import dtype_of
 from arvc.errors import ArvcError
 from arvc.features.embedders.base import Embedder, LayerMix
+from arvc.features.embedders.hubert_net import HubertNet, HubertNetConfig
 from arvc.features.embedders.sources import WEIGHT_FILES, resolve_model_path, weights_in
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,8 @@ def normalize_keys(sd: dict[str, torch.Tensor], expected: set[str]) -> dict[str,
     return out
 
 
-def infer_config(sd: dict[str, torch.Tensor]):
-    """A ``HubertConfig`` matching a bare state dict (for a single weight file without config.json)."""
-    from transformers import HubertConfig
-
+def infer_config(sd: dict[str, torch.Tensor]) -> dict:
+    """``config.json`` fields matching a bare state dict (for a single weight file without config.json)."""
     sd = {k.removeprefix("hubert."): v for k, v in sd.items()}
     try:
         hidden = sd["feature_projection.projection.weight"].shape[0]
@@ -109,18 +108,18 @@ def infer_config(sd: dict[str, torch.Tensor]):
         raise ArvcError("weight file does not look like a HuBERT model and has no config.json beside it") from None
     layer_norm_front = "feature_extractor.conv_layers.1.layer_norm.weight" in sd
     proj = sd.get("final_proj.weight")
-    return HubertConfig(
+    return dict(
         hidden_size=hidden,
         num_hidden_layers=len(layers),
         num_attention_heads=max(hidden // 64, 1),
         intermediate_size=inter,
-        conv_dim=tuple(conv_dim),
+        conv_dim=list(conv_dim),
         conv_bias="feature_extractor.conv_layers.0.conv.bias" in sd,
         feat_extract_norm="layer" if layer_norm_front else "group",
         do_stable_layer_norm=layer_norm_front,
-        num_conv_pos_embeddings=v.shape[2],
+        num_conv_pos_embeddings=int(v.shape[2]),
         num_conv_pos_embedding_groups=hidden // v.shape[1],
-        classifier_proj_size=proj.shape[0] if proj is not None else 256,
+        classifier_proj_size=int(proj.shape[0]) if proj is not None else 256,
     )
 
 
@@ -130,10 +129,44 @@ def _first_line(e: Exception) -> str:
     return (text[:197] + "...") if len(text) > 200 else (text or type(e).__name__)
 
 
-def load_hubert_model(path: Path):
-    """Build a ``HubertWithFinalProj`` from a folder or weight file. Returns (model, has_final_proj)."""
-    from transformers import HubertConfig
+def _read_config(cfg_file: Path) -> dict:
+    try:
+        cfg_dict = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArvcError(f"{cfg_file}: unreadable config ({e})") from None
+    if not isinstance(cfg_dict, dict):
+        raise ArvcError(f"{cfg_file}: expected a JSON object (a transformers HubertConfig)")
+    mtype = cfg_dict.get("model_type", "hubert")
+    if mtype not in ("hubert", "wav2vec2"):
+        raise ArvcError(f"{cfg_file}: model_type {mtype!r} is not a HuBERT model")
+    return cfg_dict
 
+
+def _build(cfg_dict: dict, where: Path) -> torch.nn.Module:
+    """The network of a config dict on the meta device (no memory, no init): :class:`HubertNet`, or ``transformers``'
+    ``HubertModel`` for what HubertNet does not cover."""
+    try:
+        config = HubertNetConfig.from_dict(cfg_dict)
+    except ValueError as e:
+        raise ArvcError(f"{where}: invalid HuBERT config ({_first_line(e)})") from None
+    reason = config.unsupported()
+    try:
+        with torch.device("meta"):
+            if reason is None:
+                return HubertNet(config)
+            from transformers import HubertConfig
+
+            log.info("embedder %s: %s, built with transformers", where, reason)
+            hf_config = HubertConfig.from_dict(cfg_dict)
+            hf_config.layerdrop = 0.0
+            return _hubert_class()(hf_config)
+    except Exception as e:  # e.g. values transformers refuses
+        raise ArvcError(f"{where}: invalid HuBERT config ({_first_line(e)})") from None
+
+
+def load_hubert_model(path: Path):
+    """Build the HuBERT network of a folder or weight file (on the meta device, then the file's tensors assigned in
+    fp32: nothing is initialised or built twice). Returns (model, has_final_proj)."""
     if path.is_dir():
         weights = weights_in(path)
         if weights is None:
@@ -142,34 +175,16 @@ def load_hubert_model(path: Path):
     else:
         weights, cfg_file = path, path.parent / "config.json"
     sd = read_state_dict(weights)
-    if cfg_file.is_file():
-        try:
-            cfg_dict = json.loads(cfg_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ArvcError(f"{cfg_file}: unreadable config ({e})") from None
-        if not isinstance(cfg_dict, dict):
-            raise ArvcError(f"{cfg_file}: expected a JSON object (a transformers HubertConfig)")
-        mtype = cfg_dict.get("model_type", "hubert")
-        if mtype not in ("hubert", "wav2vec2"):
-            raise ArvcError(f"{cfg_file}: model_type {mtype!r} is not a HuBERT model")
-        try:
-            config = HubertConfig.from_dict(cfg_dict)
-        except Exception as e:  # bad field types / values
-            raise ArvcError(f"{cfg_file}: invalid HuBERT config ({_first_line(e)})") from None
-    else:
-        config = infer_config(sd)
-    config.layerdrop = 0.0
-    try:
-        model = _hubert_class()(config)
-    except Exception as e:  # e.g. hidden_size not divisible by num_attention_heads
-        raise ArvcError(f"{cfg_file if cfg_file.is_file() else weights}: invalid HuBERT config ({_first_line(e)})") from None
+    cfg_dict = _read_config(cfg_file) if cfg_file.is_file() else infer_config(sd)
+    model = _build(cfg_dict, cfg_file if cfg_file.is_file() else weights)
     expected = set(model.state_dict())
     sd = normalize_keys(sd, expected)
     has_proj = "final_proj.weight" in sd and sd["final_proj.weight"].shape == model.final_proj.weight.shape
     if not has_proj:
         sd = {k: v for k, v in sd.items() if not k.startswith("final_proj.")}
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
     try:
-        missing, unexpected = model.load_state_dict(sd, strict=False)
+        missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
     except RuntimeError as e:  # shape mismatches between the weights and config.json
         lines = [line.strip() for line in str(e).splitlines() if line.strip().startswith("size mismatch")]
         raise ArvcError(f"{weights}: the weights do not fit the config ({lines[0] if lines else _first_line(e)})") from None
@@ -178,7 +193,21 @@ def load_hubert_model(path: Path):
         raise ArvcError(f"{weights}: {len(missing)} weights missing for this config (e.g. {missing[0]})")
     if unexpected:
         log.info("embedder %s: ignoring %d unused weights (e.g. %s)", weights, len(unexpected), unexpected[0])
+    _materialize(model)
     return model.eval(), has_proj
+
+
+def _materialize(model: torch.nn.Module) -> None:
+    """Zeros on the CPU for what the file did not hold (the unused ``final_proj`` / ``masked_spec_embed``) and
+    buffers that are not saved: nothing stays on the meta device."""
+    for module in model.modules():
+        for name, p in list(module.named_parameters(recurse=False)):
+            if p.is_meta:
+                setattr(module, name, torch.nn.Parameter(torch.zeros(p.shape, dtype=torch.float32),
+                                                         requires_grad=p.requires_grad))
+        for name, b in list(module.named_buffers(recurse=False)):
+            if b.is_meta:
+                raise ArvcError(f"embedder: buffer {name} of {type(module).__name__} is not in the weight file")
 
 
 # ---------------------------------------------------------------- the embedder
