@@ -1,0 +1,49 @@
+"""The CLI's process settings: training commands make torch's OpenMP threads wait passively."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_PROBE = """
+import os, sys
+from arvc.api import cli
+try:
+    cli.main(sys.argv[1:] + ["--help"])
+except SystemExit:
+    pass
+print(os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+def _policy_after(command: str, **env: str) -> str:
+    environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    environ.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **env)
+    out = subprocess.run([sys.executable, "-c", _PROBE, command], env=environ, capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", ["train", "quickstart"])
+def test_training_commands_wait_passively(command):
+    assert _policy_after(command) == "PASSIVE"
+
+
+def test_other_commands_and_the_users_choice_are_left_alone():
+    assert _policy_after("infer") == "None"
+    assert _policy_after("train", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+
+
+def test_no_effect_once_torch_is_loaded():
+    import torch  # noqa: F401  (libgomp has read its settings by now)
+    from arvc.api.cli import set_omp_wait_policy
+
+    env: dict[str, str] = {}
+    assert set_omp_wait_policy("train", env) is None and env == {}
