@@ -1,4 +1,4 @@
-"""The CLI's process settings: training commands make torch's OpenMP threads wait passively."""
+"""The CLI's process settings: training commands bound how long torch's OpenMP threads spin at a barrier."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ try:
     cli.main(sys.argv[1:] + ["--help"])
 except SystemExit:
     pass
-print(os.environ.get("OMP_WAIT_POLICY"))
+print(os.environ.get("GOMP_SPINCOUNT"))
 """
 
 
 def _policy_after(command: str, **env: str) -> str:
-    environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    environ = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     environ.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **env)
     out = subprocess.run([sys.executable, "-c", _PROBE, command], env=environ, capture_output=True, text=True,
                          timeout=300, cwd=ROOT)
@@ -32,13 +32,14 @@ def _policy_after(command: str, **env: str) -> str:
 
 
 @pytest.mark.parametrize("command", ["train", "quickstart"])
-def test_training_commands_wait_passively(command):
-    assert _policy_after(command) == "PASSIVE"
+def test_training_commands_spin_briefly(command):
+    assert _policy_after(command) == "3000"
 
 
 def test_other_commands_and_the_users_choice_are_left_alone():
     assert _policy_after("infer") == "None"
-    assert _policy_after("train", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert _policy_after("train", OMP_WAIT_POLICY="ACTIVE") == "None"
+    assert _policy_after("train", GOMP_SPINCOUNT="100") == "100"
 
 
 def test_no_effect_once_torch_is_loaded():

@@ -62,23 +62,25 @@ def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
     return parser, module
 
 
-# commands whose training steps run torch's OpenMP pool for minutes: its threads should sleep, not spin, at a barrier
-PASSIVE_WAIT_COMMANDS = ("train", "quickstart")
+# commands whose training steps run torch's OpenMP pool for minutes: its threads should spin only briefly at a barrier
+BOUNDED_SPIN_COMMANDS = ("train", "quickstart")
+GOMP_SPIN = "3000"
 
 
 def set_omp_wait_policy(command: str, environ=os.environ) -> str | None:
-    """``OMP_WAIT_POLICY=PASSIVE`` for a training command unless the user set it or torch is already loaded
-    (libgomp reads it once, when torch is imported); returns the policy set, or None.
+    """``GOMP_SPINCOUNT=3000`` for a training command unless the user set it or ``OMP_WAIT_POLICY``, or torch is
+    already loaded (libgomp reads it once, when torch is imported); returns the value set, or None.
 
-    With libgomp's default (spin at every barrier) a 2-thread training step on a shared 2-vCPU machine
-    (AMD EPYC Zen 4, load average ~12) took 26.5 CPU-s / 124 s wall per step of the small model, against
-    2.3 CPU-s / 6.3 s passive and 1.8 CPU-s / 4.5 s at 1 thread (benchmarks/bench_train_step.py): a thread
-    spinning for its descheduled partner burns the process's share of the CPU.
+    libgomp's default spins ~300,000 times at every barrier; a thread spinning for its descheduled partner burns
+    the process's share of a busy CPU. Small v2 32k model, batch 4, 2 threads, wall s/step on a 2-vCPU AMD EPYC
+    Zen 4 (benchmarks/bench_train_step.py): idle 1.1-1.3 default, 0.97 with 3,000 spins, 1.73 passive; with three
+    busy processes beside it 11.6 default, 4.7 with 3,000 spins, 3.9 passive.
     """
-    if command not in PASSIVE_WAIT_COMMANDS or "OMP_WAIT_POLICY" in environ or "torch" in sys.modules:
+    if (command not in BOUNDED_SPIN_COMMANDS or "OMP_WAIT_POLICY" in environ or "GOMP_SPINCOUNT" in environ
+            or "torch" in sys.modules):
         return None
-    environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    return "PASSIVE"
+    environ["GOMP_SPINCOUNT"] = GOMP_SPIN
+    return GOMP_SPIN
 
 
 def main(argv: list[str] | None = None) -> int:
