@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from arvc.constants import CONTENT_DIMS
 from torch import nn
 from torch.nn import functional as F
 
@@ -27,7 +29,7 @@ ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 class HubertNetConfig:
     """The ``HubertConfig`` fields the forward pass uses, with its defaults (HuBERT base)."""
 
-    hidden_size: int = 768
+    hidden_size: int = CONTENT_DIMS["v2"]
     num_hidden_layers: int = 12
     num_attention_heads: int = 12
     intermediate_size: int = 3072

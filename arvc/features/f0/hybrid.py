@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 
+from arvc.constants import F0_HOP, SR_16K
+
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0_METHODS
 from arvc.features.f0.base import F0Method, F0Options
@@ -129,7 +131,7 @@ def periodicity(audio: np.ndarray, f0: np.ndarray, hop: int, sr: int, span: floa
 
 def fuse_candidates(f0s: np.ndarray, confs: np.ndarray, weights=None, sigma: float = 30.0,
                     transition: float = 1.0, max_jump: float = 3.0, voiced_on: float = 0.45,
-                    voiced_off: float = 0.3, audio: np.ndarray | None = None, hop: int = 160, sr: int = 16000,
+                    voiced_off: float = 0.3, audio: np.ndarray | None = None, hop: int = F0_HOP, sr: int = SR_16K,
                     periodic_on: float = 0.5, periodic_floor: float = 0.03) -> np.ndarray:
     """Fuse ``f0s (M, T)`` Hz (0 = no pitch) with confidences ``confs (M, T)`` in [0, 1] -> ``(T,)`` float32 Hz.
 
