@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _f0_nets import random_state_of, tone
 
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0Options, get_f0_method
@@ -19,23 +20,6 @@ from arvc.paths import models_root
 SR = 16000
 HOP = 160
 REAL = models_root() / "f0" / "djcm.pt"  # read before the autouse fixture moves ARVC_MODELS_DIR
-
-
-def _random_state(folder=None):
-    """``random_state`` of tests/data/f0_reference/random_weights.py (loaded by path, sys.path untouched)."""
-    import importlib.util
-
-    path = (folder or Path(__file__).parent / "data" / "f0_reference") / "random_weights.py"
-    spec = importlib.util.spec_from_file_location("f0_reference_random_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.random_state
-
-
-def tone(f0: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(SR * seconds)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +142,7 @@ def test_matches_vietnamese_rvc_code_on_the_same_weights():
     from arvc.features.f0.rmvpe import salience_to_hz
 
     ref_dir = Path(__file__).parent / "data" / "f0_reference"
-    random_state = _random_state(ref_dir)
+    random_state = random_state_of(ref_dir)
 
     ref = np.load(ref_dir / "penn_djcm_reference.npz")
     net = DJCM()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _f0_nets import random_state_of, tone
 
 from arvc.errors import ArvcError
 from arvc.features.f0 import F0Options, get_f0_method
@@ -18,23 +19,6 @@ from arvc.paths import models_root
 SR = 16000
 HOP = 160
 REAL = models_root() / "f0" / "fcnf0++.pt"  # read before the autouse fixture moves ARVC_MODELS_DIR
-
-
-def _random_state(folder=None):
-    """``random_state`` of tests/data/f0_reference/random_weights.py (loaded by path, sys.path untouched)."""
-    import importlib.util
-
-    path = (folder or Path(__file__).parent / "data" / "f0_reference") / "random_weights.py"
-    spec = importlib.util.spec_from_file_location("f0_reference_random_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.random_state
-
-
-def tone(f0: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(SR * seconds)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +192,7 @@ def reference_net():
     """Fcnf0 with the deterministic random weights penn's code was run with (make_penn_djcm_reference.py)."""
     from arvc.features.f0.penn import Fcnf0
 
-    random_state = _random_state()
+    random_state = random_state_of()
 
     net = Fcnf0()
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
