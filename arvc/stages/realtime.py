@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from arvc.errors import ArvcError
 from arvc.inference.audio_devices import DeviceChoices, device_choices, resolve_device
@@ -130,9 +132,11 @@ def _live(run: RealtimeRun) -> StreamStats:
     if run.on_start:
         run.on_start(latency_line(run.config, conv.resampling_ms, live=True) + f"; device latency {stream.latency}")
     t0 = last = time.monotonic()
+    ctrl_c = threading.Event()
 
     def should_stop() -> bool:
-        return run.stopped() or (run.seconds is not None and time.monotonic() - t0 >= run.seconds)
+        return (ctrl_c.is_set() or run.stopped()
+                or (run.seconds is not None and time.monotonic() - t0 >= run.seconds))
 
     def tick() -> None:
         nonlocal last
@@ -141,10 +145,24 @@ def _live(run: RealtimeRun) -> StreamStats:
             last = time.monotonic()
 
     try:
-        with stream:  # the device thread only queues and plays; conversion stays on this thread (StreamRunner)
+        with _ctrl_c_sets(ctrl_c), stream:  # the device thread only queues and plays; conversion stays here
             runner.work(should_stop=should_stop, tick=tick)
     except KeyboardInterrupt:
         pass
     finally:
         runner.stop()
     return conv.stats
+
+
+@contextmanager
+def _ctrl_c_sets(flag: threading.Event) -> Iterator[None]:
+    """While streaming on the main thread, Ctrl-C (SIGINT) sets ``flag`` whatever handler the host process left
+    installed (a library's event loop, an ignore); the previous handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
