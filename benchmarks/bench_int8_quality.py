@@ -4,7 +4,8 @@ Each variant converts every input in its own subprocess (same seed, same setting
 noise on, as a user's conversion): CPU seconds of the conversions (after a warm-up file) and of the model load
 (the first int8 load pays for the self-check / calibration unless cached). Then every output is scored against
 fp32's (log-mel distance in dB, SNR) and on its own (speaker similarity to ``--references`` or else to the
-source, F0 correlation with the source transposed by ``--pitch``, DNSMOS OVRL), means over the inputs.
+source, F0 correlation with the source transposed by ``--pitch``, DNSMOS OVRL), means over the inputs (and the
+median clip's change of F0 correlation: a pitch tracker's octave slip on two frames of one clip moves the mean).
 
 Variants (``--variants``):
   fp32              the reference
@@ -117,14 +118,17 @@ def score(outs: dict[str, Path], inputs: list[Path], sr: int, pitch: float, refe
                 r |= {"mel_db": log_mel_distance_db(ref, y, sr), "snr_db": snr_db(ref, y)}
             for k, val in r.items():
                 rows[v].setdefault(k, []).append(val)
-    return {v: {k: float(np.nanmean(vals)) for k, vals in r.items()} for v, r in rows.items()}
+    res = {v: {k: float(np.nanmean(vals)) for k, vals in r.items()} for v, r in rows.items()}
+    for v, r in rows.items():  # one tracker slip on one clip moves a mean of 10: the median clip's change too
+        res[v]["f0_corr_median_delta"] = float(np.nanmedian(np.subtract(r["f0_corr"], rows["fp32"]["f0_corr"])))
+    return res
 
 
 def print_table(title: str, res: dict, timing: dict) -> None:
     base = res["fp32"]
     print(f"\n{title}")
     print(f"{'variant':<16} {'CPU-s/audio-s':>13} {'load CPU-s':>10} {'log-mel dB':>10} {'SNR dB':>7} "
-          f"{'spk sim':>14} {'F0 corr':>16} {'DNSMOS':>14}")
+          f"{'spk sim':>14} {'F0 corr':>16} {'median clip':>11} {'DNSMOS':>14}")
     for v, r in res.items():
         t = timing[v]
 
@@ -134,7 +138,8 @@ def print_table(title: str, res: dict, timing: dict) -> None:
         mel = "-" if v == "fp32" else f"{r['mel_db']:.3f}"
         snr = "-" if v == "fp32" else f"{r['snr_db']:.1f}"
         print(f"{v:<16} {t['cpu_per_audio_s']:>13.3f} {t['load_cpu_s']:>10.2f} {mel:>10} {snr:>7} "
-              f"{d('sim', '.4f'):>14} {d('f0_corr', '.4f'):>16} {d('dnsmos', '.3f'):>14}")
+              f"{d('sim', '.4f'):>14} {d('f0_corr', '.4f'):>16} {r['f0_corr_median_delta']:>+11.4f} "
+              f"{d('dnsmos', '.3f'):>14}")
 
 
 def main() -> None:
@@ -148,6 +153,7 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["fp32", "int8", "int8-static"], choices=list(VARIANTS))
     ap.add_argument("--seed", type=int, default=0), ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--rescore", action="store_true", help="score the outputs already in --workdir again")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--variant", help=argparse.SUPPRESS), ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--input_files", nargs="+", help=argparse.SUPPRESS)
@@ -169,15 +175,17 @@ def main() -> None:
     refs = collect_audio([Path(p) for p in args.references]) if args.references else []
     variants = ["fp32", *[v for v in args.variants if v != "fp32"]]
     outs, timing = {}, {}
+    saved = json.loads((work / "timing.json").read_text()) if args.rescore else {}
     for v in variants:
         outs[v] = work / v
         outs[v].mkdir(parents=True, exist_ok=True)
-        r = spawn(args, v, outs[v], inputs)
+        r = saved.get(v) if args.rescore else spawn(args, v, outs[v], inputs)
         if r is None:
             outs.pop(v)
             continue
         timing[v] = r
         print(f"{v}: {r}", flush=True)
+    (work / "timing.json").write_text(json.dumps(timing))
     res = score(outs, inputs, timing["fp32"]["sr"], args.pitch, refs)
     from arvc.precision.cpu_features import cpu_model_name
     from arvc.precision.int8 import describe_cpu_int8
