@@ -184,7 +184,8 @@ def _cache_key(synth, quantize) -> str:
     """CPU model, int8 ISA, torch version, the quantizer and the model's weights (shapes and a digest)."""
     from arvc.precision.cpu_features import cpu_flags, cpu_model_name
 
-    ident = ["int8-check-2", torch.__version__, cpu_model_name(), sorted(f for f in cpu_flags() if f in INT8_FLAGS),
+    ident = ["int8-check-3", MIN_CHANNELS, torch.__version__, cpu_model_name(),
+             sorted(f for f in cpu_flags() if f in INT8_FLAGS),
              os.environ.get("ONEDNN_MAX_CPU_ISA", ""), getattr(quantize, "__qualname__", str(quantize)),
              MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, model_digest(synth)]
     return "int8:" + hashlib.sha1(json.dumps(ident).encode()).hexdigest()
