@@ -66,7 +66,7 @@ class WhisperEmbedder(Embedder):
 
     Under ``precision="int8"`` (an int8 conversion) the encoder runs fp32: CTranslate2's int8 encoder moved the
     features only 4-6 % (relative L2), but through the index search that took a trained small v2 32k model's
-    output from 0.19 to 0.41 dB log-mel distance to fp32 (the bar is 0.3) for 9 % less CPU time
+    output from 0.19 to 0.41 dB log-mel distance to fp32 (the bar is 0.3) for 8 % less CPU time
     (benchmarks/bench_int8_quality.py, AMD EPYC Zen 4)."""
 
     def __init__(self, model_path: str | Path | None = None, *, version: str = "v2", device="cpu",
