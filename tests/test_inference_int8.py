@@ -156,3 +156,18 @@ def test_bad_int8_activations_is_one_clear_error():
 
     with pytest.raises(ArvcError, match="--int8_activations 'fast'"):
         InferenceConfig(int8_activations="fast").validate()
+
+
+def test_self_check_refuses_a_static_calibration_that_clips(pt, monkeypatch):
+    """Static ranges go through the same self-check: calibrated ones pass, ranges 20x too narrow (everything loud
+    saturates) are refused for quality."""
+    from arvc.inference import int8_calibration
+
+    monkeypatch.setattr(int8_check, "MAX_TIME_RATIO", float("inf"))
+    vc = VoiceConverter(pt / "model.pth", None, _cfg(pt, "fp32"))
+    good, dec8 = int8_check.run_check(vc.synth, int8_check.static_quantizer(vc.synth, pt / "model.pth"))
+    assert good.ok and all(m.static is not None for m in dec8.modules() if isinstance(m, Int8Conv1d)), good.summary()
+    monkeypatch.setattr(int8_calibration, "MARGIN", 0.05)
+    bad, _ = int8_check.run_check(vc.synth, int8_check.static_quantizer(vc.synth, pt / "model.pth"))
+    print(good.summary(), "|", bad.summary())
+    assert not bad.ok and "log-mel" in bad.reason

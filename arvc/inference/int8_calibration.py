@@ -112,9 +112,10 @@ def calibrate(synth, dec8: torch.nn.Module, items: list[tuple], seed: int = 0) -
             m.observed = None
 
 
-def apply_ranges(dec8: torch.nn.Module, ranges: dict[str, list[float]], margin: float = MARGIN) -> int:
-    """Fix each int8 conv's input range to its calibrated one (centred, widened by ``margin``); returns how many.
-    A conv without a range stays dynamic."""
+def apply_ranges(dec8: torch.nn.Module, ranges: dict[str, list[float]], margin: float | None = None) -> int:
+    """Fix each int8 conv's input range to its calibrated one (centred, scaled by ``margin``, default
+    :data:`MARGIN`); returns how many. A conv without a range stays dynamic."""
+    margin = MARGIN if margin is None else margin
     n = 0
     for name, m in dec8.named_modules():
         if isinstance(m, Int8Conv1d) and name in ranges and np.isfinite(ranges[name]).all():
