@@ -2,16 +2,19 @@
 
 The decoder is run (int8, observing each :class:`~arvc.precision.int8.Int8Conv1d`'s input range) on content
 features and pitch from the model's own training run when its experiment folder is beside the model file
-(``extracted/``, ``f0/``, ``f0_voiced/``, as ``arvc extract`` writes them), else on a small generated set (seeded
+(``extracted/`` and ``f0_voiced/``, as ``arvc extract`` writes them), else on a small generated set (seeded
 smooth features through the model's prior, pitch glides over 80-400 Hz). The prior is sampled at inference's
-noise scale, so the ranges cover what a conversion sees. Each conv's range is the widest seen, times
-:data:`MARGIN`, then fixed (:meth:`Int8Conv1d.set_input_range`); values outside it saturate. Ranges are cached
+noise scale, so the ranges cover what a conversion sees. Each conv's range is the widest seen (scaled about its
+centre by :data:`MARGIN`), then fixed (:meth:`Int8Conv1d.set_input_range`); values outside it saturate. Ranges are cached
 beside the int8 verdict (``$ARVC_MODELS_DIR/cache/precision_guard.json``) per model weights and calibration set.
 
     calibration_set(synth, model_path)   -> (source, [(phone (1, T, C), pitch (1, T) | None, pitchf (1, T) | None)])
     calibrate(synth, dec8, items)        -> {conv name: [lo, hi]}  (dec8: a decoder already in int8)
     apply_ranges(dec8, ranges)           fix each conv's range (static)
-    cached_ranges(synth, model_path)     the above, cached
+    cached_ranges(synth, dec8, model_path)  the above, cached
+
+Measured slightly less right than per-call (dynamic) scales and no faster, so dynamic is the default (README,
+Precision; benchmarks/bench_int8_quality.py).
 """
 
 from __future__ import annotations
