@@ -6,7 +6,9 @@ Cases (each in a fresh subprocess so peak RSS is per case):
     random HuBERT-base embedder (ContentVec's architecture: 12 layers, 768 dims), fcpe, no index,
     in fp32, bf16 and int8 (``auto`` too: int8 where the model's cached self-check passes; its first run pays
     for the check in ``load``), with each output's log-mel distance and SNR to fp32's (the reference: Applio
-    3.6.4 takes 1.18 wall-s per audio-s here, 10.6 of 11.8 s in the synthesizer).
+    3.6.4 takes 1.18 wall-s per audio-s here, 10.6 of 11.8 s in the synthesizer). int8's full quality figures
+    (speaker similarity, F0 correlation, DNSMOS; trained or random model; static vs dynamic activations) are
+    benchmarks/bench_int8_quality.py's.
 
 Usage:
   python benchmarks/bench_infer.py                       # everything, 60 s input, 2 threads

@@ -4,6 +4,7 @@ auto`` / ``fp32`` / ``int8`` then run, run-to-run equality and a whole ``arvc in
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -116,3 +117,57 @@ def test_infer_cli_int8_right_length_finite_not_silent(pt, tmp_path):
     mel = int8_check.log_mel_distance_db(ref, y, sr)
     print(f"whole infer int8 vs fp32 (tiny model): log-mel {mel:.3f} dB, SNR {int8_check.snr_db(ref, y):.1f} dB")
     assert mel < 3.0  # the same conversion (the bar of 0.3 dB is the decoder's, checked above)
+
+
+def test_static_calibration_from_training_features_or_generated(pt, tmp_path):
+    """Static activations: ranges from the experiment's extracted features when they sit beside the model (else a
+    generated set), every int8 conv then static, the conversion close to fp32 and equal to itself run to run."""
+    from arvc.inference import int8_calibration
+
+    vc = VoiceConverter(pt / "model.pth", None, _cfg(pt, "fp32"))
+    source, items = int8_calibration.calibration_set(vc.synth, pt / "model.pth")
+    assert source.startswith("generated") and len(items) == 4
+    exp = tmp_path / "exp"
+    for sub in ("extracted", "f0_voiced"):
+        (exp / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        np.save(exp / "extracted" / f"0_{i}.wav.npy", rng.standard_normal((60, vc.content_dim)).astype(np.float32))
+        np.save(exp / "f0_voiced" / f"0_{i}.wav.npy", np.full(120, 150.0, np.float32))
+    np.save(exp / "extracted" / "bad.wav.npy", np.zeros((60, 7), np.float32))  # wrong width: skipped
+    np.save(exp / "f0_voiced" / "bad.wav.npy", np.zeros(120, np.float32))
+    (exp / "model.pth").write_bytes((pt / "model.pth").read_bytes())
+    source, items = int8_calibration.calibration_set(vc.synth, exp / "model.pth")
+    assert source.startswith("training features") and len(items) == 3
+    assert items[0][0].shape == (1, 120, vc.content_dim) and items[0][2].shape == (1, 120)
+
+    x = load_input(pt / "input_short.wav")
+    ref = vc.convert(x)
+    static = VoiceConverter(exp / "model.pth", None, replace(_cfg(pt, "int8"), int8_activations="static"))
+    convs = [m for m in static.synth.dec.modules() if isinstance(m, Int8Conv1d)]
+    assert static.precision == "int8" and convs and all(m.static is not None for m in convs)
+    a, b = static.convert(x), static.convert(x)
+    assert np.array_equal(a, b) and np.isfinite(a).all()
+    assert int8_check.log_mel_distance_db(ref, a, static.tgt_sr) < 1.0
+
+
+def test_bad_int8_activations_is_one_clear_error():
+    from arvc.errors import ArvcError
+
+    with pytest.raises(ArvcError, match="--int8_activations 'fast'"):
+        InferenceConfig(int8_activations="fast").validate()
+
+
+def test_self_check_refuses_a_static_calibration_that_clips(pt, monkeypatch):
+    """Static ranges go through the same self-check: calibrated ones pass, ranges 20x too narrow (everything loud
+    saturates) are refused for quality."""
+    from arvc.inference import int8_calibration
+
+    monkeypatch.setattr(int8_check, "MAX_TIME_RATIO", float("inf"))
+    vc = VoiceConverter(pt / "model.pth", None, _cfg(pt, "fp32"))
+    good, dec8 = int8_check.run_check(vc.synth, int8_check.static_quantizer(vc.synth, pt / "model.pth"))
+    assert good.ok and all(m.static is not None for m in dec8.modules() if isinstance(m, Int8Conv1d)), good.summary()
+    monkeypatch.setattr(int8_calibration, "MARGIN", 0.05)
+    bad, _ = int8_check.run_check(vc.synth, int8_check.static_quantizer(vc.synth, pt / "model.pth"))
+    print(good.summary(), "|", bad.summary())
+    assert not bad.ok and "log-mel" in bad.reason

@@ -123,3 +123,29 @@ def test_activation_grid_covers_the_range_with_few_values():
     assert len(seen) <= 3, seen  # a few scale/zero points, so a few oneDNN kernels, not one per call
     with pytest.raises(FloatingPointError):
         activation_grid(float("-inf"), 1.0)
+
+
+def test_int8_conv_static_range_agrees_in_range_and_saturates_outside():
+    """A fixed (calibrated) input range: right inside it, clipped outside it (a conv of the clamped input), and
+    observing records the widest range seen; ``None`` restores dynamic scales."""
+    conv = _conv(48, 48, 5)
+    q = Int8Conv1d.from_conv(conv)
+    x = torch.randn(1, 48, 500, generator=torch.Generator().manual_seed(3))
+    lo, hi = float(x.min()), float(x.max())
+    q.observed = [float("inf"), float("-inf")]
+    with torch.no_grad():
+        q(x)
+        q(0.5 * x)
+    assert q.observed == [lo, hi]
+    q.observed = None
+    q.set_input_range(lo, hi)
+    assert q.static is not None
+    with torch.no_grad():
+        assert relative_error(q(x), conv(x)) < 0.03
+        loud = 10 * x  # 10x past the calibrated range: saturates to it
+        assert relative_error(q(loud), conv(loud)) > 0.5
+        scale, zero = q.static  # the grid's range holds [lo, hi]: what the quantizer saturates to
+        assert -zero * scale <= lo and hi <= (255 - zero) * scale
+        assert relative_error(q(loud), conv(loud.clamp(-zero * scale, (255 - zero) * scale))) < 0.03
+        q.set_input_range(None)
+        assert q.static is None and relative_error(q(loud), conv(loud)) < 0.03

@@ -136,6 +136,9 @@ INFER = CommandOptions("infer", config=InferenceConfig, options=(
     _o("--precision", choices=INFER_PRECISIONS,
        help="compute precision (default auto: fp16 on a CUDA GPU, bf16 on AMX CPUs whose bf16 checks out, else int8 "
             "where the model's cached int8 self-check passes on this CPU, else fp32; int8 forces it, fp32 forbids it)"),
+    _o("--int8_activations", choices=("dynamic", "static"), ui="advanced",
+       help="int8 only: quantize each conv's input by its own range per call (dynamic, default) or by ranges "
+            "calibrated once per model from its training features (static; no faster here, slightly worse)"),
     _o("--gpu", help="GPU id (e.g. 0); default: first accelerator, else CPU", ui="advanced"),
     _o("--batch_size", type=int, range=(1, None), help="chunks of a long file synthesized together (default: 1 on the CPU, 4 on a GPU)",
        ui="advanced"),

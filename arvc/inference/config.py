@@ -26,6 +26,8 @@ class InferenceConfig:
     batch_size: chunks of one long file synthesized together (None: 1 on the CPU, 4 on a GPU).
     precision: auto (fp16 on a CUDA GPU, bf16 on AMX CPUs, else int8 where the model's cached int8 self-check passes
     on this CPU, else fp32; arvc.device), fp32, fp16, bf16 or int8 (CPU).
+    int8_activations: how int8 convs quantize their input: dynamic (each call's own range) or static (ranges
+        calibrated once per model, from its training features beside it or a generated set; int8_calibration).
     noise_scale: prior sampling temperature of the synthesizer (None: the model family's, RVC 0.66666, so-vits 0.4).
     seed: fixes the synthesizer's random noise for reproducible output (None = random).
     pitch_auto: transpose the source's median F0 to the training voice's (``f0_median`` in the model), plus ``pitch``.
@@ -60,6 +62,7 @@ class InferenceConfig:
     wav_subtype: str | None = None  # e.g. FLOAT for an unquantised WAV; default PCM_16
     split_audio: bool = False
     precision: str = "auto"
+    int8_activations: str = "dynamic"
     gpu: str | None = None
     batch_size: int | None = None
     nprobe: int | None = None
@@ -90,6 +93,8 @@ class InferenceConfig:
             (self.export_format in EXPORT_FORMATS, f"--format {self.export_format!r}: choices are {', '.join(EXPORT_FORMATS)}"),
             (self.precision in ("auto", "fp32", "fp16", "bf16", "int8"),
              f"--precision {self.precision!r}: choices are auto, fp32, fp16, bf16, int8"),
+            (self.int8_activations in ("dynamic", "static"),
+             f"--int8_activations {self.int8_activations!r}: choices are dynamic, static"),
             (self.speaker_id >= 0, f"--speaker_id must be >= 0, got {self.speaker_id}"),
             (self.nprobe is None or self.nprobe >= 1, f"--nprobe must be >= 1, got {self.nprobe}"),
             (self.proposed_pitch_threshold > 0,

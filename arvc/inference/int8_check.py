@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_MEL_DB = 0.3  # mean |log-mel difference| to fp32, dB
 MIN_SNR_DB = 15.0  # waveform SNR to fp32
 MAX_TIME_RATIO = 0.9  # int8 CPU time / fp32 CPU time
+MIN_CHANNELS = 32  # narrower convs stay fp32: on the small v2 32k model its 16-channel stage in int8 was no faster
+# and doubled the log-mel distance (0.175 -> 0.36 dB, benchmarks/bench_int8_quality.py); full-size models have none
 CHECK_SECONDS = 1.0  # 100 frames at 40k: one tile; ~4 decodes of it make the check
 
 
@@ -71,8 +73,9 @@ def quantize_decoder(dec: torch.nn.Module) -> list[str]:
 
     The upsampling convs in int8 (``Int8ConvTranspose1d``, polyphase) measured no faster on a full v2 40k
     decoder (AMD EPYC Zen 4, 1 thread: 1.29 vs 1.25 CPU-s for 2 s; ~3% of the FLOPs, k 16 / stride 10 costs 20
-    taps' work) and worse (log-mel 0.148 vs 0.089 dB), so they stay fp32 (``transposed=True`` puts them in)."""
-    return quantize_modules(dec, convs=True, keep=output_stage(dec))
+    taps' work) and worse (log-mel 0.148 vs 0.089 dB), so they stay fp32 (``transposed=True`` puts them in).
+    Convs with fewer than :data:`MIN_CHANNELS` input channels stay fp32 too (see there)."""
+    return quantize_modules(dec, convs=True, keep=output_stage(dec), min_channels=MIN_CHANNELS)
 
 
 def log_mel_distance_db(ref: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
@@ -155,17 +158,36 @@ def run_check(synth, quantize: Callable[[torch.nn.Module], list[str]] = quantize
     return Int8Verdict(mel, snr, fp32_s, int8_s, layers, not reasons, "; ".join(reasons)), dec8
 
 
-def _cache_key(synth, quantize) -> str:
-    """CPU model, int8 ISA, torch version, the quantizer and the model's weights (shapes and a digest)."""
-    from arvc.precision.cpu_features import cpu_flags, cpu_model_name
-
+def model_digest(synth) -> str:
+    """A digest of the model's weights (names, shapes and the first 4096 values of each tensor)."""
     digest = hashlib.sha1()
     for name, t in synth.state_dict().items():
         digest.update(name.encode() + str(tuple(t.shape)).encode())
         digest.update(t.detach().float().reshape(-1)[:4096].numpy().tobytes())
-    ident = ["int8-check-2", torch.__version__, cpu_model_name(), sorted(f for f in cpu_flags() if f in INT8_FLAGS),
+    return digest.hexdigest()
+
+
+def static_quantizer(synth, model_path=None) -> Callable[[torch.nn.Module], list[str]]:
+    """:func:`quantize_decoder`, then each int8 conv's input range fixed from ``synth``'s calibration (static
+    activations; :mod:`arvc.inference.int8_calibration`, ranges cached per model)."""
+    from arvc.inference.int8_calibration import apply_ranges, cached_ranges
+
+    def quantize_decoder_static(dec: torch.nn.Module) -> list[str]:
+        names = quantize_decoder(dec)
+        apply_ranges(dec, cached_ranges(synth, dec, model_path))
+        return names
+
+    return quantize_decoder_static
+
+
+def _cache_key(synth, quantize) -> str:
+    """CPU model, int8 ISA, torch version, the quantizer and the model's weights (shapes and a digest)."""
+    from arvc.precision.cpu_features import cpu_flags, cpu_model_name
+
+    ident = ["int8-check-3", MIN_CHANNELS, torch.__version__, cpu_model_name(),
+             sorted(f for f in cpu_flags() if f in INT8_FLAGS),
              os.environ.get("ONEDNN_MAX_CPU_ISA", ""), getattr(quantize, "__qualname__", str(quantize)),
-             MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, digest.hexdigest()]
+             MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, model_digest(synth)]
     return "int8:" + hashlib.sha1(json.dumps(ident).encode()).hexdigest()
 
 

@@ -180,12 +180,15 @@ class VoiceConverter:
                 raise ArvcError(f"--precision int8 covers RVC HiFi-GAN models; {self.model.path} is not one")
             return None
         verdict = None
+        quantize = int8_check.quantize_decoder
+        if self.cfg.int8_activations == "static":
+            quantize = int8_check.static_quantizer(self.synth, getattr(self.model, "path", None))
         if self.cfg.precision == "auto":
-            verdict = int8_check.int8_verdict(self.synth, int8_check.quantize_decoder, tile=self.synth.decode_tile)
+            verdict = int8_check.int8_verdict(self.synth, quantize, tile=self.synth.decode_tile)
             if not verdict.ok:
                 log.info("precision auto: %s", verdict.summary())
                 return verdict
-        int8_check.quantize_decoder(self.synth.dec)
+        quantize(self.synth.dec)
         self.precision = "int8"
         return verdict
 

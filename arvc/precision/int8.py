@@ -1,9 +1,11 @@
 """int8 inference on the CPU through oneDNN's quantized kernels (the x86 kernels PyTorch's own int8 path uses).
 
-Weights: int8, symmetric, one scale per output channel. Activations: uint8, one scale and zero point per call,
+Weights: int8, symmetric, one scale per output channel. Activations: uint8, by default one scale and zero point per call,
 taken from the call's own range and rounded up to a coarse grid (:func:`activation_grid`) (for a batch, the whole batch's: an item's output then differs slightly from a
 batch of one; the CPU synthesizes one chunk at a time) (dynamic; as fast as calibrated scales here, see benchmarks/probe_int8.py, and
-never clipped by an input louder than the calibration). Accumulation is integer, the output fp32, so the
+never clipped by an input louder than the calibration); or static: a conv's range fixed once by
+:meth:`Int8Conv1d.set_input_range` from calibration (:mod:`arvc.inference.int8_calibration`), values outside it
+saturate). Accumulation is integer, the output fp32, so the
 layers drop into an fp32 network: nothing around them changes. Used where :mod:`arvc.inference.int8_check`
 found int8 both faster and right for a model on this CPU (or where ``--precision int8`` forces it).
 
@@ -117,6 +119,20 @@ class Int8Conv1d(nn.Module):
         self.register_buffer("w_zero", torch.zeros(len(scales), dtype=torch.int32))
         self._geometry = ([1, stride], [0, padding], [1, dilation])
         self._packed = torch.ops.onednn.qconv_prepack(qw, scales, 1.0, 0, *self._geometry, 1, None)
+        self.static: tuple[float, int] | None = None  # (scale, zero point) of calibrated input; None = dynamic
+        self.observed: list[float] | None = None  # [lo, hi] of the inputs seen while observing (calibration)
+
+    def set_input_range(self, lo: float | None, hi: float | None = None) -> None:
+        """Fix the input's quantization to cover ``[lo, hi]`` (static; outside it saturates); ``None``: dynamic."""
+        self.static = None if lo is None else activation_grid(float(lo), float(hi))
+
+    def _quantize_input(self, x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
+        if self.observed is not None:
+            lo, hi = torch.aminmax(x.reshape(-1))
+            self.observed = [min(self.observed[0], float(lo)), max(self.observed[1], float(hi))]
+        if self.static is None:
+            return quantize_activation(x)
+        return _to_uint8(x, *self.static), *self.static
 
     @classmethod
     def from_conv(cls, conv: nn.Conv1d) -> "Int8Conv1d":
@@ -126,7 +142,7 @@ class Int8Conv1d(nn.Module):
 
     def forward_nwc(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-last ``(B, C, 1, T)`` -> ``(B, O, 1, T')`` channels-last fp32."""
-        qx, scale, zero = quantize_activation(x.float().contiguous(memory_format=torch.channels_last))
+        qx, scale, zero = self._quantize_input(x.float().contiguous(memory_format=torch.channels_last))
         return torch.ops.onednn.qconv_pointwise(qx, scale, zero, self._packed, self.w_scales, self.w_zero, self.bias,
                                                 *self._geometry, 1, 1.0, 0, torch.float32, "none", [], None)
 
@@ -137,7 +153,7 @@ class Int8Conv1d(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, int8")
+                f"padding={self.padding}, dilation={self.dilation}, int8" + (", static" if self.static else ""))
 
 
 class Int8ConvTranspose1d(nn.Module):
