@@ -74,6 +74,22 @@ def run_case(args: argparse.Namespace) -> dict:
 PARTS = {"embedder": ("vc", "content_features"), "f0": ("vc", "pitch_track"), "enc_p": ("synth", "enc_p"),
          "flow": ("synth", "flow"), "dec": ("synth", "dec"), "sola": ("loop", "_sola"),
          "resample_out": ("loop", "rs_out")}  # resample_out runs outside the step (in ``process``)
+OF_WHICH = ("embedder cnn", "dec last stage")  # parts of the parts above: not subtracted again for "other"
+
+
+def _sub_parts(vc) -> dict[str, list[tuple[object, str]]]:
+    """(object, method) pairs timed as :data:`OF_WHICH`: HuBERT's conv feature encoder (fp32 under int8) and the
+    decoder's last-stage residual blocks (the output stage int8 keeps fp32)."""
+    out = {}
+    model = getattr(vc.embedder, "model", None)
+    if hasattr(model, "feature_extractor"):
+        out["embedder cnn"] = [(model.feature_extractor, "forward")]
+    dec = vc.synth.dec
+    n, k = len(getattr(dec, "upsample_rates", ())), getattr(dec, "num_kernels", 0)
+    if n and k and hasattr(dec, "resblocks"):
+        blocks = list(dec.resblocks)[(n - 1) * k:]
+        out["dec last stage"] = [(b, m) for b in blocks for m in ("forward", "forward_nwc") if hasattr(b, m)]
+    return out
 
 
 def _instrument(vc, loop) -> dict[str, float]:
@@ -81,7 +97,7 @@ def _instrument(vc, loop) -> dict[str, float]:
     with one torch thread that is this thread's work) to the returned dict; "step" is one whole block."""
     import time as _t
 
-    acc = {k: 0.0 for k in [*PARTS, "step"]}
+    acc = {k: 0.0 for k in [*PARTS, *OF_WHICH, "step"]}
 
     def timed(key, fn):
         def run(*a, **k):
@@ -100,6 +116,9 @@ def _instrument(vc, loop) -> dict[str, float]:
             target.forward = timed(key, target.forward)
         else:
             setattr(obj, name, timed(key, target))
+    for key, pairs in _sub_parts(vc).items():
+        for obj, name in pairs:
+            setattr(obj, name, timed(key, getattr(obj, name)))
     loop.step = timed("step", loop.step)
     return acc
 
@@ -170,8 +189,8 @@ def main() -> None:
 def _breakdown(parts: dict[str, float], cpu_ms: float) -> str:
     """One line: CPU ms per block of each part, "other" = the step's rest, "outside" = the loop around steps."""
     step = parts.pop("step")
-    other = step - sum(v for k, v in parts.items() if k != "resample_out")
-    cells = [f"{k} {v:.1f}" for k, v in parts.items()] + [f"other {other:.1f}", f"step {step:.1f}",
+    other = step - sum(v for k, v in parts.items() if k != "resample_out" and k not in OF_WHICH)
+    cells = [f"({k} {v:.1f})" if k in OF_WHICH else f"{k} {v:.1f}" for k, v in parts.items()] + [f"other {other:.1f}", f"step {step:.1f}",
                                                             f"outside steps {cpu_ms - step:.1f}"]
     return "CPU ms/block: " + ", ".join(cells)
 
