@@ -234,6 +234,8 @@ class BlockConverter:
             z_p = (m_p + torch.exp(logs_p) * torch.randn_like(m_p) * noise) * x_mask if noise else m_p * x_mask
             z = synth.flow(z_p, x_mask, g=g, reverse=True)[:, :, dh - fh :]
             f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
+            if getattr(synth.dec, "reach", None) is not None:  # HiFi-GAN: later stages skip the margin's samples
+                return self._finish(synth.dec(z, f0, g=g, drop=skip - dh)[0, 0].float().cpu().numpy())
             wav = synth.dec(z, f0, g=g)
         return self._finish(wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :])
 
