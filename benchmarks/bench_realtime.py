@@ -10,6 +10,8 @@ Usage:
   python benchmarks/bench_realtime.py                                   # blocks 250 150, fp32 bf16 int8, 2 threads
   python benchmarks/bench_realtime.py --blocks 250 --precisions fp32 --context_ms 500 --seconds 30
   python benchmarks/bench_realtime.py --fast_only --seconds 5        # compute per block only (busy machines)
+  python benchmarks/bench_realtime.py --blocks 250 --precisions int8 --threads 1 --fast_only --breakdown
+      # + CPU ms per block of each part (embedder, F0, enc_p, flow, decoder, SOLA, resampling; process time)
 Every case runs deterministic (no prior / NSF noise), so each precision's streamed output is compared with fp32's
 (log-mel distance, SNR). The machine may be shared: the load average is printed beside the numbers.
 """

@@ -5,7 +5,8 @@ appends it to a fixed window that holds ``context`` of earlier audio, and conver
 needs: the embedder sees the newest frames and ``embedder_context`` before them (the window's earlier frames keep
 the features earlier steps computed, :mod:`arvc.inference.realtime_features`), F0 is computed on the
 newest frames only (earlier frames come from a cache), the prior/flow run from a short margin before the
-returned frames and the vocoder only on ``block + crossfade + search``. SOLA then picks the offset in the
+returned frames (``FLOW_MARGIN``: the flow's receptive field) and the vocoder on ``block + crossfade + search`` after
+``DEC_MARGIN`` frames of context, which only its first stage pays for (a HiFi-GAN decoder's ``drop``). SOLA then picks the offset in the
 search region that best matches the previous step's tail and overlap-adds the crossfade, so block seams
 do not click. The input chain per block: resampler, high-pass, the optional noise gate (``noise_gate_db``,
 :mod:`arvc.inference.noise_gate`); a block whose result is below ``silence_db`` skips the model and fades
