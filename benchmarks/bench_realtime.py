@@ -10,6 +10,8 @@ Usage:
   python benchmarks/bench_realtime.py                                   # blocks 250 150, fp32 bf16 int8, 2 threads
   python benchmarks/bench_realtime.py --blocks 250 --precisions fp32 --context_ms 500 --seconds 30
   python benchmarks/bench_realtime.py --fast_only --seconds 5        # compute per block only (busy machines)
+  python benchmarks/bench_realtime.py --blocks 250 --precisions int8 --threads 1 --fast_only --breakdown
+      # + CPU ms per block of each part (embedder, F0, enc_p, flow, decoder, SOLA, resampling; process time)
 Every case runs deterministic (no prior / NSF noise), so each precision's streamed output is compared with fp32's
 (log-mel distance, SNR). The machine may be shared: the load average is printed beside the numbers.
 """
@@ -52,9 +54,11 @@ def run_case(args: argparse.Namespace) -> dict:
 
     simulate(loop(), audio[:16000], pace="fast")  # warm-up: kernels for both window lengths
     fast = loop()
+    parts = _instrument(vc, fast) if args.breakdown else {}
     c0 = time.process_time()
     out = simulate(fast, audio, pace="fast").output
-    cpu_per_block = (time.process_time() - c0) / max(len(fast.stats.compute), 1)
+    n_blocks = max(len(fast.stats.compute), 1)
+    cpu_per_block = (time.process_time() - c0) / n_blocks
     if args.save:
         np.save(args.save, out)
     live = loop()
@@ -65,7 +69,60 @@ def run_case(args: argparse.Namespace) -> dict:
             "max_ms": 1000 * max(st.compute), "blocks": len(st.compute), "late": st.late,
             "underruns": "-" if args.fast_only else live.stats.underruns, "rt_p95_ms": 1000 * live.stats.percentile(95),
             "latency_ms": fast.cfg.algorithmic_latency_ms, "precision": vc.precision, "cpu_ms": 1000 * cpu_per_block,
-            "finite": bool(np.isfinite(np.asarray(st.compute)).all())}
+            "finite": bool(np.isfinite(np.asarray(st.compute)).all()),
+            "parts_ms": {k: 1000 * v / n_blocks for k, v in parts.items()}}
+
+
+PARTS = {"embedder": ("vc", "content_features"), "f0": ("vc", "pitch_track"), "enc_p": ("synth", "enc_p"),
+         "flow": ("synth", "flow"), "dec": ("synth", "dec"), "sola": ("loop", "_sola"),
+         "resample_out": ("loop", "rs_out")}  # resample_out runs outside the step (in ``process``)
+OF_WHICH = ("embedder cnn", "dec last stage")  # parts of the parts above: not subtracted again for "other"
+
+
+def _sub_parts(vc) -> dict[str, list[tuple[object, str]]]:
+    """(object, method) pairs timed as :data:`OF_WHICH`: HuBERT's conv feature encoder (fp32 under int8) and the
+    decoder's last-stage residual blocks (the output stage int8 keeps fp32)."""
+    out = {}
+    model = getattr(vc.embedder, "model", None)
+    if hasattr(model, "feature_extractor"):
+        out["embedder cnn"] = [(model.feature_extractor, "forward")]
+    dec = vc.synth.dec
+    n, k = len(getattr(dec, "upsample_rates", ())), getattr(dec, "num_kernels", 0)
+    if n and k and hasattr(dec, "resblocks"):
+        blocks = list(dec.resblocks)[(n - 1) * k:]
+        out["dec last stage"] = [(b, m) for b in blocks for m in ("forward", "forward_nwc") if hasattr(b, m)]
+    return out
+
+
+def _instrument(vc, loop) -> dict[str, float]:
+    """Wrap the block loop's parts so each adds its CPU seconds (``time.process_time``: the machine may be shared;
+    with one torch thread that is this thread's work) to the returned dict; "step" is one whole block."""
+    import time as _t
+
+    acc = {k: 0.0 for k in [*PARTS, *OF_WHICH, "step"]}
+
+    def timed(key, fn):
+        def run(*a, **k):
+            c = _t.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                acc[key] += _t.process_time() - c
+        return run
+
+    owners = {"vc": vc, "synth": vc.synth, "loop": loop}
+    for key, (owner, name) in PARTS.items():
+        obj = owners[owner]
+        target = getattr(obj, name)
+        if hasattr(target, "forward"):  # a module: time its forward (nn.Module.__call__ calls the instance's)
+            target.forward = timed(key, target.forward)
+        else:
+            setattr(obj, name, timed(key, target))
+    for key, pairs in _sub_parts(vc).items():
+        for obj, name in pairs:
+            setattr(obj, name, timed(key, getattr(obj, name)))
+    loop.step = timed("step", loop.step)
+    return acc
 
 
 def main() -> None:
@@ -84,6 +141,8 @@ def main() -> None:
     ap.add_argument("--model"), ap.add_argument("--embedder"), ap.add_argument("--input")
     ap.add_argument("--precision", default="fp32"), ap.add_argument("--block_ms", type=int, default=250)
     ap.add_argument("--save", default=None)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="per-part CPU ms per block (embedder, F0, enc_p, flow, decoder, SOLA, resampling, other)")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(run_case(args)))
@@ -110,6 +169,7 @@ def main() -> None:
                    "--headroom_ms", str(args.headroom_ms), "--threads", str(args.threads),
                    "--save", str(work / f"rt_{block}_{prec}.npy")]
             cmd += ["--fast_only"] if args.fast_only else []
+            cmd += ["--breakdown"] if args.breakdown else []
             t0 = time.time()
             (work / f"rt_{block}_{prec}.npy").unlink(missing_ok=True)
             env = {**os.environ, "ARVC_MODELS_DIR": os.environ.get("ARVC_MODELS_DIR", str(work / "models"))}
@@ -124,6 +184,17 @@ def main() -> None:
                   f"{r['max_ms']:>5.0f}ms {r['late']:>3}/{r['blocks']:<5} {r['underruns']:>9}  "
                   f"CPU {r['cpu_ms']:.0f} ms/block  "
                   f"{os.getloadavg()[0]:.1f} ({time.time() - t0:.0f} s){_vs_fp32(work, block, prec)}", flush=True)
+            if r["parts_ms"]:
+                print("       " + _breakdown(r["parts_ms"], r["cpu_ms"]), flush=True)
+
+
+def _breakdown(parts: dict[str, float], cpu_ms: float) -> str:
+    """One line: CPU ms per block of each part, "other" = the step's rest, "outside" = the loop around steps."""
+    step = parts.pop("step")
+    other = step - sum(v for k, v in parts.items() if k != "resample_out" and k not in OF_WHICH)
+    cells = [f"({k} {v:.1f})" if k in OF_WHICH else f"{k} {v:.1f}" for k, v in parts.items()] + [f"other {other:.1f}", f"step {step:.1f}",
+                                                            f"outside steps {cpu_ms - step:.1f}"]
+    return "CPU ms/block: " + ", ".join(cells)
 
 
 def _vs_fp32(work: Path, block: int, prec: str) -> str:

@@ -360,3 +360,28 @@ def test_whisper_encoder_stays_fp32_in_an_int8_conversion(whisper, voices_dir):
 
     audio = torch.from_numpy(load_audio(voices_dir / "slt" / "slt_01.flac", sr=16000)[:16000])[None]
     assert torch.equal(emb._forward(audio), whisper._forward(audio))
+
+
+def test_positional_conv_keeps_its_weight_norm_until_the_weights_change():
+    from arvc.features.embedders.hubert_net import HubertNetConfig, _PositionalConv
+
+    torch.manual_seed(0)
+    pc = _PositionalConv(HubertNetConfig(hidden_size=32, num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=4))
+    torch.nn.init.uniform_(pc.conv.weight_g, 0.5, 1.5)
+    x = torch.randn(1, 20, 32)
+
+    def fresh():
+        w = torch._weight_norm(pc.conv.weight_v, pc.conv.weight_g, 2)
+        return pc.act(pc.conv._conv_forward(x.transpose(1, 2), w, pc.conv.bias)[:, :, :-1]).transpose(1, 2)
+
+    with torch.inference_mode():
+        first = pc(x)
+        assert pc(x).data_ptr() != first.data_ptr() and pc.weight() is pc.weight()  # computed once, then kept
+        assert torch.equal(first, fresh())
+    with torch.no_grad():
+        pc.conv.weight_g.mul_(2.0)  # an in-place change (load_state_dict copies in place)
+        assert torch.equal(pc(x), fresh()) and not torch.equal(pc(x), first)
+    pc.load_state_dict({k: torch.randn_like(v) for k, v in pc.state_dict().items()})
+    with torch.no_grad():
+        assert torch.equal(pc(x), fresh())
+    assert pc(x).requires_grad  # with grad: computed per call, differentiable

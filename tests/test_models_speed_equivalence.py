@@ -123,3 +123,31 @@ def test_tiled_decoder_matches_one_pass(use_f0, lengths):
     assert 1 <= model.dec.context_frames() < 16
     model.dec._context = 0  # tiles cut without context: seams differ
     assert (model.infer(*args, noise_scale=0.0)[0] - whole).abs().max().item() > 1e-4
+
+
+@pytest.mark.parametrize("preset,resblock,lengths", [("tiny", "1", [30]), ("tiny", "2", [30, 21]),
+                                                      ("v2-40k", "1", [24])])
+def test_decoder_drop_skips_the_context_with_the_same_output(preset, resblock, lengths):
+    """``dec(..., drop=d)``: the first d frames are context only; the fast path runs the later stages only on the
+    samples the kept output reads (``reach``) and gives the full pass's tail; with no reach it would not."""
+    torch.manual_seed(0)
+    cfg = (ModelConfig.tiny(vocoder="HiFi-GAN", resblock=resblock) if preset == "tiny" else
+           ModelConfig.preset(version="v2", sample_rate=40000, vocoder="HiFi-GAN", use_f0=True))
+    model = Synthesizer(cfg, with_posterior=False).eval().set_deterministic(True)
+    model.remove_weight_norm()
+    z, f0, g, x_mask = _dec_args(model, _inputs(cfg, lengths))
+    mask = x_mask if len(lengths) > 1 else None
+    dec, drop = model.dec, 8
+    with torch.inference_mode():
+        whole = dec(z, f0, g=g, x_mask=mask)
+        tail = dec(z, f0, g=g, x_mask=mask, drop=drop)
+        dec.fast_inference = False
+        plain = dec(z, f0, g=g, x_mask=mask, drop=drop)
+        dec.fast_inference = True
+        assert whole.abs().max() > 1e-3 and sum(dec.reach) > 0
+        assert tail.shape == plain.shape == (len(lengths), 1, (max(lengths) - drop) * dec.upp)
+        assert (tail - whole[..., drop * dec.upp:]).abs().max().item() <= 1e-5
+        assert (plain - whole[..., drop * dec.upp:]).abs().max().item() <= 1e-5
+        reach, dec.reach = dec.reach, [0] * len(dec.reach)  # cut without the later stages' context: differs
+        assert (dec(z, f0, g=g, x_mask=mask, drop=drop) - whole[..., drop * dec.upp:]).abs().max().item() > 1e-4
+        dec.reach = reach

@@ -575,3 +575,26 @@ def test_embedder_reuse_stays_close_to_reembedding_on_the_fixture_model(pt):
     dist, snr = per_second(out[1000], out[300], 16000)
     print(f"reuse vs re-embedding the window: log-mel {np.mean(dist):.2f} dB, SNR {np.median(snr):.1f} dB")
     assert np.mean(dist) < 1.5
+
+
+def test_decoder_margin_costs_only_the_first_stage_with_the_same_tail(pt):
+    """The vocoder's DEC_MARGIN frames are context: with the HiFi-GAN decoder's ``drop`` its later stages skip them.
+    The tail equals the full-margin decode's (fp32, within float rounding) on the fixture model."""
+    from arvc.inference.pipeline import VoiceConverter, load_input
+
+    x = load_input(pt / "input_long.wav")[: 16000 * 2].astype(np.float32)
+    cfg = InferenceConfig(f0_method="fcpe", embedder_model="custom", embedder_path=str(pt / "embedder"),
+                          deterministic=True, silence_gate_db=None)
+    vc = VoiceConverter(pt / "model.pth", None, cfg)
+    conv = BlockConverter(vc, RealtimeConfig(sample_rate=16000, silence_db=-120.0, inference=cfg))
+    simulate(conv, x, pace="fast")  # a window as in a stream (its flushed silent end left the feature cache behind)
+    conv._convert_tail()  # the feature cache now holds this window: the next calls see the same inputs
+    assert np.array_equal(conv._convert_tail(), conv._convert_tail()) and vc.synth.dec.reach is not None
+    cropped = conv._convert_tail()
+    reach, vc.synth.dec.reach = vc.synth.dec.reach, None  # the decoder over the whole margin, tail cut after
+    try:
+        whole = conv._convert_tail()
+    finally:
+        vc.synth.dec.reach = reach
+    assert cropped.shape == whole.shape == (conv.ret_frames * vc.hop,) and np.abs(whole).max() > 1e-2
+    assert np.abs(cropped - whole).max() <= 1e-5

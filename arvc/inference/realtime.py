@@ -5,7 +5,8 @@ appends it to a fixed window that holds ``context`` of earlier audio, and conver
 needs: the embedder sees the newest frames and ``embedder_context`` before them (the window's earlier frames keep
 the features earlier steps computed, :mod:`arvc.inference.realtime_features`), F0 is computed on the
 newest frames only (earlier frames come from a cache), the prior/flow run from a short margin before the
-returned frames and the vocoder only on ``block + crossfade + search``. SOLA then picks the offset in the
+returned frames (``FLOW_MARGIN``: the flow's receptive field) and the vocoder on ``block + crossfade + search`` after
+``DEC_MARGIN`` frames of context, which only its first stage pays for (a HiFi-GAN decoder's ``drop``). SOLA then picks the offset in the
 search region that best matches the previous step's tail and overlap-adds the crossfade, so block seams
 do not click. The input chain per block: resampler, high-pass, the optional noise gate (``noise_gate_db``,
 :mod:`arvc.inference.noise_gate`); a block whose result is below ``silence_db`` skips the model and fades
@@ -234,6 +235,8 @@ class BlockConverter:
             z_p = (m_p + torch.exp(logs_p) * torch.randn_like(m_p) * noise) * x_mask if noise else m_p * x_mask
             z = synth.flow(z_p, x_mask, g=g, reverse=True)[:, :, dh - fh :]
             f0 = item.pitchf[dh:].unsqueeze(0).to(dev).to(z.dtype) if vc.use_f0 else None
+            if getattr(synth.dec, "reach", None) is not None:  # HiFi-GAN: later stages skip the margin's samples
+                return self._finish(synth.dec(z, f0, g=g, drop=skip - dh)[0, 0].float().cpu().numpy())
             wav = synth.dec(z, f0, g=g)
         return self._finish(wav[0, 0].float().cpu().numpy()[(skip - dh) * vc.hop :])
 

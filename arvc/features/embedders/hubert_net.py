@@ -141,9 +141,10 @@ class _FeatureProjection(nn.Module):
 
 
 class _PositionalConv(nn.Module):
-    """Grouped conv over time with weight norm over dim 2 (``weight_g`` / ``weight_v``, the weight computed per call
+    """Grouped conv over time with weight norm over dim 2 (``weight_g`` / ``weight_v``, the weight computed
     as ``torch.nn.utils.parametrizations.weight_norm`` does), the last frame dropped for even kernels, GELU.
-    The parametrization itself is not used: registering it imports ``torch._dynamo`` (seconds)."""
+    The parametrization itself is not used: registering it imports ``torch._dynamo`` (seconds). Without grad the
+    computed weight is kept until ``weight_g`` / ``weight_v`` change (a realtime block spent ~2 ms recomputing it)."""
 
     def __init__(self, cfg: HubertNetConfig):
         super().__init__()
@@ -155,12 +156,23 @@ class _PositionalConv(nn.Module):
         self.conv.weight_g = nn.Parameter(torch.empty(1, 1, k, dtype=v.dtype, device=v.device))
         self.remove = 1 if k % 2 == 0 else 0
         self.act = ACTIVATIONS[cfg.feat_extract_activation]
+        self._folded: tuple[tuple, torch.Tensor] | None = None
+
+    def weight(self) -> torch.Tensor:
+        """``g · v / ||v||`` (C, C / groups, k); kept between calls when no gradient is recorded."""
+        v, g = self.conv.weight_v, self.conv.weight_g
+        if torch.is_grad_enabled():
+            self._folded = None
+            return torch._weight_norm(v, g, 2)
+        key = (v.data_ptr(), v._version, v.dtype, v.device, g.data_ptr(), g._version)
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, torch._weight_norm(v, g, 2))
+        return self._folded[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> (B, T, C)."""
         conv = self.conv
-        weight = torch._weight_norm(conv.weight_v, conv.weight_g, 2)
-        y = conv._conv_forward(x.transpose(1, 2), weight, conv.bias)  # (the AMX workaround patches this)
+        y = conv._conv_forward(x.transpose(1, 2), self.weight(), conv.bias)  # (the AMX workaround patches this)
         if self.remove:
             y = y[:, :, : -self.remove]
         return self.act(y).transpose(1, 2)

@@ -85,34 +85,59 @@ def output_rate_in_fp32(x: torch.Tensor, active: bool = True):
 
 
 def decode_channels_last(gen: nn.Module, ups: nn.ModuleList, block_groups: list, x: torch.Tensor,
-                         har: torch.Tensor | None, g: torch.Tensor | None, x_mask: torch.Tensor | None) -> torch.Tensor:
+                         har: torch.Tensor | None, g: torch.Tensor | None, x_mask: torch.Tensor | None,
+                         drop: int = 0, reach: list[int] | None = None) -> torch.Tensor:
     """The HiFi-GAN family's ``forward`` with every activation channels-last ``(B, C, 1, T)`` (CPU inference).
 
     ``gen`` holds ``conv_pre``, ``cond``, ``noise_convs``, ``conv_post``, ``upsample_rates``, ``num_kernels``;
     ``ups[i]`` upsamples stage i and ``block_groups[i]`` are its residual blocks (averaged). Same values as
-    the plain path. ``x (B, C, T)``, ``har (B, 1, T * hop) | None`` -> ``(B, 1, T * hop)``.
+    the plain path. ``x (B, C, T)``, ``har (B, 1, T * hop) | None`` -> ``(B, 1, (T - drop) * hop)``: the first
+    ``drop`` frames are context only. With ``reach`` (:func:`stage_reach`) each stage after the first runs only
+    on the samples the kept output reads, so the context costs the later, high-rate stages nothing; same values.
     """
     mask = x_mask.unsqueeze(2) if x_mask is not None else None
     x = conv_nwc(gen.conv_pre, to_nwc(masked(x, x_mask)))
     if g is not None:
         x.add_(gen.cond(g).unsqueeze(2))
     har = to_nwc(har) if har is not None else None
+    off, rate = 0, 1  # samples cut from the front at the current rate; the current rate in samples per frame
     for i, blocks in enumerate(block_groups):
         x = F.leaky_relu_(x, LRELU_SLOPE)
         if mask is not None:
             x.mul_(mask)
         x = conv_nwc(ups[i], x)
+        off, rate = off * gen.upsample_rates[i], rate * gen.upsample_rates[i]
         mask = stage_mask(mask, gen.upsample_rates[i])
         if har is not None:
-            x.add_(conv_nwc(gen.noise_convs[i], har))
+            x.add_(conv_nwc(gen.noise_convs[i], har)[..., off:off + x.shape[-1]])
         xs = blocks[0].forward_nwc(x, mask)
         for block in blocks[1:]:
             xs.add_(block.forward_nwc(x, mask))
         x = xs.div_(gen.num_kernels)
+        cut = max(drop * rate - reach[i], off) - off if reach is not None and i + 1 < len(block_groups) else 0
+        if cut > 0:
+            x, off = x[..., cut:].contiguous(memory_format=torch.channels_last), off + cut
+            mask = mask[..., cut:] if mask is not None else None
     x = F.leaky_relu_(x)
     if mask is not None:
         x.mul_(mask)
-    return torch.tanh_(from_nwc(conv_nwc(gen.conv_post, x)))
+    return torch.tanh_(from_nwc(conv_nwc(gen.conv_post, x)))[..., drop * rate - off:]
+
+
+def stage_reach(upsample_rates: list[int], upsample_kernel_sizes: list[int], resblock_kernel_sizes: list[int],
+                resblock_dilation_sizes: list[list[int]], post_kernel: int = 7) -> list[int]:
+    """``r[i]``: samples at stage ``i``'s rate before an output sample's own position that the rest of the decoder
+    (stages ``i+1..``, ``conv_post``) reads to make it, an upper bound from the layer geometry (a residual
+    block's convs counted as if all in series, ResBlock1's second conv per dilation included)."""
+    blocks = max(sum((k - 1) // 2 * (d + 1) for d in dil) for k, dil in zip(resblock_kernel_sizes,
+                                                                           resblock_dilation_sizes))
+    r, out = (post_kernel - 1) // 2, [0] * len(upsample_rates)
+    for j in range(len(upsample_rates) - 1, 0, -1):
+        u, k = upsample_rates[j], upsample_kernel_sizes[j]
+        pad = upsample_geometry(u, k)[0]
+        r = -(-(r + blocks) // u) + -(-max(k - 1 - pad, 0) // u) + 1
+        out[j - 1] = r
+    return out
 
 
 class HiFiGANGenerator(nn.Module):
@@ -153,6 +178,7 @@ class HiFiGANGenerator(nn.Module):
                 kernel, stride, padding = noise_conv_geometry(upsample_rates, i)
                 self.noise_convs.append(nn.Conv1d(1, channels[i], kernel_size=kernel, stride=stride,
                                                   padding=padding))
+        self.reach = stage_reach(upsample_rates, upsample_kernel_sizes, resblock_kernel_sizes, resblock_dilation_sizes)
         self.resblocks = nn.ModuleList([
             make_resblock(resblock, channels[i], k, d)
             for i in range(len(self.ups))
@@ -183,9 +209,9 @@ class HiFiGANGenerator(nn.Module):
         return self.fast_inference and not torch.is_grad_enabled() and x.device.type == "cpu"
 
     def _forward_nwc(self, x: torch.Tensor, har: torch.Tensor | None, g: torch.Tensor | None,
-                     x_mask: torch.Tensor | None) -> torch.Tensor:
+                     x_mask: torch.Tensor | None, drop: int = 0) -> torch.Tensor:
         groups = [self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels] for i in range(len(self.ups))]
-        return decode_channels_last(self, self.ups, groups, x, har, g, x_mask)
+        return decode_channels_last(self, self.ups, groups, x, har, g, x_mask, drop, getattr(self, "reach", None))
 
     def context_frames(self, g: torch.Tensor | None = None) -> int:
         """Frames on each side that one output frame depends on (measured once: a change to one input
@@ -237,11 +263,15 @@ class HiFiGANGenerator(nn.Module):
         return torch.cat(out, dim=-1)
 
     def forward(self, x: torch.Tensor, f0: torch.Tensor | None = None, g: torch.Tensor | None = None,
-                x_mask: torch.Tensor | None = None) -> torch.Tensor:
+                x_mask: torch.Tensor | None = None, drop: int = 0) -> torch.Tensor:
+        """``(B, 1, (T - drop) * hop)``: the first ``drop`` frames are context only (the CPU fast path then skips the
+        later stages' work on them, same values)."""
         har = None
         if self.nsf:
             if f0 is None:
                 raise ValueError("this HiFi-GAN decoder uses pitch guidance: f0 is required")
             har = self.source(f0).transpose(1, 2)
             har = masked(har, stage_mask(x_mask, self.upp))
-        return decode(self, x, har, g, x_mask)
+        if drop and self.use_fast_path(x):
+            return self._forward_nwc(x, har, g, x_mask, drop)
+        return decode(self, x, har, g, x_mask)[..., drop * self.upp:]
