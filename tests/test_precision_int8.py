@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from arvc.models.commons import conv_nwc, to_nwc
 from arvc.precision.guard import relative_error
 from arvc.precision.int8 import (Int8Conv1d, Int8Linear, _to_uint8, int8_available, quantize_activation,
-                                 quantize_modules)
+                                 quantize_modules, quantize_weight)
 
 pytestmark = pytest.mark.skipif(not int8_available(torch.device("cpu")), reason="no oneDNN int8 kernels here")
 
@@ -149,3 +149,15 @@ def test_int8_conv_static_range_agrees_in_range_and_saturates_outside():
         assert relative_error(q(loud), conv(loud.clamp(-zero * scale, (255 - zero) * scale))) < 0.03
         q.set_input_range(None)
         assert q.static is None and relative_error(q(loud), conv(loud)) < 0.03
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (16, 3, 7), (4, 1, 1)])
+def test_quantize_weight_equals_the_plain_formula(shape):
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(3)) * torch.linspace(0.01, 3, shape[0]).reshape(
+        -1, *([1] * (len(shape) - 1)))
+    w[0] = -w[0].abs()  # a channel whose largest magnitude is negative
+    scales = w.abs().reshape(shape[0], -1).amax(dim=1).clamp_min(1e-12) / 127.0
+    ref = torch.round(w / scales.reshape(-1, *([1] * (len(shape) - 1)))).clamp(-127, 127).to(torch.int8)
+    q, s = quantize_weight(w)
+    assert torch.equal(s, scales) and torch.equal(q, ref) and q.dtype == torch.int8
+    assert int(q[0].min()) == -127
