@@ -351,6 +351,27 @@ def test_int8_embedder_stays_fp32_when_its_features_drift(tiny_dir, reference, m
     torch.testing.assert_close(emb.extract(audio), out.last_hidden_state, atol=1e-5, rtol=1e-5)
 
 
+def test_int8_embedder_probe_is_cached_per_weights(tiny_dir, reference, monkeypatch):
+    """The second int8 load of the same weights reuses the first one's probe error (no probe forwards) and
+    gives the same features; other weights are probed afresh."""
+    from arvc.features.embedders import hubert
+
+    audio, _, _ = reference
+    first = load_embedder("custom", path=tiny_dir, precision="int8")
+
+    def no_probe(*_a, **_k):
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(hubert, "guard_probe_audio", no_probe)
+    again = load_embedder("custom", path=tiny_dir, precision="int8")
+    assert again.precision == "int8" and again.int8_error == first.int8_error
+    torch.testing.assert_close(again.extract(audio), first.extract(audio), atol=0, rtol=0)
+    with torch.no_grad():
+        next(again.model.parameters()).add_(1e-3)  # other weights: a new key
+    with pytest.raises(AssertionError, match="probed again"):
+        hubert.HubertEmbedder._int8_linears(again)
+
+
 def test_whisper_encoder_stays_fp32_in_an_int8_conversion(whisper, voices_dir):
     """CTranslate2's int8 whisper encoder cost a trained model 0.2 dB log-mel (over the int8 bar): an int8
     conversion keeps the encoder fp32 and says so; its features are fp32's."""

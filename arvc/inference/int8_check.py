@@ -11,11 +11,8 @@ model, int8 ISA, torch version and model weights, so a model pays for the check 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -23,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from arvc.precision.int8 import INT8_FLAGS, describe_cpu_int8, quantize_modules
+from arvc.precision.int8 import describe_cpu_int8, int8_cache_key, quantize_modules, weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +157,7 @@ def run_check(synth, quantize: Callable[[torch.nn.Module], list[str]] = quantize
 
 def model_digest(synth) -> str:
     """A digest of the model's weights (names, shapes and the first 4096 values of each tensor)."""
-    digest = hashlib.sha1()
-    for name, t in synth.state_dict().items():
-        digest.update(name.encode() + str(tuple(t.shape)).encode())
-        digest.update(t.detach().float().reshape(-1)[:4096].numpy().tobytes())
-    return digest.hexdigest()
+    return weights_digest(synth)
 
 
 def static_quantizer(synth, model_path=None) -> Callable[[torch.nn.Module], list[str]]:
@@ -182,13 +175,8 @@ def static_quantizer(synth, model_path=None) -> Callable[[torch.nn.Module], list
 
 def _cache_key(synth, quantize) -> str:
     """CPU model, int8 ISA, torch version, the quantizer and the model's weights (shapes and a digest)."""
-    from arvc.precision.cpu_features import cpu_flags, cpu_model_name
-
-    ident = ["int8-check-3", MIN_CHANNELS, torch.__version__, cpu_model_name(),
-             sorted(f for f in cpu_flags() if f in INT8_FLAGS),
-             os.environ.get("ONEDNN_MAX_CPU_ISA", ""), getattr(quantize, "__qualname__", str(quantize)),
-             MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, model_digest(synth)]
-    return "int8:" + hashlib.sha1(json.dumps(ident).encode()).hexdigest()
+    return int8_cache_key("int8-check-3", MIN_CHANNELS, getattr(quantize, "__qualname__", str(quantize)),
+                          MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, model_digest(synth))
 
 
 def int8_verdict(synth, quantize: Callable[[torch.nn.Module], list[str]] = quantize_decoder,

@@ -34,6 +34,30 @@ def int8_available(device: torch.device) -> bool:
     return hasattr(torch.ops.onednn, "qconv_pointwise") and hasattr(torch.ops.onednn, "qlinear_pointwise")
 
 
+def weights_digest(model: nn.Module) -> str:
+    """A digest of ``model``'s weights (names, shapes and the first 4096 values of each tensor)."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for name, t in model.state_dict().items():
+        digest.update(name.encode() + str(tuple(t.shape)).encode())
+        digest.update(t.detach().float().reshape(-1)[:4096].cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def int8_cache_key(kind: str, *ident) -> str:
+    """Cache key of an int8 verdict: ``kind``, ``ident`` (the check's settings, a weights digest), and what decides
+    the int8 kernels here (CPU model, its int8 ISA, torch, the oneDNN ISA cap)."""
+    import hashlib
+    import json
+
+    from arvc.precision.cpu_features import cpu_flags, cpu_model_name
+
+    machine = [torch.__version__, cpu_model_name(), sorted(f for f in cpu_flags() if f in INT8_FLAGS),
+               os.environ.get("ONEDNN_MAX_CPU_ISA", "")]
+    return "int8:" + hashlib.sha1(json.dumps([kind, *ident, *machine], default=str).encode()).hexdigest()
+
+
 def describe_cpu_int8() -> str:
     """One line naming the CPU's int8-relevant features, e.g. ``int8 ISA: avx512_vnni avx512f avx2``."""
     from arvc.precision.cpu_features import cpu_flags

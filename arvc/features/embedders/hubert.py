@@ -277,20 +277,31 @@ class HubertEmbedder(Embedder):
     def _int8_linears(self) -> None:
         """The transformer's linear layers in int8 (dynamic activations), kept only when the features on
         :func:`guard_probe_audio` stay within :data:`INT8_TOLERANCE` relative error of fp32; else fp32 and a
-        warning (``precision`` then says fp32)."""
-        from arvc.precision.guard import relative_error
-        from arvc.precision.int8 import quantize_modules
+        warning (``precision`` then says fp32). The probe's error is cached per CPU, torch and weights (as the
+        decoder's check), so later processes skip its two forwards."""
+        from arvc.precision.guard import _guard_cache, _guard_cache_store, relative_error
+        from arvc.precision.int8 import int8_cache_key, quantize_modules, weights_digest
 
-        linears = {n: m for n, m in self.model.named_modules() if type(m) is torch.nn.Linear}
-        audio = guard_probe_audio().to(self.device)
-        with torch.no_grad():
-            ref = self._forward(audio)
-            quantize_modules(self.model, convs=False, linears=True)
-            self.int8_error = relative_error(self._forward(audio), ref)
+        key = int8_cache_key("embedder-int8-1", INT8_TOLERANCE, self.version, self.layer, self.mix,
+                             weights_digest(self.model))
+        cached = _guard_cache().get(key)
+        if cached is None:
+            linears = {n: m for n, m in self.model.named_modules() if type(m) is torch.nn.Linear}
+            audio = guard_probe_audio().to(self.device)
+            with torch.no_grad():
+                ref = self._forward(audio)
+                quantize_modules(self.model, convs=False, linears=True)
+                self.int8_error = relative_error(self._forward(audio), ref)
+            _guard_cache_store(key, {"relative_error": self.int8_error})
+            if not self.int8_error <= INT8_TOLERANCE:
+                for name, module in linears.items():
+                    parent, _, leaf = name.rpartition(".")
+                    setattr(self.model.get_submodule(parent) if parent else self.model, leaf, module)
+        else:
+            self.int8_error = float(cached["relative_error"])
+            if self.int8_error <= INT8_TOLERANCE:
+                quantize_modules(self.model, convs=False, linears=True)
         if not self.int8_error <= INT8_TOLERANCE:
-            for name, module in linears.items():
-                parent, _, leaf = name.rpartition(".")
-                setattr(self.model.get_submodule(parent) if parent else self.model, leaf, module)
             self.precision = "fp32"
             log.warning("embedder %s: int8 features differ %.3g from fp32 (> %g); its linear layers stay fp32",
                         self.name, self.int8_error, INT8_TOLERANCE)
