@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_infer import make_full_models, make_input  # noqa: E402
 
+from arvc.api.cli import GOMP_SPIN  # noqa: E402
+
 
 def run_case(args: argparse.Namespace) -> dict:
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
@@ -173,6 +175,8 @@ def main() -> None:
             t0 = time.time()
             (work / f"rt_{block}_{prec}.npy").unlink(missing_ok=True)
             env = {**os.environ, "ARVC_MODELS_DIR": os.environ.get("ARVC_MODELS_DIR", str(work / "models"))}
+            if "OMP_WAIT_POLICY" not in env and "GOMP_SPINCOUNT" not in env:
+                env["GOMP_SPINCOUNT"] = GOMP_SPIN  # the OpenMP barrier spin `arvc realtime` runs with
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
             if proc.returncode or not lines:

@@ -1,4 +1,4 @@
-"""The CLI's process settings: training commands bound how long torch's OpenMP threads spin at a barrier."""
+"""The CLI's process settings: the commands that run torch's threads bound how long torch's OpenMP threads spin at a barrier."""
 
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ def _policy_after(command: str, **env: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("command", ["train", "quickstart"])
-def test_training_commands_spin_briefly(command):
+@pytest.mark.parametrize("command", ["train", "quickstart", "infer", "realtime"])
+def test_torch_commands_spin_briefly(command):
     assert _policy_after(command) == "3000"
 
 
 def test_other_commands_and_the_users_choice_are_left_alone():
-    assert _policy_after("infer") == "None"
+    assert _policy_after("model-info") == "None"
     assert _policy_after("train", OMP_WAIT_POLICY="ACTIVE") == "None"
     assert _policy_after("train", GOMP_SPINCOUNT="100") == "100"
 

@@ -63,18 +63,21 @@ def build_parser(command: str) -> tuple[argparse.ArgumentParser, object]:
 
 
 # commands whose training steps run torch's OpenMP pool for minutes: its threads should spin only briefly at a barrier
-BOUNDED_SPIN_COMMANDS = ("train", "quickstart")
+BOUNDED_SPIN_COMMANDS = ("train", "quickstart", "preprocess", "extract", "infer", "realtime", "evaluate", "ui")
 GOMP_SPIN = "3000"
 
 
 def set_omp_wait_policy(command: str, environ=os.environ) -> str | None:
-    """``GOMP_SPINCOUNT=3000`` for a training command unless the user set it or ``OMP_WAIT_POLICY``, or torch is
-    already loaded (libgomp reads it once, when torch is imported); returns the value set, or None.
+    """``GOMP_SPINCOUNT=3000`` for a command that runs torch's threads (training, extraction, conversion, realtime,
+    the UI) unless the user set it or ``OMP_WAIT_POLICY``, or torch is already loaded (libgomp reads it once, when
+    torch is imported); returns the value set, or None.
 
     libgomp's default spins ~300,000 times at every barrier; a thread spinning for its descheduled partner burns
     the process's share of a busy CPU. Small v2 32k model, batch 4, 2 threads, wall s/step on a 2-vCPU AMD EPYC
     Zen 4 (benchmarks/bench_train_step.py): idle 1.1-1.3 default, 0.97 with 3,000 spins, 1.73 passive; with three
-    busy processes beside it 11.6 default, 4.7 with 3,000 spins, 3.9 passive.
+    busy processes beside it 11.6 default, 4.7 with 3,000 spins, 3.9 passive. Realtime, full v2 40k, int8, 250 ms
+    blocks, 2 threads (benchmarks/bench_realtime.py): idle p50 170 ms default, 175 with 3,000 spins; with one busy
+    process beside it 6.9 s default, 0.50 s with 3,000 spins.
     """
     if (command not in BOUNDED_SPIN_COMMANDS or "OMP_WAIT_POLICY" in environ or "GOMP_SPINCOUNT" in environ
             or "torch" in sys.modules):
