@@ -19,15 +19,13 @@ Precision; benchmarks/bench_int8_quality.py).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from arvc.precision.int8 import Int8Conv1d
+from arvc.precision.int8 import Int8Conv1d, int8_cache_key, weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +129,11 @@ def apply_ranges(dec8: torch.nn.Module, ranges: dict[str, list[float]], margin: 
 
 def cached_ranges(synth, dec8: torch.nn.Module, model_path: str | Path | None) -> dict[str, list[float]]:
     """:func:`calibrate` on :func:`calibration_set`, cached per model weights and calibration source."""
-    from arvc.inference.int8_check import model_digest
     from arvc.precision.guard import _guard_cache, _guard_cache_store
 
     source, items = calibration_set(synth, model_path)
-    ident = ["int8-ranges-1", torch.__version__, model_digest(synth), source, MAX_ITEMS, NOISE_SCALE,
-             sorted(n for n, m in dec8.named_modules() if isinstance(m, Int8Conv1d))]
-    key = "int8-ranges:" + hashlib.sha1(json.dumps(ident).encode()).hexdigest()
+    key = int8_cache_key("int8-ranges-2", weights_digest(synth), source, MAX_ITEMS, NOISE_SCALE,
+                         sorted(n for n, m in dec8.named_modules() if isinstance(m, Int8Conv1d)))
     ranges = _guard_cache().get(key)
     if ranges is None:
         ranges = calibrate(synth, dec8, items)

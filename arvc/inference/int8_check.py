@@ -155,11 +155,6 @@ def run_check(synth, quantize: Callable[[torch.nn.Module], list[str]] = quantize
     return Int8Verdict(mel, snr, fp32_s, int8_s, layers, not reasons, "; ".join(reasons)), dec8
 
 
-def model_digest(synth) -> str:
-    """A digest of the model's weights (names, shapes and the first 4096 values of each tensor)."""
-    return weights_digest(synth)
-
-
 def static_quantizer(synth, model_path=None) -> Callable[[torch.nn.Module], list[str]]:
     """:func:`quantize_decoder`, then each int8 conv's input range fixed from ``synth``'s calibration (static
     activations; :mod:`arvc.inference.int8_calibration`, ranges cached per model)."""
@@ -176,7 +171,7 @@ def static_quantizer(synth, model_path=None) -> Callable[[torch.nn.Module], list
 def _cache_key(synth, quantize) -> str:
     """CPU model, int8 ISA, torch version, the quantizer and the model's weights (shapes and a digest)."""
     return int8_cache_key("int8-check-3", MIN_CHANNELS, getattr(quantize, "__qualname__", str(quantize)),
-                          MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, model_digest(synth))
+                          MAX_MEL_DB, MIN_SNR_DB, MAX_TIME_RATIO, CHECK_SECONDS, weights_digest(synth))
 
 
 def int8_verdict(synth, quantize: Callable[[torch.nn.Module], list[str]] = quantize_decoder,
